@@ -1,0 +1,61 @@
+"""TensorFlow/Keras: normalisation of tf2onnx output, and export helpers.
+
+tf2onnx keeps TF's NHWC layout (the graph opens with a Transpose to NCHW), TF's tensor
+names (``functional_1/conv/Relu:0``) and folds BatchNorm into Mul/Add. The NHWC input is
+handled by the card's ``input.layout`` (the importer feeds the graph what it expects);
+the graph itself needs only the common passes. TensorFlow is an optional extra: importing
+an existing ONNX file never imports it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from adapters.base import ADAPTERS, COMMON_PASSES, Adapter
+from harness.errors import HarnessError
+
+TENSORFLOW_ADAPTER = Adapter(
+    framework="tensorflow",
+    passes=COMMON_PASSES,
+    description="tf2onnx (Keras models, SavedModels): NHWC input, TF names, folded BatchNorm",
+)
+ADAPTERS.add("tensorflow", TENSORFLOW_ADAPTER)
+
+
+def _require_tf() -> tuple[Any, Any]:
+    try:
+        import tensorflow as tf
+        import tf2onnx
+    except ImportError:
+        raise HarnessError(
+            "exporting TensorFlow models needs the tensorflow extra: pip install -e '.[tensorflow]'"
+        ) from None
+    return tf, tf2onnx
+
+
+def export_keras(model: Any, path: Path | str, *, opset: int = 17, input_name: str = "input") -> Path:
+    """Convert a Keras model to ONNX with tf2onnx (dynamic batch, NHWC input as in Keras)."""
+    tf, tf2onnx = _require_tf()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    shape = (None, *model.inputs[0].shape[1:])
+    signature = (tf.TensorSpec(shape, tf.float32, name=input_name),)
+    # Keras 3 models are converted through a traced tf.function of their call.
+    function = tf.function(lambda x: model(x, training=False), input_signature=signature)
+    tf2onnx.convert.from_function(function, input_signature=signature, opset=opset, output_path=str(path))
+    return path
+
+
+def export_saved_model(saved_model_dir: Path | str, path: Path | str, *, opset: int = 17, signature: str = "serving_default") -> Path:
+    """Convert a TensorFlow SavedModel's serving signature to ONNX with tf2onnx."""
+    tf, tf2onnx = _require_tf()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    loaded = tf.saved_model.load(str(saved_model_dir))
+    if signature not in loaded.signatures:
+        raise HarnessError(f"{saved_model_dir}: no signature {signature!r}; available: {', '.join(loaded.signatures)}")
+    function = loaded.signatures[signature]
+    specs = tuple(function.structured_input_signature[1].values())
+    tf2onnx.convert.from_function(function, input_signature=specs, opset=opset, output_path=str(path))
+    return path

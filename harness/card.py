@@ -1,0 +1,246 @@
+"""Model cards: one YAML file per model, validated into one frozen record.
+
+A card says everything the harness needs to use a model (like timm's pretrained configs):
+where its ONNX file is, which framework produced it (so the right adapter normalises the
+graph), its input conventions, and which layer to probe. Every problem is reported as one
+line naming the file and the field.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from harness.errors import ValidationError
+from harness.hashing import sha256_bytes, sha256_file
+from harness.registry import suggest
+from harness.yaml_io import read_yaml_mapping
+
+FRAMEWORKS = ("tensorflow", "pytorch", "onnx")
+LAYOUTS = ("NCHW", "NHWC")
+CHANNEL_ORDERS = ("RGB", "BGR")
+_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
+_SHA_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class InputSpec:
+    """How probe images become the tensor the ONNX graph expects."""
+
+    size: tuple[int, int]  # height, width
+    layout: str = "NCHW"
+    channels: str = "RGB"
+    range: tuple[float, float] = (0.0, 1.0)
+    mean: tuple[float, float, float] | None = None
+    std: tuple[float, float, float] | None = None
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """What scalar attribution explains. Default: the sum of the probe layer's output."""
+
+    kind: str = "probe_sum"  # probe_sum | unit | argmax
+    output: str | None = None  # ONNX tensor/node name for unit/argmax; default the probe layer
+    unit: int | None = None
+
+
+@dataclass(frozen=True)
+class ModelCard:
+    """Everything needed to import and probe one model."""
+
+    id: str
+    task: str
+    framework: str
+    onnx: Path  # absolute, resolved
+    probe_layer: str
+    input: InputSpec
+    path: Path  # the card file itself
+    sha256: str | None = None
+    target: TargetSpec = field(default_factory=TargetSpec)
+    parity_tolerance: float = 1e-4
+    architecture: str | None = None
+    training_data: str | None = None
+    group: str | None = None
+    license: str | None = None
+    source: str | None = None
+    notes: str | None = None
+    heads: tuple[str, ...] = ()
+
+    def content_hash(self) -> str:
+        """sha256 over the card's bytes and the ONNX file's bytes: the model's identity in reports."""
+        onnx_hash = self.sha256 or sha256_file(self.onnx)
+        return sha256_bytes(self.path.read_bytes() + onnx_hash.encode())
+
+
+_TOP_FIELDS = {
+    "id", "task", "framework", "onnx", "sha256", "input", "probe_layer", "target",
+    "parity_tolerance", "architecture", "training_data", "group", "license", "source",
+    "notes", "heads",
+}
+_REQUIRED = ("id", "task", "framework", "onnx", "input", "probe_layer")
+_INPUT_FIELDS = {"size", "layout", "channels", "range", "mean", "std"}
+_TARGET_FIELDS = {"kind", "output", "unit"}
+
+
+class _Fields:
+    """Typed access to one mapping of a card, raising one-line errors that name the field."""
+
+    def __init__(self, path: Path, data: dict[str, Any], prefix: str, allowed: set[str]) -> None:
+        self.path, self.data, self.prefix = path, data, prefix
+        for key in data:
+            if key not in allowed:
+                self.fail(str(key), "unknown field; " + suggest(str(key), sorted(allowed)))
+
+    def fail(self, name: str, message: str) -> None:
+        raise ValidationError(f"{self.path}: field '{self.prefix}{name}': {message}")
+
+    def has(self, name: str) -> bool:
+        return name in self.data and self.data[name] is not None
+
+    def string(self, name: str, choices: tuple[str, ...] | None = None, default: str | None = None) -> str | None:
+        if not self.has(name):
+            return default
+        value = self.data[name]
+        if not isinstance(value, str) or not value.strip():
+            self.fail(name, f"expected a non-empty string, got {value!r}")
+        if choices and value not in choices:
+            self.fail(name, f"expected one of {', '.join(choices)}, got {value!r}")
+        return value
+
+    def number(self, name: str, default: float) -> float:
+        if not self.has(name):
+            return default
+        value = self.data[name]
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.fail(name, f"expected a number, got {value!r}")
+        return float(value)
+
+    def numbers(self, name: str, length: int, *, integer: bool = False, positive: bool = False) -> tuple | None:
+        if not self.has(name):
+            return None
+        value = self.data[name]
+        kind = "positive integers" if integer and positive else "integers" if integer else "numbers"
+        ok = isinstance(value, list) and len(value) == length and all(
+            not isinstance(v, bool) and isinstance(v, int if integer else (int, float)) for v in value
+        )
+        if ok and positive:
+            ok = all(v > 0 for v in value)
+        if not ok:
+            self.fail(name, f"expected a list of {length} {kind}, got {value!r}")
+        return tuple(int(v) if integer else float(v) for v in value)
+
+    def mapping(self, name: str) -> dict[str, Any]:
+        value = self.data.get(name)
+        if value is None:
+            return {}
+        if not isinstance(value, dict):
+            self.fail(name, f"expected a mapping, got {value!r}")
+        return value
+
+
+def _resolve_inside(path: Path, raw: str, root: Path, fields: _Fields, name: str) -> Path:
+    candidate = Path(raw)
+    if candidate.is_absolute():
+        fields.fail(name, f"{raw!r} must be a path relative to the card")
+    resolved = (path.parent / candidate).resolve()
+    if not resolved.is_relative_to(root.resolve()):
+        fields.fail(name, f"{raw!r} leaves the zoo directory {root}; keep model files inside the zoo")
+    return resolved
+
+
+def parse_card(path: Path, data: dict[str, Any], root: Path | None = None, *, check_files: bool = True) -> ModelCard:
+    """Validate one card's fields into a :class:`ModelCard`.
+
+    ``root`` is the zoo directory that file paths may not leave (the card's folder when the
+    card is used on its own). With ``check_files`` the ONNX file must exist and match
+    ``sha256`` when one is given.
+    """
+    root = root or path.parent
+    top = _Fields(path, data, "", _TOP_FIELDS)
+    for name in _REQUIRED:
+        if not top.has(name):
+            top.fail(name, "missing required field")
+    card_id = top.string("id")
+    if not _ID_PATTERN.match(card_id):
+        top.fail("id", f"{card_id!r} may only use letters, digits and _ . + - (and not start with a symbol)")
+    onnx_path = _resolve_inside(path, top.string("onnx"), root, top, "onnx")
+    sha = top.string("sha256")
+    if sha is not None and not _SHA_PATTERN.match(sha.lower()):
+        top.fail("sha256", f"expected 64 hex digits, got {sha!r}")
+    if check_files:
+        if not onnx_path.is_file():
+            top.fail("onnx", f"file {onnx_path} not found")
+        if sha is not None:
+            actual = sha256_file(onnx_path)
+            if actual != sha.lower():
+                top.fail("sha256", f"mismatch for {onnx_path.name}: card says {sha}, file has {actual}; re-export or update the card")
+    return ModelCard(
+        id=card_id,
+        task=top.string("task"),
+        framework=top.string("framework", FRAMEWORKS),
+        onnx=onnx_path,
+        probe_layer=top.string("probe_layer"),
+        input=_parse_input(path, top.mapping("input")),
+        path=path.resolve(),
+        sha256=sha.lower() if sha else None,
+        target=_parse_target(path, top.mapping("target")),
+        parity_tolerance=top.number("parity_tolerance", 1e-4),
+        architecture=top.string("architecture"),
+        training_data=top.string("training_data"),
+        group=top.string("group"),
+        license=top.string("license"),
+        source=top.string("source"),
+        notes=top.string("notes"),
+        heads=_parse_heads(top),
+    )
+
+
+def _parse_input(path: Path, data: dict[str, Any]) -> InputSpec:
+    fields = _Fields(path, data, "input.", _INPUT_FIELDS)
+    if not fields.has("size"):
+        fields.fail("size", "missing required field (height, width)")
+    low_high = fields.numbers("range", 2) or (0.0, 1.0)
+    if low_high[0] >= low_high[1]:
+        fields.fail("range", f"expected [low, high] with low < high, got {list(low_high)}")
+    std = fields.numbers("std", 3)
+    if std is not None and any(s <= 0 for s in std):
+        fields.fail("std", f"every std must be positive, got {list(std)}")
+    return InputSpec(
+        size=fields.numbers("size", 2, integer=True, positive=True),
+        layout=fields.string("layout", LAYOUTS, default="NCHW"),
+        channels=fields.string("channels", CHANNEL_ORDERS, default="RGB"),
+        range=low_high,
+        mean=fields.numbers("mean", 3),
+        std=std,
+    )
+
+
+def _parse_target(path: Path, data: dict[str, Any]) -> TargetSpec:
+    fields = _Fields(path, data, "target.", _TARGET_FIELDS)
+    kind = fields.string("kind", ("probe_sum", "unit", "argmax"), default="probe_sum")
+    unit = None
+    if fields.has("unit"):
+        value = data["unit"]
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            fields.fail("unit", f"expected a non-negative integer, got {value!r}")
+        unit = value
+    if kind == "unit" and unit is None:
+        fields.fail("unit", "required when kind is 'unit'")
+    return TargetSpec(kind=kind, output=fields.string("output"), unit=unit)
+
+
+def _parse_heads(top: _Fields) -> tuple[str, ...]:
+    if not top.has("heads"):
+        return ()
+    value = top.data["heads"]
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        top.fail("heads", f"expected a list of ONNX output names, got {value!r}")
+    return tuple(value)
+
+
+def load_card(path: Path | str, root: Path | None = None, *, check_files: bool = True) -> ModelCard:
+    """Read and validate one card file."""
+    path = Path(path)
+    return parse_card(path, read_yaml_mapping(path), root, check_files=check_files)
