@@ -1,0 +1,31 @@
+"""Attribution maps of arbitrary ``torch.nn.Module``s with respect to their input pixels.
+
+Methods (keys of :data:`METHODS`), for a target scalar T per sample (default: the sum of all
+units of the model's output, the probe layer):
+
+- ``saliency``: ``|dT/dx|``
+- ``gradxinput``: ``x * dT/dx`` (shares its one forward+backward with ``saliency``)
+- ``elrp``: epsilon-LRP, DeepExplain's form: ``x *`` the gradient with every activation's
+  backward replaced by ``g * f(z) / (z + eps s(z))`` (see :func:`elrp_rules`)
+- ``integrated_gradients``: ``(x - b) *`` trapezoid mean of dT/dx on the straight path from
+  the baseline ``b`` (default 0)
+- ``second_order``: ``x * g + |x * (H x)| / 2`` (2ndG with an exact Hessian-vector product)
+
+Use :func:`attribute`; it never modifies the model.
+"""
+
+from __future__ import annotations
+
+from harness.attribution.base import METHODS, PASSES, AttributionMethod, attribute, eval_mode
+from harness.attribution.params import TARGET_KINDS, AttributionParams
+from harness.attribution.targets import Target, per_sample_unit, probe_sum, unit_target
+from harness.attribution import gradient as _gradient  # noqa: F401  (registers saliency, gradxinput)
+from harness.attribution.elrp import ACTIVATION_TYPES, elrp_rules, functional_activations, is_elrp_activation
+from harness.attribution import integrated_gradients as _ig  # noqa: F401  (registers integrated_gradients)
+from harness.attribution import second_order as _second_order  # noqa: F401  (registers second_order)
+
+__all__ = [
+    "ACTIVATION_TYPES", "METHODS", "PASSES", "TARGET_KINDS", "AttributionMethod", "AttributionParams", "Target",
+    "attribute", "elrp_rules", "eval_mode", "functional_activations", "is_elrp_activation", "per_sample_unit",
+    "probe_sum", "unit_target",
+]

@@ -1,0 +1,107 @@
+"""The estimator registry, the affinity record and the checks every estimator shares.
+
+Convention everywhere: ``A[source, target]`` (row = source model, column = target model),
+higher = better transfer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.artifacts import ModelArtifacts
+from harness.errors import HarnessError
+from harness.estimators.params import EstimatorParams
+from harness.registry import Registry
+
+EstimatorFn = Callable[[Sequence[ModelArtifacts], EstimatorParams], np.ndarray]
+
+ESTIMATORS: Registry[EstimatorFn] = Registry("estimator")
+
+
+@dataclass(frozen=True)
+class Affinity:
+    """One estimator's N x N matrix ``matrix[source, target]`` over ``model_ids`` (read-only)."""
+
+    name: str
+    model_ids: tuple[str, ...]
+    matrix: np.ndarray
+
+
+def estimate(name: str, artifacts: Sequence[ModelArtifacts], params: EstimatorParams | None = None) -> Affinity:
+    """Run estimator ``name`` over all models; unknown names list the valid ones."""
+    fn = ESTIMATORS.get(name)
+    if not artifacts:
+        raise HarnessError(f"estimator {name!r}: no models to compare")
+    ids = [a.model_id for a in artifacts]
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        raise HarnessError(f"estimator {name!r}: model id(s) {', '.join(map(repr, dupes))} appear more than once")
+    matrix = np.array(fn(artifacts, params or EstimatorParams()), dtype=np.float64)
+    if matrix.shape != (len(ids), len(ids)):  # a bug in the estimator, not a user error
+        raise AssertionError(f"estimator {name!r} returned shape {matrix.shape} for {len(ids)} models")
+    matrix.setflags(write=False)
+    return Affinity(name=name, model_ids=tuple(ids), matrix=matrix)
+
+
+def rank_sources(affinity: np.ndarray, model_ids: Sequence[str]) -> dict[str, list[str]]:
+    """For every target (column): the other models by descending affinity.
+
+    Ties keep ``model_ids`` order (stable sort) and NaN entries go last, so the ranking is
+    deterministic whatever the matrix holds.
+    """
+    a = np.asarray(affinity, dtype=np.float64)
+    n = len(model_ids)
+    if a.shape != (n, n):
+        raise HarnessError(f"affinity matrix has shape {a.shape}, expected ({n}, {n}) for {n} model ids")
+    out: dict[str, list[str]] = {}
+    for t, target in enumerate(model_ids):
+        col = a[:, t]
+        # lexsort: last key is primary -> NaN flag, then -value, then position (stable).
+        order = np.lexsort((np.arange(n), -np.nan_to_num(col, nan=0.0), np.isnan(col)))
+        out[target] = [model_ids[s] for s in order if s != t]
+    return out
+
+
+def stacked_maps(artifacts: Sequence[ModelArtifacts], method: str) -> list[np.ndarray]:
+    """Each model's ``maps[method]`` as a finite float (n_images, pixels) array, shapes checked."""
+    arrays: list[np.ndarray] = []
+    for art in artifacts:
+        if method not in art.maps:
+            have = ", ".join(sorted(art.maps)) or "none"
+            raise HarnessError(f"model {art.model_id!r}: no {method!r} attribution maps (has: {have}); run the {method} attribution for it")
+        m = np.asarray(art.maps[method])
+        m = m.reshape(m.shape[0], -1) if m.ndim > 2 else m
+        _check(art.model_id, f"{method!r} maps", m, arrays[0].shape if arrays else None, artifacts[0].model_id)
+        arrays.append(m)
+    return arrays
+
+
+def stacked_features(artifacts: Sequence[ModelArtifacts]) -> list[np.ndarray]:
+    """Each model's probe-layer features as finite (n_images, units) arrays; widths may differ."""
+    arrays: list[np.ndarray] = []
+    for art in artifacts:
+        if art.features is None:
+            raise HarnessError(f"model {art.model_id!r}: no probe-layer features; run the feature hooks for it")
+        f = np.asarray(art.features)
+        f = f.reshape(f.shape[0], -1) if f.ndim > 2 else f
+        rows = (arrays[0].shape[0],) if arrays else None
+        _check(art.model_id, "features", f, rows, artifacts[0].model_id)
+        if f.shape[0] < 2:
+            raise HarnessError(f"model {art.model_id!r}: features cover {f.shape[0]} probe image(s); image-pair methods need at least 2")
+        arrays.append(f)
+    return arrays
+
+
+def _check(model_id: str, what: str, arr: np.ndarray, expect: tuple[int, ...] | None, first: str) -> None:
+    if arr.ndim != 2 or arr.shape[0] == 0:
+        raise HarnessError(f"model {model_id!r}: {what} have shape {arr.shape}, expected (n_images, values) with n_images >= 1")
+    if expect is not None and arr.shape[: len(expect)] != expect:
+        raise HarnessError(
+            f"model {model_id!r}: {what} have shape {arr.shape}, but model {first!r} has {expect}; "
+            "all models need the same probe images (and map resolution)"
+        )
+    if not np.issubdtype(arr.dtype, np.number) or not np.all(np.isfinite(arr)):
+        raise HarnessError(f"model {model_id!r}: {what} contain NaN, inf or non-numeric values")

@@ -1,0 +1,38 @@
+"""Probe sets: image folders, image lists (``imlist.txt``) and built-in generated sets.
+
+``load_probe(name_or_path, request)`` accepts a built-in name (see ``list_probes()``), a
+folder of images (recursive) or an image list file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from harness.errors import HarnessError
+from probes import builtin as _builtin  # noqa: F401  (registers the built-in sets)
+from probes.base import BUILTIN_PROBES, ProbeRequest, ProbeSet, sample_indices
+from probes.folder import load_folder, load_image_list
+
+DEFAULT_PROBE = "synthetic-indoor"
+
+
+def list_probes() -> list[str]:
+    return BUILTIN_PROBES.names()
+
+
+def load_probe(name_or_path: str, request: ProbeRequest) -> ProbeSet:
+    """Load a probe set by built-in name or path."""
+    path = Path(name_or_path)
+    if name_or_path in BUILTIN_PROBES:
+        return BUILTIN_PROBES.get(name_or_path)(name_or_path, request)
+    if path.is_dir():
+        return load_folder(path, request)
+    if path.is_file():
+        return load_image_list(path, request)
+    if any(sep in name_or_path for sep in ("/", "\\", ".")):
+        raise HarnessError(f"probe set {name_or_path!r}: no such folder or image list file")
+    BUILTIN_PROBES.get(name_or_path)  # raises "unknown built-in probe set ...; did you mean"
+    raise AssertionError("unreachable")
+
+
+__all__ = ["ProbeRequest", "ProbeSet", "load_probe", "list_probes", "sample_indices", "DEFAULT_PROBE"]
