@@ -27,6 +27,7 @@ class Zoo:
     ground_truth_repeat: Path | None = None  # a second, independent measurement (the ceiling)
     description: str | None = None
     probe: str | None = None  # default probe set for runs on this zoo
+    aliases: tuple[tuple[str, str], ...] = ()  # ground-truth name -> model id
 
     def card(self, model_id: str) -> ModelCard:
         for card in self.cards:
@@ -48,7 +49,7 @@ def _card_paths(root: Path, spec: Any, zoo_file: Path) -> list[Path]:
     for pattern in patterns:
         if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
             raise ValidationError(f"{zoo_file}: field 'cards': {pattern!r} must stay inside the zoo directory")
-        matches = sorted(root.glob(pattern))
+        matches = sorted(m for m in root.glob(pattern) if m.is_file() and m.resolve() != zoo_file.resolve())
         if not matches:
             raise ValidationError(f"{zoo_file}: field 'cards': {pattern!r} matches no file")
         found.extend(m for m in matches if m not in found)
@@ -105,7 +106,15 @@ def _build(root: Path, check_files: bool) -> Zoo:
         ground_truth_repeat=_optional_file(root, data, "ground_truth_repeat", zoo_file),
         description=data.get("description"),
         probe=data.get("probe"),
+        aliases=_aliases(data, zoo_file),
     )
+
+
+def _aliases(data: dict[str, Any], zoo_file: Path) -> tuple[tuple[str, str], ...]:
+    raw = data.get("aliases") or {}
+    if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+        raise ValidationError(f"{zoo_file}: field 'aliases': expected a mapping of ground-truth names to model ids")
+    return tuple(sorted(raw.items()))
 
 
 def validate_zoo(root: Path, *, check_files: bool = True, stop_at_first: bool = False) -> list[ValidationError]:

@@ -24,7 +24,6 @@ from harness.evaluation import (
 )
 
 TASKONOMY = Path(os.environ.get("HARNESS_TASKONOMY_DIR", Path(__file__).parent / "data" / "taskonomy"))
-needs_taskonomy = pytest.mark.skipif(not (TASKONOMY / "sort_gt.csv").exists(), reason=f"no Taskonomy data in {TASKONOMY}")
 ORDER = list(TASKONOMY_ORDER)
 
 
@@ -37,7 +36,6 @@ def truth_as_estimate(gt: GroundTruth) -> np.ndarray:
     return gt.submatrix(ORDER, ORDER)
 
 
-@needs_taskonomy
 def test_loader_reproduces_sort_gt(gt: GroundTruth) -> None:
     with open(TASKONOMY / "sort_gt.csv") as fh:
         expected = [[int(x) for x in row] for row in csv.reader(fh)]
@@ -48,7 +46,6 @@ def test_loader_reproduces_sort_gt(gt: GroundTruth) -> None:
     assert got == expected
 
 
-@needs_taskonomy
 def test_baselines_and_oracle(gt: GroundTruth) -> None:
     out = evaluate(truth_as_estimate(gt), ORDER, gt, n_boot=200)
     assert out["n_models"] == 20 and out["n_targets"] == 18 and out["k"] == list(range(1, 20))
@@ -68,7 +65,6 @@ def test_baselines_and_oracle(gt: GroundTruth) -> None:
     assert row["estimated_ranking"][0] == "denoise" == row["true_ranking"][0]
 
 
-@needs_taskonomy
 def test_reversed_estimator_scores_low(gt: GroundTruth) -> None:
     out = evaluate(-truth_as_estimate(gt), ORDER, gt, n_boot=200)
     assert out["spearman"] == pytest.approx(-1.0) and out["kendall"] == pytest.approx(-1.0)
@@ -76,7 +72,6 @@ def test_reversed_estimator_scores_low(gt: GroundTruth) -> None:
     assert all(p < r for p, r in zip(out["p_at_k"][:5], out["random_p_at_k"]))
 
 
-@needs_taskonomy
 def test_bootstrap_is_seeded_and_contains_estimate(gt: GroundTruth) -> None:
     rng = np.random.default_rng(1)
     noisy = truth_as_estimate(gt) + rng.normal(scale=0.03, size=(20, 20))
@@ -91,7 +86,6 @@ def test_bootstrap_is_seeded_and_contains_estimate(gt: GroundTruth) -> None:
     assert other["spearman"] == out["spearman"] and other["spearman_ci"] != out["spearman_ci"]
 
 
-@needs_taskonomy
 def test_models_outside_truth_are_ignored(gt: GroundTruth) -> None:
     ids = ORDER + ["not_a_task"]
     a = np.zeros((21, 21))
@@ -101,7 +95,6 @@ def test_models_outside_truth_are_ignored(gt: GroundTruth) -> None:
     assert out["n_models"] == 20 and out["p_at_1"] == 1.0 and out["spearman_ci"] is None
 
 
-@needs_taskonomy
 def test_agreement_of_two_measurements(gt: GroundTruth) -> None:
     same = agreement(gt, gt, n_boot=100)
     full = load_ground_truth(TASKONOMY / "affinity_16k_first_order.csv", TASKONOMY_ALIASES)

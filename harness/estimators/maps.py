@@ -14,7 +14,7 @@ from harness.artifacts import ModelArtifacts
 from harness.estimators.base import ESTIMATORS, stacked_maps
 from harness.estimators.params import EstimatorParams
 
-MAP_METHODS = ("saliency", "gradxinput", "elrp")
+MAP_METHODS = ("saliency", "gradxinput", "elrp", "integrated_gradients", "second_order")
 
 
 def unit_rows(x: np.ndarray) -> np.ndarray:

@@ -1,0 +1,82 @@
+"""report.md, rendered from the report.json document alone (so it can be re-rendered later)."""
+
+from __future__ import annotations
+
+
+def _f(value, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _ci(ci) -> str:
+    return f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""
+
+
+def render_markdown(report: dict, top: int = 5) -> str:
+    zoo, probe = report["zoo"], report["probe"]
+    lines = [
+        f"# Transferability report: {zoo['name']} {zoo['version']}",
+        "",
+        f"- probe set: **{probe['name']}** ({probe['n_images']} images at {probe['size']} px, "
+        f"{probe['skipped_unreadable']} unreadable skipped, sha256 `{probe['sha256'][:16]}…`)",
+        f"- models: {len(report['models'])}; estimators: {', '.join(report['estimators'])}",
+        f"- harness {report['harness_version']}, created {report['created']}",
+        "",
+        "Affinity convention: `A[source, target]`, higher = the source's knowledge transfers better to the target.",
+        "",
+        "## Models",
+        "",
+        "| id | task | framework | input | probe layer | probe shape | parity max abs err |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for m in report["models"]:
+        shape = "x".join(map(str, m["probe_shape"] or [])) + (" (pooled)" if m["features_pooled"] else "")
+        lines.append(f"| {m['id']} | {m['task']} | {m['framework']} | {m['input_size'][0]}x{m['input_size'][1]} {m['input_layout']} "
+                     f"| `{m['probe_layer']}` | {shape} | {m['parity_max_abs_err']:.2g} |")
+    evaluation = report.get("evaluation") or {}
+    if evaluation:
+        lines += _evaluation_section(report, evaluation)
+    for name in report["estimators"]:
+        lines += ["", f"## Estimator `{name}`", "", f"Top {top} sources per target (score; true rank when ground truth exists):", ""]
+        per_target = (evaluation.get(name) or {}).get("per_target", {})
+        lines += ["| target | " + " | ".join(f"#{i + 1}" for i in range(top)) + " |", "|---|" + "---|" * top]
+        for target, sources in report["rankings"][name].items():
+            scores = report["scores"][name][target]
+            true_ranks = (per_target.get(target) or {}).get("true_rank_of_estimated_sources")
+            cells = []
+            for i, (source, score) in enumerate(zip(sources[:top], scores[:top])):
+                rank = f", true #{true_ranks[i]}" if true_ranks and i < len(true_ranks) and true_ranks[i] is not None else ""
+                cells.append(f"{source} ({score:.3f}{rank})")
+            cells += [""] * (top - len(cells))
+            lines.append(f"| {target} | " + " | ".join(cells) + " |")
+        lines += ["", "Task similarity tree (single linkage, optimal leaf order):", "", "```", report["tree_text"][name], "```",
+                  "", f"Newick: `{report['tree'][name]}`"]
+    stages = report["timings"]["stages"]
+    lines += ["", "## Timings", "", "| stage | seconds |", "|---|---|"] + [f"| {k} | {v:.1f} |" for k, v in stages.items()]
+    env = report["environment"]
+    lines += ["", "## Environment", "", f"python {env['python']} on {env['platform']}, device {env['device']}; "
+              + ", ".join(f"{k} {v}" for k, v in env["packages"].items())]
+    return "\n".join(lines) + "\n"
+
+
+def _evaluation_section(report: dict, evaluation: dict) -> list[str]:
+    first = next(iter(evaluation.values()))
+    lines = ["", "## Evaluation against ground truth", "",
+             f"{first['n_targets']} targets, {first['n_models']} models; relevant = true top {first['relevant']}; "
+             f"95% bootstrap CIs over targets ({first['n_boot']} resamples).", ""]
+    ks = [k for k in (1, 3, 5, 10) if k <= len(first["random_p_at_k"])]
+    header = "| estimator | " + " | ".join(f"P@{k}" for k in ks) + " | " + " | ".join(f"R@{k}" for k in ks) + " | mean Spearman | mean Kendall |"
+    lines += [header, "|---" * (3 + 2 * len(ks)) + "|"]
+
+    def row(name, p, r, s, kd):
+        return f"| {name} | " + " | ".join(_f(p[k - 1]) for k in ks) + " | " + " | ".join(_f(r[k - 1]) for k in ks) + f" | {s} | {kd} |"
+
+    lines.append(row("random", first["random_p_at_k"], first["random_r_at_k"], "0", "0"))
+    lines.append(row("oracle", first["oracle_p_at_k"], first["oracle_r_at_k"], "1", "1"))
+    ceiling = (report.get("ground_truth") or {}).get("ceiling")
+    if ceiling:
+        lines.append(row("ceiling (repeat measurement)", ceiling["p_at_k"], ceiling["r_at_k"],
+                         _f(ceiling["spearman"]) + _ci(ceiling.get("spearman_ci")), _f(ceiling["kendall"])))
+    for name, e in evaluation.items():
+        lines.append(row(f"`{name}`", e["p_at_k"], e["r_at_k"], _f(e["spearman"]) + _ci(e.get("spearman_ci")),
+                         _f(e["kendall"]) + _ci(e.get("kendall_ci"))))
+    return lines

@@ -1,0 +1,332 @@
+"""``harness run``: zoo x probe set -> artifacts -> affinities -> evaluation -> report.
+
+The stages follow the data flow of the design: import every model (with parity), probe it
+(attribution maps + features), reduce all models' artifacts with every estimator, rank,
+evaluate against ground truth when there is one, build the task trees, and write the
+report files atomically at the very end, so an interrupted run writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from harness import __version__
+from harness.attribution import METHODS
+from harness.errors import HarnessError
+from harness.estimators import ESTIMATORS, EstimatorParams, estimate, rank_sources
+from harness.evaluation import agreement, evaluate, load_ground_truth, task_tree
+from harness.importer import import_card
+from harness.probing import ProbeOutcome, ProbeSettings, probe_model
+from harness.report.atomic import write_all_atomic
+from harness.report.document import SCHEMA_VERSION, dumps
+from harness.report.environment import environment
+from harness.report.markdown import render_markdown
+from harness.zoo import Zoo, default_zoo_dir, load_zoo
+from probes import DEFAULT_PROBE, ProbeRequest, load_probe
+
+DEFAULT_METHODS = ("saliency", "gradxinput", "elrp")
+#: What each non-map estimator needs besides features.
+ESTIMATOR_NEEDS = {"depara": ("gradxinput",), "rsa": ()}
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    zoo: Path
+    out: Path
+    probe: str
+    n_images: int | None
+    seed: int
+    methods: tuple[str, ...]
+    estimators: tuple[str, ...]
+    ground_truth: Path | None = None
+    probe_size: int | None = None
+    device: str = "auto"
+    depara_lambda: float = 0.25
+    n_boot: int = 1000
+    settings: ProbeSettings = field(default_factory=lambda: ProbeSettings(methods=DEFAULT_METHODS))
+
+
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--zoo", type=Path, default=None, help="zoo directory (default: the embedded zoo)")
+    p.add_argument("--probe", default=None, help=f"built-in probe set name or image folder / imlist file (default: the zoo's, else {DEFAULT_PROBE})")
+    p.add_argument("--images", type=int, default=None, help="number of probe images (default: 200 generated, or all files)")
+    p.add_argument("--seed", type=int, default=0, help="probe sampling / generation seed")
+    p.add_argument("--methods", nargs="+", default=None, help=f"attribution methods (default: {' '.join(DEFAULT_METHODS)}; available: {', '.join(METHODS.names())})")
+    p.add_argument("--estimators", nargs="+", default=None, help="estimators (default: one per attribution method, plus depara and rsa)")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: runs/<zoo>-<version>)")
+    p.add_argument("--ground-truth", type=Path, default=None, help="CSV source,target,affinity (default: the zoo's)")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--map-size", type=int, default=32, help="common resolution of attribution maps (pixels per side)")
+    p.add_argument("--probe-size", type=int, default=None, help="decode probe images at this square size (default: largest model input)")
+    p.add_argument("--depara-lambda", type=float, default=0.25, help="DEPARA edge weight (0.25: the seed's Taskonomy value)")
+    p.add_argument("--ig-steps", type=int, default=50, help="integrated-gradients steps")
+    p.add_argument("--max-feature-units", type=int, default=16384, help="spatially pool wider probe features down to this many units")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for confidence intervals")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
+
+
+def _positive(name: str, value: int | None) -> None:
+    if value is not None and value <= 0:
+        raise HarnessError(f"option {name}: expected a positive number, got {value}")
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    zoo_dir = (args.zoo or default_zoo_dir()).resolve()
+    for name in ("images", "batch_size", "map_size", "probe_size", "ig_steps", "max_feature_units", "bootstrap"):
+        _positive("--" + name.replace("_", "-"), getattr(args, name))
+    methods = tuple(dict.fromkeys(args.methods or DEFAULT_METHODS))
+    for method in methods:
+        METHODS.get(method)  # did-you-mean error for unknown names
+    estimators = tuple(dict.fromkeys(args.estimators or default_estimators(methods)))
+    for name in estimators:
+        ESTIMATORS.get(name)
+        needed = ESTIMATOR_NEEDS.get(name, (name,))
+        missing = [m for m in needed if m not in methods]
+        if missing:
+            raise HarnessError(f"estimator {name!r} needs attribution method(s) {', '.join(missing)}: add them to --methods")
+    settings = ProbeSettings(methods=methods, map_size=args.map_size, batch_size=args.batch_size,
+                             max_feature_units=args.max_feature_units, ig_steps=args.ig_steps)
+    return RunConfig(
+        zoo=zoo_dir, out=args.out, probe=args.probe, n_images=args.images, seed=args.seed, methods=methods,
+        estimators=estimators, ground_truth=args.ground_truth, probe_size=args.probe_size, device=args.device,
+        depara_lambda=args.depara_lambda, n_boot=args.bootstrap, settings=settings,
+    )
+
+
+def default_estimators(methods: tuple[str, ...]) -> list[str]:
+    names = [m for m in methods if m in ESTIMATORS]
+    if "gradxinput" in methods:
+        names.append("depara")
+    return names + ["rsa"]
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise HarnessError(f"option --device: unknown device {name!r}; use auto, cpu or cuda") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise HarnessError("option --device: CUDA is not available on this machine; use --device cpu")
+    return device
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TimeRemainingColumn(), console=console, transient=False,
+    )
+
+
+@dataclass
+class RunResult:
+    config: RunConfig
+    report: dict
+    markdown: str
+    outcomes: dict[str, ProbeOutcome]
+
+
+def execute(config: RunConfig, console: Console | None = None) -> RunResult:
+    """Run every stage and return the report (nothing is written here)."""
+    console = console or Console(quiet=True)
+    timings: dict[str, float] = {}
+    tick = time.perf_counter()
+    zoo = load_zoo(config.zoo)
+    device = pick_device(config.device)
+    probe_size = config.probe_size or max(max(c.input.size) for c in zoo.cards)
+    probe_name = config.probe or zoo.probe or DEFAULT_PROBE
+    with console.status(f"loading probe set {probe_name} ..."):
+        probe = load_probe(probe_name, ProbeRequest(n_images=config.n_images, seed=config.seed, size=probe_size))
+    if probe.n_images < 2:
+        raise HarnessError(f"probe set {probe_name!r}: {probe.n_images} usable image(s); the estimators need at least 2")
+    timings["probe_set"] = time.perf_counter() - tick
+
+    outcomes: dict[str, ProbeOutcome] = {}
+    models_info = []
+    per_model: dict[str, dict[str, float]] = {}
+    with _progress(console) as progress:
+        overall = progress.add_task("models", total=len(zoo.cards))
+        for card in zoo.cards:
+            stage = progress.add_task(f"  {card.id}: import", total=probe.n_images)
+            t0 = time.perf_counter()
+            model = import_card(card)
+            t1 = time.perf_counter()
+            progress.update(stage, description=f"  {card.id}: probe")
+            outcome = probe_model(model, probe, config.settings, device, lambda n, s=stage: progress.advance(s, n))
+            outcomes[card.id] = outcome
+            per_model[card.id] = {"import": t1 - t0, **outcome.seconds}
+            models_info.append(_model_entry(model, outcome))
+            progress.update(stage, visible=False)
+            progress.advance(overall)
+    timings["import"] = sum(t["import"] for t in per_model.values())
+    timings["attribution"] = sum(t["attribution"] for t in per_model.values())
+    timings["features"] = sum(t["features"] for t in per_model.values())
+
+    tick = time.perf_counter()
+    artifacts = [outcomes[c.id].artifacts for c in zoo.cards]
+    params = EstimatorParams(depara_lambda=config.depara_lambda)
+    affinities = {name: estimate(name, artifacts, params) for name in config.estimators}
+    timings["estimators"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    ids = [c.id for c in zoo.cards]
+    rankings = {name: rank_sources(a.matrix, ids) for name, a in affinities.items()}
+    trees = {name: task_tree(a.matrix, ids) for name, a in affinities.items()}
+    gt_path = config.ground_truth or zoo.ground_truth
+    evaluation, ground_truth_info = {}, None
+    if gt_path is not None:
+        gt = load_ground_truth(gt_path, dict(zoo.aliases))
+        evaluation = {name: evaluate(a.matrix, ids, gt, n_boot=config.n_boot, seed=config.seed) for name, a in affinities.items()}
+        ground_truth_info = {"path": _relative(gt_path, zoo.root), "ceiling": None}
+        if zoo.ground_truth_repeat is not None and config.ground_truth is None:
+            repeat = load_ground_truth(zoo.ground_truth_repeat, dict(zoo.aliases))
+            ceiling = agreement(repeat, gt, model_ids=ids, n_boot=config.n_boot, seed=config.seed)
+            ground_truth_info["ceiling"] = {k: ceiling[k] for k in ("p_at_k", "r_at_k", "spearman", "kendall", "p_at_1", "p_at_5", "spearman_ci", "p_at_5_ci")}
+            ground_truth_info["repeat_path"] = _relative(zoo.ground_truth_repeat, zoo.root)
+    timings["evaluation"] = time.perf_counter() - tick
+
+    report = {
+        "schema_version": SCHEMA_VERSION,
+        "harness_version": __version__,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "zoo": {
+            "name": zoo.name, "version": zoo.version, "description": zoo.description,
+            "cards": {c.id: c.content_hash() for c in zoo.cards},
+        },
+        "probe": {
+            "name": probe.name, "source": probe.source, "n_images": probe.n_images, "sha256": probe.sha256(),
+            "skipped_unreadable": probe.skipped, "size": probe_size, "seed": config.seed, **probe.details,
+        },
+        "parameters": _parameters(config, device),
+        "models": models_info,
+        "estimators": {name: {"models": list(a.model_ids), "affinity": a.matrix} for name, a in affinities.items()},
+        "rankings": rankings,
+        "scores": {name: {t: [float(a.matrix[ids.index(s), ids.index(t)]) for s in rankings[name][t]] for t in ids} for name, a in affinities.items()},
+        "ground_truth": ground_truth_info,
+        "evaluation": evaluation,
+        "tree": {name: tree.newick for name, tree in trees.items()},
+        "tree_text": {name: tree.text for name, tree in trees.items()},
+        "tree_leaf_order": {name: list(tree.leaf_order) for name, tree in trees.items()},
+        "environment": environment(device),
+        "timings": {"stages": timings, "per_model": per_model, "total": sum(timings.values())},
+    }
+    return RunResult(config, report, render_markdown(report), outcomes)
+
+
+def _relative(path: Path, root: Path) -> str:
+    path = Path(path).resolve()
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+
+
+def _parameters(config: RunConfig, device: torch.device) -> dict:
+    settings = asdict(config.settings)
+    settings.pop("gallery_images")
+    return {
+        **settings,
+        "methods": list(config.methods),
+        "estimators": list(config.estimators),
+        "depara_lambda": config.depara_lambda,
+        "bootstrap": config.n_boot,
+        "map_resampling": "channel mean, then area (shrink) / bilinear (enlarge) to map_size x map_size",
+        "features": "probe-layer output flattened; 4-D maps wider than max_feature_units are spatially average-pooled",
+        "target": "sum of the probe layer's output unless a card says otherwise",
+        "device_type": device.type,
+    }
+
+
+def _model_entry(model, outcome: ProbeOutcome) -> dict:
+    card = model.card
+    return {
+        "id": card.id,
+        "task": card.task,
+        "framework": card.framework,
+        "architecture": card.architecture,
+        "training_data": card.training_data,
+        "group": card.group,
+        "input_size": list(card.input.size),
+        "input_layout": card.input.layout,
+        "probe_layer": card.probe_layer,
+        "probe_tensor": model.probe.tensor,
+        "probe_shape": list(model.probe.shape[1:]) if model.probe.shape else None,
+        "feature_units": int(outcome.artifacts.features.shape[1]),
+        "features_pooled": outcome.artifacts.features_pooled,
+        "parity_max_abs_err": model.parity.max_abs_err,
+        "parity_max_rel_err": model.parity.max_rel_err,
+        "parity_provider": model.parity.provider,
+    }
+
+
+def output_dir(config: RunConfig, report: dict) -> Path:
+    if config.out is not None:
+        return config.out
+    zoo = report["zoo"]
+    return Path("runs") / f"{zoo['name']}-{zoo['version']}"
+
+
+def write_report(result: RunResult, out: Path) -> list[Path]:
+    files = {"report.md": result.markdown.encode(), "report.json": dumps(result.report)}
+    write_all_atomic(out, files, last="report.json")
+    return [out / name for name in files]
+
+
+def summary_table(report: dict) -> Table:
+    table = Table(title=f"{report['zoo']['name']} {report['zoo']['version']}: {len(report['models'])} models, "
+                        f"{report['probe']['n_images']} probe images ({report['probe']['name']})")
+    table.add_column("estimator")
+    for column in ("P@1", "P@5", "mean Spearman [95% CI]"):
+        table.add_column(column, justify="right")
+    evaluation = report["evaluation"]
+    first = next(iter(evaluation.values()), None)
+    if first:
+        k5 = min(5, len(first["random_p_at_k"])) - 1
+        table.add_row("random", f"{first['random_p_at_k'][0]:.3f}", f"{first['random_p_at_k'][k5]:.3f}", "0")
+        table.add_row("oracle", f"{first['oracle_p_at_k'][0]:.3f}", f"{first['oracle_p_at_k'][k5]:.3f}", "1")
+        ceiling = (report.get("ground_truth") or {}).get("ceiling")
+        if ceiling:
+            table.add_row("ceiling (repeat)", _fmt(ceiling["p_at_1"]), _fmt(ceiling["p_at_5"]), _ci(ceiling["spearman"], ceiling.get("spearman_ci")))
+    for name in report["estimators"]:
+        if name in evaluation:
+            e = evaluation[name]
+            table.add_row(name, _fmt(e["p_at_1"]), _fmt(e["p_at_5"]), _ci(e["spearman"], e.get("spearman_ci")))
+        else:
+            table.add_row(name, "-", "-", "-")
+    return table
+
+
+def _fmt(value) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+def _ci(value, ci) -> str:
+    return _fmt(value) + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "")
+
+
+def timing_table(report: dict) -> Table:
+    table = Table(title="time per stage")
+    table.add_column("stage")
+    table.add_column("seconds", justify="right")
+    for stage, seconds in report["timings"]["stages"].items():
+        table.add_row(stage, f"{seconds:.1f}")
+    return table
+
+
+def run_from_args(args: argparse.Namespace, console: Console) -> int:
+    config = config_from_args(args)
+    result = execute(config, console)
+    out = output_dir(config, result.report)
+    files = write_report(result, out)
+    console.print(summary_table(result.report))
+    console.print(timing_table(result.report))
+    console.print(f"wrote {', '.join(str(f) for f in files)}")
+    return 0
