@@ -91,7 +91,9 @@ class SceneObject:
         return float(self.size[0])
 
     def height(self) -> float:
-        return float({"sphere": 2 * self.size[0], "box": 2 * self.size[1]}.get(self.kind, self.size[-1]))
+        if self.kind == "sphere":
+            return 2.0 * self.size[0]
+        return float(2 * self.size[1] if self.kind == "box" else self.size[-1])
 
 
 @dataclass(frozen=True)
@@ -142,11 +144,33 @@ def room_surface(room: Room, p: np.ndarray, part: np.ndarray) -> tuple[np.ndarra
     return normals, np.stack([u, v], axis=1)
 
 
+def bounding_sphere(obj: SceneObject) -> tuple[np.ndarray, float]:
+    """Centre and radius of a sphere enclosing the object."""
+    half_h = obj.height() / 2
+    radius = np.hypot(obj.footprint_radius(), half_h) if obj.kind != "sphere" else obj.size[0]
+    return np.asarray(obj.position, dtype=np.float64) + [0.0, half_h, 0.0], float(radius)
+
+
 def intersect(obj: SceneObject, o: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Nearest hit distance (inf on a miss) and part index of rays o + t d with an object.
 
     ``o`` is (3,) or (N, 3), ``d`` is (N, 3) unit directions; origins lie outside the object.
+    Rays are first culled against a bounding sphere, so the exact test only runs on the few
+    rays that can hit (objects cover a small part of the image).
     """
+    centre, radius = bounding_sphere(obj)
+    oc = o - centre
+    b = d @ oc if oc.ndim == 1 else np.einsum("ij,ij->i", oc, d)
+    c = (oc @ oc if oc.ndim == 1 else np.einsum("ij,ij->i", oc, oc)) - radius * radius * 1.0001
+    idx = np.flatnonzero((b * b >= c) & ((b < 0) | (c < 0)))
+    t = np.full(len(d), np.inf)
+    part = np.zeros(len(d), dtype=np.int64)
+    if idx.size:
+        t[idx], part[idx] = _intersect_exact(obj, o if o.ndim == 1 else o[idx], d[idx])
+    return t, part
+
+
+def _intersect_exact(obj: SceneObject, o: np.ndarray, d: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     o = np.broadcast_to(o, d.shape)
     rel = o - np.asarray(obj.position)
     n = len(d)

@@ -27,7 +27,7 @@ VP_SQUASH = 3.0
 SEGMENT_MAX_IDS = 64
 #: keypoint2d = min(lambda_min / KEYPOINT2D_SCALE, 1) with lambda_min the structure tensor's smaller eigenvalue.
 KEYPOINT2D_SCALE = 0.01
-_KMEANS_K, _KMEANS_ITERS = 8, 6
+_KMEANS_K, _KMEANS_ITERS, _HIST_BINS = 8, 8, 16
 
 
 @dataclass
@@ -174,26 +174,34 @@ def _keypoint3d(ctx: LabelContext) -> np.ndarray:
 
 
 def _segment2d(ctx: LabelContext) -> np.ndarray:
-    """Connected components of a k-means colour quantisation of the lightly smoothed image."""
-    img = ndimage.gaussian_filter(ctx.gbuf.rgb.astype(np.float64), sigma=(0.7, 0.7, 0.0), mode="nearest")
-    feats = img.reshape(-1, 3)
-    lum = feats @ np.array([0.299, 0.587, 0.114])
-    order = np.argsort(lum, kind="stable")
-    centres = feats[order[((np.arange(_KMEANS_K) + 0.5) / _KMEANS_K * len(feats)).astype(np.int64)]]
+    """Connected components of a k-means colour quantisation of the lightly smoothed image.
+
+    k-means runs on a 16^3 colour histogram (weighted by counts) rather than on pixels, which
+    makes it independent of resolution in cost; the initial centres are luminance quantiles,
+    so the result is a deterministic function of the image.
+    """
+    img = ndimage.gaussian_filter(ctx.gbuf.rgb.astype(np.float64), sigma=(1.0, 1.0, 0.0), mode="nearest")
+    q = np.minimum((img * _HIST_BINS).astype(np.int64), _HIST_BINS - 1)
+    codes = (q[..., 0] * _HIST_BINS + q[..., 1]) * _HIST_BINS + q[..., 2]
+    bins, inverse, counts = np.unique(codes.ravel(), return_inverse=True, return_counts=True)
+    colours = (np.stack([bins // _HIST_BINS**2, bins // _HIST_BINS % _HIST_BINS, bins % _HIST_BINS], 1) + 0.5) / _HIST_BINS
+    k = min(_KMEANS_K, len(bins))
+    order = np.argsort(colours @ np.array([0.299, 0.587, 0.114]), kind="stable")
+    cum = np.cumsum(counts[order])  # initial centres: luminance quantiles of the pixels
+    centres = colours[order[np.searchsorted(cum, (np.arange(k) + 0.5) / k * cum[-1])]]
     for _ in range(_KMEANS_ITERS):
-        d2 = np.sum((feats[:, None, :] - centres[None]) ** 2, axis=2)
-        lab = np.argmin(d2, axis=1)
-        counts = np.bincount(lab, minlength=_KMEANS_K)
-        sums = np.stack([np.bincount(lab, feats[:, c], minlength=_KMEANS_K) for c in range(3)], axis=1)
-        centres = np.where(counts[:, None] > 0, sums / np.maximum(counts, 1)[:, None], centres)
-    lab_img = lab.reshape(ctx.size, ctx.size)
+        lab = np.argmin(np.sum((colours[:, None, :] - centres[None]) ** 2, axis=2), axis=1)
+        weight = np.bincount(lab, counts, minlength=k)
+        sums = np.stack([np.bincount(lab, counts * colours[:, c], minlength=k) for c in range(3)], axis=1)
+        centres = np.where(weight[:, None] > 0, sums / np.maximum(weight, 1e-12)[:, None], centres)
+    lab_img = lab[inverse].reshape(ctx.size, ctx.size)
     comp = np.zeros_like(lab_img)
     offset = 0
     for c in np.unique(lab_img):
         cc, n = ndimage.label(lab_img == c)
         comp = np.where(cc > 0, cc + offset, comp)
         offset += n
-    return canonical_ids(comp, min_pixels=max(4, ctx.size * ctx.size // 400))
+    return canonical_ids(comp, min_pixels=max(4, ctx.size * ctx.size // 200))
 
 
 def _segment25d(ctx: LabelContext) -> np.ndarray:

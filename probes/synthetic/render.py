@@ -18,14 +18,13 @@ from probes.synthetic.geometry import (
     object_surface,
     room_surface,
 )
-from probes.synthetic.textures import shade_texture
+from probes.synthetic.textures import GAMMA, shade_texture
 
 #: Semantic classes (segmentsemantic ids are indices into this tuple).
 SEMANTIC_CLASSES: tuple[str, ...] = ("floor", "wall", "ceiling") + OBJECT_CLASSES
 #: segment25d raw ids: room parts 0..5, then 8 slots per object (box faces use 6).
 _OBJECT_SURFACE_BASE, _OBJECT_SURFACE_SLOTS = 6, 8
 _SHADOW_OFFSET = 1e-4
-_GAMMA = 2.2
 
 
 @dataclass
@@ -41,7 +40,7 @@ class GBuffer:
     surface: np.ndarray  # (N,) raw surface id (room part or object face)
     semantic: np.ndarray  # (N,) index into SEMANTIC_CLASSES
     curvature: np.ndarray  # (N, 2) principal curvature magnitudes, 1/m
-    albedo: np.ndarray  # (N, 3) display-space albedo
+    albedo: np.ndarray  # (N, 3) linear-light albedo
     lambert: np.ndarray  # (N,) max(n . l, 0)
     visible: np.ndarray  # (N,) 1 where the light is not blocked by an object
     rgb: np.ndarray  # (size, size, 3) float32 shaded image in [0, 1]
@@ -74,12 +73,19 @@ def render_gbuffer(spec: SceneSpec, size: int) -> GBuffer:
     normal = np.empty((n, 3))
     curvature = np.zeros((n, 2))
     albedo = np.empty((n, 3))
+    pixel_angle = 2.0 * np.tan(spec.camera.fov / 2.0) / size
+
+    def footprint(px: np.ndarray, nrm: np.ndarray) -> np.ndarray:
+        """Approximate pixel footprint on the surface (metres), for texture filtering."""
+        return t[px] * pixel_angle / np.maximum(np.abs(np.einsum("ij,ij->i", nrm, d[px])), 0.15)
+
     room_px = np.flatnonzero(obj < 0)
     rn, ruv = room_surface(spec.room, pos[room_px], part[room_px])
     normal[room_px] = rn
     room_part = part[room_px]
+    rfp = footprint(room_px, rn)
     for tex, sel in ((spec.floor, room_part == 0), (spec.ceiling, room_part == 1), (spec.walls, room_part >= 2)):
-        albedo[room_px[sel]] = shade_texture(tex, ruv[sel])
+        albedo[room_px[sel]] = shade_texture(tex, ruv[sel], rfp[sel])
     surface = np.where(obj < 0, part, _OBJECT_SURFACE_BASE + _OBJECT_SURFACE_SLOTS * obj + part)
     semantic = np.array([0, 2, 1, 1, 1, 1])[np.where(obj < 0, part, 0)]
     for k, ob in enumerate(spec.objects):
@@ -87,7 +93,7 @@ def render_gbuffer(spec: SceneSpec, size: int) -> GBuffer:
         if px.size == 0:
             continue
         on, oc, ouv = object_surface(ob, pos[px], part[px])
-        normal[px], curvature[px], albedo[px] = on, oc, shade_texture(ob.texture, ouv)
+        normal[px], curvature[px], albedo[px] = on, oc, shade_texture(ob.texture, ouv, footprint(px, on))
         semantic[px] = len(SEMANTIC_CLASSES) - len(OBJECT_CLASSES) + OBJECT_CLASSES.index(ob.kind)
 
     lambert, visible, rgb = _shade(spec, d, pos, normal, obj, albedo)
@@ -119,17 +125,14 @@ def _shade(spec: SceneSpec, d: np.ndarray, pos: np.ndarray, normal: np.ndarray, 
             tk, _ = intersect(ob, o, ld)
             blocked |= tk < dist[lit]
         visible[lit[blocked]] = 0.0
-    half = l_dir - d
-    half /= np.maximum(np.linalg.norm(half, axis=1, keepdims=True), 1e-12)
-    n_dot_h = np.clip(np.einsum("ij,ij->i", normal, half), 0.0, 1.0)
-    ks = np.zeros(len(pos))
-    shin = np.ones(len(pos))
-    for k, ob in enumerate(spec.objects):
-        sel = obj == k
-        ks[sel], shin[sel] = ob.specular, ob.shininess
     direct = np.asarray(light.color) * (atten * visible)[:, None]
-    lin_albedo = albedo**_GAMMA
-    lin = lin_albedo * (np.asarray(light.ambient) + direct * lambert[:, None])
-    lin += direct * (ks * n_dot_h**shin)[:, None]
-    rgb = np.clip(lin, 0.0, 1.0) ** (1.0 / _GAMMA)
+    lin = albedo * (np.asarray(light.ambient) + direct * lambert[:, None])
+    for k, ob in enumerate(spec.objects):  # Blinn-Phong highlights, only where they can appear
+        px = np.flatnonzero((obj == k) & (visible > 0)) if ob.specular > 0 else ()
+        if len(px):
+            half = l_dir[px] - d[px]
+            half /= np.maximum(np.linalg.norm(half, axis=1, keepdims=True), 1e-12)
+            n_dot_h = np.clip(np.einsum("ij,ij->i", normal[px], half), 0.0, 1.0)
+            lin[px] += direct[px] * (ob.specular * n_dot_h**ob.shininess)[:, None]
+    rgb = np.clip(lin, 0.0, 1.0) ** (1.0 / GAMMA)
     return lambert, visible, rgb

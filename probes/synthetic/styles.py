@@ -36,7 +36,10 @@ class StyleConfig:
     room_size: Range  # width and depth, metres
     room_height: Range
     cam_height: Range
-    pitch_deg: Range
+    look_distance: Range  # the camera looks at a point this far ahead ...
+    look_height: Range  # ... at this height, then the pitch is jittered
+    pitch_jitter_deg: float
+    object_distance: Range  # from the camera, horizontally
     fov_deg: Range
     n_objects: tuple[int, int]  # inclusive
     object_scale: Range
@@ -70,7 +73,8 @@ INDOOR = StyleConfig(
                  ((0.45, 0.6), (0.05, 0.3), (0.6, 0.95)), ("checker", "tiles"),
                  ((0.45, 0.6), (0.0, 0.35), (0.8, 1.0)), (0.3, 0.2, 0.4, 0.1), contrast=0.35),
     ),
-    room_size=(4.0, 6.5), room_height=(2.5, 3.2), cam_height=(1.1, 1.7), pitch_deg=(-32.0, -8.0),
+    room_size=(4.0, 6.5), room_height=(2.5, 3.2), cam_height=(1.1, 1.7), look_distance=(2.5, 4.5), look_height=(0.1, 0.6),
+    pitch_jitter_deg=5.0, object_distance=(1.3, 5.0),
     fov_deg=(50.0, 75.0), n_objects=(3, 6), object_scale=(0.8, 1.1), specular=(0.0, 0.25),
     shininess=(8.0, 32.0), ambient=(0.12, 0.22), light="point", light_color=(1.0, 0.9, 0.75),
     ceiling=((0.08, 0.14), (0.0, 0.1), (0.85, 0.97)), object_patterns=("solid", "solid", "stripes"), grain=0.12,
@@ -94,9 +98,10 @@ STUDIO = StyleConfig(
                  (_ANY, (0.0, 0.1), (0.1, 0.3)), ("solid",),
                  (_ANY, (0.7, 1.0), (0.7, 1.0)), (0.25, 0.25, 0.25, 0.25), contrast=0.4),
     ),
-    room_size=(5.0, 6.5), room_height=(2.8, 3.2), cam_height=(0.6, 1.3), pitch_deg=(-38.0, -14.0),
-    fov_deg=(38.0, 55.0), n_objects=(2, 4), object_scale=(1.15, 1.5), specular=(0.35, 0.8),
-    shininess=(40.0, 120.0), ambient=(0.18, 0.3), light="directional", light_color=(0.95, 0.98, 1.05),
+    room_size=(5.0, 6.5), room_height=(2.8, 3.2), cam_height=(0.6, 1.3), look_distance=(2.4, 3.6), look_height=(0.15, 0.5),
+    pitch_jitter_deg=4.0, object_distance=(1.8, 4.2),
+    fov_deg=(38.0, 55.0), n_objects=(2, 4), object_scale=(1.0, 1.35), specular=(0.35, 0.8),
+    shininess=(40.0, 120.0), ambient=(0.22, 0.35), light="directional", light_color=(0.95, 0.98, 1.05),
     ceiling=(_ANY, (0.0, 0.0), (0.1, 0.2)), object_patterns=("solid",), grain=0.0,
 )
 
@@ -176,7 +181,10 @@ def sample_scene(seed: int, style: str) -> SceneSpec:
         if free >= 2.8:
             break
     fov = np.radians(_u(rng, cfg.fov_deg))
-    camera = Camera((x, _u(rng, cfg.cam_height), z), yaw, float(np.radians(_u(rng, cfg.pitch_deg))), float(fov))
+    cam_h = _u(rng, cfg.cam_height)
+    pitch = np.arctan2(_u(rng, cfg.look_height) - cam_h, min(_u(rng, cfg.look_distance), free))
+    pitch += np.radians(_u(rng, (-cfg.pitch_jitter_deg, cfg.pitch_jitter_deg)))
+    camera = Camera((x, cam_h, z), yaw, float(pitch), float(fov))
 
     objects: list[SceneObject] = []
     n_obj = int(rng.integers(cfg.n_objects[0], cfg.n_objects[1] + 1))
@@ -186,7 +194,8 @@ def sample_scene(seed: int, style: str) -> SceneSpec:
         for _ in range(30):  # place inside the view wedge, inside the room, without overlaps
             spread = 0.12 if i == 0 else 0.42
             ang = yaw + _u(rng, (-spread, spread)) * fov
-            dist = _u(rng, (1.3 + r, max(1.4 + r, min(free - 0.2, 5.0))))
+            near, far = cfg.object_distance
+            dist = _u(rng, (near + r, max(near + r + 0.1, min(free - 0.2, far))))
             ox, oz = x + dist * np.sin(ang), z + dist * np.cos(ang)
             if abs(ox) > room.width / 2 - r - 0.05 or abs(oz) > room.depth / 2 - r - 0.05:
                 continue

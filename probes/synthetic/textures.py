@@ -8,12 +8,16 @@ Periodic patterns are box-filtered analytically over each pixel's footprint on t
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from probes.synthetic.geometry import Texture
 
 TEXTURE_KINDS: tuple[str, ...] = ("solid", "stripes", "checker", "planks", "tiles", "noise", "grid", "gradient")
 _NOISE_GRID = 16
+#: Display gamma: texture colours are display-space, shading happens in linear light.
+GAMMA = 2.2
 
 
 def _hash(i: np.ndarray, j: np.ndarray, seed: int) -> np.ndarray:
@@ -23,9 +27,16 @@ def _hash(i: np.ndarray, j: np.ndarray, seed: int) -> np.ndarray:
     return ((h ^ (h >> 16)) & 0xFFFF).astype(np.float64) / 65536.0
 
 
+@lru_cache(maxsize=1024)
+def _noise_grid(seed: int) -> np.ndarray:
+    grid = np.random.default_rng(seed).random((_NOISE_GRID, _NOISE_GRID))
+    grid.setflags(write=False)
+    return grid
+
+
 def value_noise(u: np.ndarray, v: np.ndarray, seed: int) -> np.ndarray:
     """Smooth bilinear value noise in [0, 1) with a period of 16 units."""
-    grid = np.random.default_rng(seed).random((_NOISE_GRID, _NOISE_GRID))
+    grid = _noise_grid(seed)
     fu, fv = np.floor(u), np.floor(v)
     au, av = u - fu, v - fv
     au, av = au * au * (3 - 2 * au), av * av * (3 - 2 * av)  # smoothstep: no visible lattice
@@ -56,7 +67,10 @@ def _union(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def shade_texture(tex: Texture, uv: np.ndarray, footprint: np.ndarray | float = 0.0) -> np.ndarray:
-    """Albedo (M, 3) of ``tex`` at surface coordinates ``uv`` (M, 2), averaged over ``footprint`` metres."""
+    """Linear-light albedo (M, 3) of ``tex`` at surface coordinates ``uv`` (M, 2), averaged over ``footprint`` metres.
+
+    Texture colours are given in display (sRGB-like, gamma 2.2) space.
+    """
     u, v = uv[:, 0] / tex.scale, uv[:, 1] / tex.scale
     w = np.maximum(np.broadcast_to(np.asarray(footprint, dtype=np.float64) / tex.scale, u.shape), 1e-4)
     kind = tex.kind
@@ -84,7 +98,7 @@ def shade_texture(tex: Texture, uv: np.ndarray, footprint: np.ndarray | float = 
         mix = np.clip(uv[:, 1] / 3.0, 0.0, 1.0)  # by height in metres, not by scale
     else:
         raise ValueError(f"unknown texture kind {kind!r}; valid: {TEXTURE_KINDS}")
-    a, b = np.asarray(tex.color_a), np.asarray(tex.color_b)
+    a, b = np.asarray(tex.color_a) ** GAMMA, np.asarray(tex.color_b) ** GAMMA  # mix in linear space
     albedo = a + mix[:, None] * (b - a)
     if tex.grain > 0:
         fp = np.broadcast_to(np.asarray(footprint, dtype=np.float64), u.shape)
