@@ -268,6 +268,7 @@ def object_surface(obj: SceneObject, p: np.ndarray, part: np.ndarray) -> tuple[n
     # cone: F = x^2 + z^2 - k^2 (h - y)^2, grad F ~ (x, k^2 (h - y), z)
     k = r / h
     g = np.stack([x, k * k * (h - y), z], axis=1)
+    g[np.all(g == 0, axis=1)] = (0.0, 1.0, 0.0)  # exactly at the apex
     normal = g / np.linalg.norm(g, axis=1, keepdims=True)
     curv[:, 0] = np.cos(np.arctan(k)) / np.maximum(rho, 1e-3)  # parallel direction; generator is straight
     return normal, curv, np.stack([angle_u, y], axis=1)

@@ -19,8 +19,9 @@ from probes.synthetic.render import GBuffer
 DEPTH_SCALE = 10.0
 #: Curvature label = min(k * CURVATURE_RADIUS, 1): a 10 cm radius (or tighter) saturates at 1.
 CURVATURE_RADIUS = 0.1
-#: Lengths in room_layout are metres divided by this.
+#: Horizontal room extents in room_layout are metres / LAYOUT_SCALE, heights metres / LAYOUT_HEIGHT_SCALE.
 LAYOUT_SCALE = 8.0
+LAYOUT_HEIGHT_SCALE = 4.0
 #: Vanishing-point image coordinates (half-image units) are squashed as tanh(x / VP_SQUASH).
 VP_SQUASH = 3.0
 #: segment2d / segment25d ids are 0 .. SEGMENT_MAX_IDS - 1.
@@ -59,6 +60,13 @@ class LabelContext:
             gy = (sy[:, :-2] + 2 * sy[:, 1:-1] + sy[:, 2:]) / 8.0
             self.cache["grad"] = (gx, gy)
         return self.cache["grad"]
+
+
+def blur(img: np.ndarray) -> np.ndarray:
+    """Separable binomial [1, 4, 6, 4, 1] / 16 blur (about a sigma-1 gaussian) over the first two axes, edges replicated."""
+    p = np.pad(img, ((2, 2), (2, 2)) + ((0, 0),) * (img.ndim - 2), mode="edge")
+    p = (p[:-4] + p[4:] + 4 * (p[1:-3] + p[3:-1]) + 6 * p[2:-2]) / 16.0
+    return (p[:, :-4] + p[:, 4:] + 4 * (p[:, 1:-3] + p[:, 3:-1]) + 6 * p[:, 2:-2]) / 16.0
 
 
 def canonical_ids(raw: np.ndarray, max_ids: int = SEGMENT_MAX_IDS, min_pixels: int = 1) -> np.ndarray:
@@ -115,7 +123,7 @@ def _edge2d(ctx: LabelContext) -> np.ndarray:
 def _keypoint2d(ctx: LabelContext) -> np.ndarray:
     gx, gy = ctx.gradients()
     tensor = np.stack([np.mean(gx * gx, 2), np.mean(gy * gy, 2), np.mean(gx * gy, 2)], axis=2)
-    sxx, syy, sxy = np.moveaxis(ndimage.gaussian_filter(tensor, sigma=(1.0, 1.0, 0.0), mode="nearest"), 2, 0)
+    sxx, syy, sxy = np.moveaxis(blur(tensor), 2, 0)
     half_tr = 0.5 * (sxx + syy)
     lam_min = half_tr - np.sqrt(np.maximum(half_tr**2 - (sxx * syy - sxy * sxy), 0.0))
     return np.clip(lam_min / KEYPOINT2D_SCALE, 0.0, 1.0)[..., None]
@@ -180,7 +188,7 @@ def _segment2d(ctx: LabelContext) -> np.ndarray:
     makes it independent of resolution in cost; the initial centres are luminance quantiles,
     so the result is a deterministic function of the image.
     """
-    img = ndimage.gaussian_filter(ctx.gbuf.rgb.astype(np.float64), sigma=(1.0, 1.0, 0.0), mode="nearest")
+    img = blur(ctx.gbuf.rgb.astype(np.float64))
     q = np.minimum((img * _HIST_BINS).astype(np.int64), _HIST_BINS - 1)
     codes = (q[..., 0] * _HIST_BINS + q[..., 1]) * _HIST_BINS + q[..., 2]
     bins, inverse, counts = np.unique(codes.ravel(), return_inverse=True, return_counts=True)
@@ -231,9 +239,9 @@ def _room_layout(ctx: LabelContext) -> np.ndarray:
     yaw_rel, forward, right, ext_f, ext_r = _room_frame(spec)
     pos = np.asarray(spec.camera.position)
     return np.array([
-        spec.camera.pitch / (np.pi / 2), yaw_rel / (np.pi / 4), pos[1] / LAYOUT_SCALE,
+        spec.camera.pitch / (np.pi / 2), yaw_rel / (np.pi / 4), pos[1] / LAYOUT_HEIGHT_SCALE,
         pos @ forward / (ext_f / 2), pos @ right / (ext_r / 2),
-        ext_f / LAYOUT_SCALE, ext_r / LAYOUT_SCALE, spec.room.height / LAYOUT_SCALE,
+        ext_f / LAYOUT_SCALE, ext_r / LAYOUT_SCALE, spec.room.height / LAYOUT_HEIGHT_SCALE,
         spec.camera.fov / (np.pi / 2),
     ])
 

@@ -1,0 +1,1 @@
+"""The embedded default zoo (mini-taskonomy) and the scripts that build it (zoo.build)."""
