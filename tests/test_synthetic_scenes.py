@@ -226,6 +226,20 @@ def test_cast_shadow_under_sphere():
     assert np.allclose(lab["reshade"][away], 1.0, atol=1e-5)
 
 
+def test_vanishing_points_and_layout():
+    fov, pitch = np.radians(60), -0.3
+    cam = Camera((0.5, 1.2, -1.0), yaw=0.1, pitch=pitch, fov=fov)
+    lab = render(_spec(camera=cam), 32, tasks=("vanishing_point", "room_layout")).labels
+    vp, layout = lab["vanishing_point"], lab["room_layout"]
+    # forward room axis (+z): x = tan(yaw) / tan(fov/2) right of centre, y above centre (camera looks down)
+    assert vp[0] == pytest.approx(np.tanh(np.tan(0.1) / np.cos(pitch) / np.tan(fov / 2) / 3), abs=1e-5)
+    assert vp[1] == pytest.approx(np.tanh(-np.tan(-pitch) / np.tan(fov / 2) / 3), abs=1e-5)
+    assert vp[4] == pytest.approx(0.0, abs=1e-6)  # no roll: the vertical vanishing point is on the centre column
+    assert layout[0] == pytest.approx(pitch / (np.pi / 2), abs=1e-6)
+    assert layout[1] == pytest.approx(0.1 / (np.pi / 4), abs=1e-6)
+    assert layout[3] == pytest.approx(-1.0 / 4.0, abs=1e-6) and layout[4] == pytest.approx(-0.5 / 4.0, abs=1e-6)
+
+
 # ---------------------------------------------------------------- corruptions
 
 

@@ -76,7 +76,15 @@ def canonical_ids(raw: np.ndarray, max_ids: int = SEGMENT_MAX_IDS, min_pixels: i
     absorbed by the nearest kept region, so ids are canonical (independent of how the raw ids
     were produced) and bounded.
     """
-    values, inverse, counts = np.unique(raw.ravel(), return_inverse=True, return_counts=True)
+    flat = raw.ravel()
+    if flat.min() >= 0 and flat.max() < 4 * flat.size:  # small non-negative ids: no sort needed
+        counts = np.bincount(flat)
+        present = np.flatnonzero(counts)
+        dense = np.zeros(len(counts), dtype=np.int64)
+        dense[present] = np.arange(len(present))
+        inverse, counts = dense[flat], counts[present]
+    else:
+        _, inverse, counts = np.unique(flat, return_inverse=True, return_counts=True)
     keep = counts >= min_pixels
     keep[np.argmax(counts)] = True
     if keep.sum() > max_ids:
@@ -88,10 +96,13 @@ def canonical_ids(raw: np.ndarray, max_ids: int = SEGMENT_MAX_IDS, min_pixels: i
     if drop.any():
         idx = ndimage.distance_transform_edt(drop, return_distances=False, return_indices=True)
         lab = lab[tuple(idx)]
-    _, first, inverse = np.unique(lab.ravel(), return_index=True, return_inverse=True)
-    rank = np.empty(len(first), dtype=np.int64)
-    rank[np.argsort(first)] = np.arange(len(first))
-    return rank[inverse].reshape(raw.shape)
+    flat = lab.ravel()
+    first = np.full(len(counts), flat.size, dtype=np.int64)
+    np.minimum.at(first, flat, np.arange(flat.size))  # first pixel of each region
+    used = np.flatnonzero(first < flat.size)
+    rank = np.zeros(len(counts), dtype=np.int64)
+    rank[used[np.argsort(first[used])]] = np.arange(len(used))
+    return rank[flat].reshape(raw.shape)
 
 
 def _depth(ctx: LabelContext) -> np.ndarray:

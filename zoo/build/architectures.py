@@ -1,0 +1,129 @@
+"""PyTorch architectures of the zoo: three encoders with the same 8x8x8 bottleneck, task heads.
+
+Every encoder maps a 3x32x32 image to the Taskonomy-style bottleneck ``8 x 8 x 8`` (NCHW) and
+ends in a 1x1 conv named ``bottleneck``: the models' probe layer. Heads read that bottleneck.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from zoo.build.data import is_dense, out_channels
+
+BOTTLENECK = 8  # channels; spatial 8x8 at 32x32 input
+
+
+def conv_bn(cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1, act: type[nn.Module] = nn.ReLU) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, k, stride, k // 2, groups=groups, bias=False), nn.BatchNorm2d(cout), act())
+
+
+class TaskonomyEncoder(nn.Sequential):
+    """The shared encoder of the Taskonomy-style models: 3 conv-BN-ReLU (two stride 2) + 1x1 bottleneck."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = conv_bn(3, 16, 3, 1)
+        self.conv2 = conv_bn(16, 32, 3, 2)
+        self.conv3 = conv_bn(32, 32, 3, 2)
+        self.bottleneck = nn.Conv2d(32, BOTTLENECK, 1)
+
+
+class MobileNetEncoder(nn.Sequential):
+    """MobileNet-v1 style: depthwise-separable convs with ReLU6, then the 1x1 bottleneck."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+        def dw(cin: int, cout: int, stride: int) -> nn.Sequential:
+            return nn.Sequential(conv_bn(cin, cin, 3, stride, groups=cin, act=nn.ReLU6), conv_bn(cin, cout, 1, act=nn.ReLU6))
+
+        self.stem = conv_bn(3, 16, 3, 1, act=nn.ReLU6)
+        self.dw1 = dw(16, 32, 2)
+        self.dw2 = dw(32, 64, 2)
+        self.dw3 = dw(64, 64, 1)
+        self.bottleneck = nn.Conv2d(64, BOTTLENECK, 1)
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(conv_bn(cin, cout, 3, stride), nn.Conv2d(cout, cout, 3, 1, 1, bias=False), nn.BatchNorm2d(cout))
+        self.skip = nn.Identity() if stride == 1 and cin == cout else nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return F.relu(self.body(x) + self.skip(x))
+
+
+class ResNetEncoder(nn.Sequential):
+    """Wider ResNet style: stem + two residual basic blocks (stride 2), then the 1x1 bottleneck."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = conv_bn(3, 24, 3, 1)
+        self.block1 = BasicBlock(24, 32, 2)
+        self.block2 = BasicBlock(32, 48, 2)
+        self.bottleneck = nn.Conv2d(48, BOTTLENECK, 1)
+
+
+ENCODERS = {"taskonomy": TaskonomyEncoder, "mobilenet": MobileNetEncoder, "resnet": ResNetEncoder}
+ENCODER_TEXT = {
+    "taskonomy": "Taskonomy-style encoder: 3x(conv3x3-BN-ReLU; strides 1,2,2; 16,32,32 ch) + conv1x1 -> 8x8x8 bottleneck",
+    "mobilenet": "MobileNet-style encoder: conv3x3-BN-ReLU6 + 3 depthwise-separable blocks (ReLU6; 32,64,64 ch) + conv1x1 -> 8x8x8 bottleneck",
+    "resnet": "wider ResNet-style encoder: conv3x3 stem (24 ch) + 2 residual basic blocks (32, 48 ch, stride 2) + conv1x1 -> 8x8x8 bottleneck",
+}
+
+
+class DenseDecoder(nn.Sequential):
+    """8x8x8 -> C x 32 x 32: two ConvTranspose(4, stride 2)-ReLU upsamplings and a 3x3 conv."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.up1 = nn.ConvTranspose2d(BOTTLENECK, 24, 4, 2, 1)
+        self.relu1 = nn.ReLU()
+        self.up2 = nn.ConvTranspose2d(24, 16, 4, 2, 1)
+        self.relu2 = nn.ReLU()
+        self.out = nn.Conv2d(16, channels, 3, padding=1)
+
+
+class PooledHead(nn.Sequential):
+    """8x8x8 -> vector: 2x2 average pool, flatten (128), MLP 128-64-C."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.pool = nn.AvgPool2d(2)
+        self.flatten = nn.Flatten()
+        self.fc1 = nn.Linear(BOTTLENECK * 16, 64)
+        self.relu = nn.ReLU()
+        self.fc2 = nn.Linear(64, channels)
+
+
+def head_for(task: str) -> nn.Module:
+    return DenseDecoder(out_channels(task)) if is_dense(task) else PooledHead(out_channels(task))
+
+
+HEAD_TEXT = {
+    True: "dense decoder ConvT(8->24)-ReLU, ConvT(24->16)-ReLU, conv3x3",
+    False: "pooled MLP head avgpool2x2-flatten-FC64-ReLU-FC",
+}
+
+
+class TaskModel(nn.Module):
+    """One encoder, one head per task; returns one output, or a tuple for multi-task models."""
+
+    def __init__(self, encoder: str, tasks: tuple[str, ...]) -> None:
+        super().__init__()
+        self.tasks = tasks
+        self.encoder = ENCODERS[encoder]()
+        self.heads = nn.ModuleList(head_for(t) for t in tasks)
+
+    def forward(self, x: torch.Tensor):
+        z = self.encoder(x)
+        outs = tuple(head(z) for head in self.heads)
+        return outs[0] if len(outs) == 1 else outs
+
+
+def architecture_text(encoder: str, tasks: tuple[str, ...]) -> str:
+    heads = " + ".join(f"{t}: {HEAD_TEXT[is_dense(t)]}" for t in tasks)
+    return f"{ENCODER_TEXT[encoder]}; head(s) {heads}"
