@@ -30,6 +30,7 @@ from harness.probing import ProbeOutcome, ProbeSettings, probe_model
 from harness.report.atomic import write_all_atomic
 from harness.report.document import SCHEMA_VERSION, dumps
 from harness.report.environment import environment
+from harness.report.html import Gallery, html_files
 from harness.report.markdown import render_markdown
 from harness.zoo import Zoo, default_zoo_dir, load_zoo
 from probes import DEFAULT_PROBE, ProbeRequest, load_probe
@@ -135,6 +136,7 @@ class RunResult:
     report: dict
     markdown: str
     outcomes: dict[str, ProbeOutcome]
+    gallery_images: np.ndarray | None = None  # the first probe images, for the HTML report's gallery
 
 
 def execute(config: RunConfig, console: Console | None = None) -> RunResult:
@@ -221,7 +223,7 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
         "environment": environment(device),
         "timings": {"stages": timings, "per_model": per_model, "total": sum(timings.values())},
     }
-    return RunResult(config, report, render_markdown(report), outcomes)
+    return RunResult(config, report, render_markdown(report), outcomes, probe.images[: config.settings.gallery_images])
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -275,9 +277,10 @@ def output_dir(config: RunConfig, report: dict) -> Path:
 
 
 def write_report(result: RunResult, out: Path) -> list[Path]:
-    files = {"report.md": result.markdown.encode(), "report.json": dumps(result.report)}
+    gallery = Gallery(result.gallery_images, {m: o.gallery for m, o in result.outcomes.items()})
+    files = {"report.md": result.markdown.encode(), **html_files(result.report, gallery), "report.json": dumps(result.report)}
     write_all_atomic(out, files, last="report.json")
-    return [out / name for name in files]
+    return [out / name for name in files if "/" not in name]  # figures/*.png not listed one by one
 
 
 def summary_table(report: dict) -> Table:

@@ -118,6 +118,17 @@ def test_saliency_and_gradxinput_share_one_backward() -> None:
         torch.testing.assert_close(both[name], attribute(model, x, [name])[name], rtol=0, atol=0)
 
 
+def test_gradient_and_elrp_share_one_forward() -> None:
+    """saliency + gradxinput + elrp: one forward, two backwards, same maps as computed apart."""
+    model, x = Counting(seeded(smooth_net)), data(2, 2, 4, 4)
+    _CountBackward.calls = 0
+    fused = attribute(model, x, ["saliency", "gradxinput", "elrp"])
+    assert (model.forwards, _CountBackward.calls) == (1, 2)
+    for name in fused:
+        torch.testing.assert_close(fused[name], attribute(model, x, [name])[name], rtol=1e-12, atol=1e-15)
+    assert (fused["elrp"] - fused["gradxinput"]).abs().max() > 1e-3  # the override really acted
+
+
 # ---------------------------------------------------------------- integrated gradients
 
 

@@ -32,6 +32,9 @@ class AttributionMethod:
 
 METHODS: Registry[AttributionMethod] = Registry("attribution method")
 PASSES: Registry[PassFn] = Registry("attribution pass")
+#: Passes computed together more cheaply than apart, keyed "passA+passB"; each returns
+#: {pass name: that pass's tensors}. Used whenever all of their passes are needed.
+FUSED_PASSES: Registry[Callable[..., dict[str, dict[str, torch.Tensor]]]] = Registry("fused attribution pass")
 
 
 def attribute(
@@ -57,6 +60,11 @@ def attribute(
     passes: dict[str, dict[str, torch.Tensor]] = {}
     with eval_mode(model), torch.inference_mode(False), torch.enable_grad():
         tgt = resolve_target(model, x, target, params)
+        needed = {method.pass_name for method in chosen.values()}
+        for key in FUSED_PASSES:
+            parts = set(key.split("+"))
+            if parts <= needed and not parts & passes.keys():
+                passes.update(FUSED_PASSES.get(key)(model, x, tgt, params))
         for name, method in chosen.items():
             if method.pass_name not in passes:
                 passes[method.pass_name] = PASSES.get(method.pass_name)(model, x, tgt, params)
@@ -86,13 +94,19 @@ def target_values(model: nn.Module, x: torch.Tensor, target: Target) -> torch.Te
 
 
 def grad_or_zeros(
-    scalar: torch.Tensor, inp: torch.Tensor, grad_output: torch.Tensor | None = None, create_graph: bool = False
+    scalar: torch.Tensor,
+    inp: torch.Tensor,
+    grad_output: torch.Tensor | None = None,
+    create_graph: bool = False,
+    retain_graph: bool | None = None,
 ) -> torch.Tensor:
     """d scalar / d inp via ``torch.autograd.grad`` (never ``.backward()``: no parameter gets
     ``.grad``); zeros where ``scalar`` does not depend on ``inp`` (e.g. a zero Hessian)."""
     if not scalar.requires_grad:
         return torch.zeros_like(inp)
-    (grad,) = torch.autograd.grad(scalar, inp, grad_outputs=grad_output, create_graph=create_graph, allow_unused=True)
+    (grad,) = torch.autograd.grad(
+        scalar, inp, grad_outputs=grad_output, create_graph=create_graph, retain_graph=retain_graph, allow_unused=True
+    )
     return torch.zeros_like(inp) if grad is None else grad
 
 

@@ -24,7 +24,15 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-from harness.attribution.base import METHODS, PASSES, AttributionMethod, input_gradient
+from harness.attribution.base import (
+    FUSED_PASSES,
+    METHODS,
+    PASSES,
+    AttributionMethod,
+    grad_or_zeros,
+    input_gradient,
+    target_values,
+)
 from harness.attribution.params import AttributionParams
 from harness.attribution.targets import Target
 from harness.errors import HarnessError
@@ -40,18 +48,33 @@ _FX_FUNCTIONS = {
 _FX_METHODS = {"relu", "relu_", "sigmoid", "sigmoid_", "tanh", "tanh_"}
 
 
+class ElrpSwitch:
+    """Which backward the hooked activations use: epsilon-LRP's (``active``) or their own.
+
+    One forward with the hooks installed can then serve two backward passes, the plain
+    gradient and the epsilon-LRP one (see :func:`gradient_and_elrp_pass`).
+    """
+
+    def __init__(self, active: bool = True) -> None:
+        self.active = active
+
+
 class _ElrpGradient(torch.autograd.Function):
-    """Forward: ``y``. Backward: ``g * y / (z + eps * s(z))`` to ``z``, nothing to ``y``."""
+    """Forward: ``y``. Backward, when the switch is active: ``g * y / (z + eps * s(z))`` to ``z``
+    and nothing to ``y``; otherwise ``g`` to ``y``, i.e. the activation's own gradient."""
 
     @staticmethod
-    def forward(ctx, z: torch.Tensor, y: torch.Tensor, eps: float) -> torch.Tensor:  # type: ignore[override]
+    def forward(ctx, z: torch.Tensor, y: torch.Tensor, eps: float, switch: ElrpSwitch) -> torch.Tensor:  # type: ignore[override]
         ctx.save_for_backward(y / torch.where(z >= 0, z + eps, z - eps))
+        ctx.switch = switch
         return y.clone()  # a fresh tensor: later in-place ops on it cannot touch saved state
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
-        (ratio,) = ctx.saved_tensors
-        return grad * ratio, None, None
+        if ctx.switch.active:
+            (ratio,) = ctx.saved_tensors
+            return grad * ratio, None, None, None
+        return None, grad, None, None
 
 
 def is_elrp_activation(module: nn.Module, extra_types: Sequence[type] = ()) -> bool:
@@ -75,10 +98,13 @@ def functional_activations(model: nn.Module) -> list[str]:
 
 
 @contextmanager
-def elrp_rules(model: nn.Module, eps: float = 1e-4, extra_types: Sequence[type] = ()) -> Iterator[list[str]]:
+def elrp_rules(
+    model: nn.Module, eps: float = 1e-4, extra_types: Sequence[type] = (), switch: ElrpSwitch | None = None
+) -> Iterator[list[str]]:
     """Within the block, activations of ``model`` backpropagate epsilon-LRP's modified gradient.
 
     Yields the names of the overridden modules. Every hook is removed on exit, also on error.
+    With a ``switch``, the override applies only while ``switch.active`` is true at backward time.
     Raises if an fx graph computes activations as functions, which would silently keep their
     plain gradient (a module calling ``torch.relu`` in Python code cannot be detected).
     """
@@ -94,7 +120,7 @@ def elrp_rules(model: nn.Module, eps: float = 1e-4, extra_types: Sequence[type] 
     try:
         for name, module in model.named_modules():  # shared modules are listed once
             if is_elrp_activation(module, extra_types):
-                handles.extend(_install(module, eps))
+                handles.extend(_install(module, eps, switch or ElrpSwitch()))
                 names.append(name)
         yield names
     finally:
@@ -102,7 +128,7 @@ def elrp_rules(model: nn.Module, eps: float = 1e-4, extra_types: Sequence[type] 
             handle.remove()
 
 
-def _install(module: nn.Module, eps: float) -> list[RemovableHandle]:
+def _install(module: nn.Module, eps: float, switch: ElrpSwitch) -> list[RemovableHandle]:
     """A pre-hook keeping the activation's input ``z`` (a copy if the module works in place,
     which would overwrite it) and a hook replacing its output by the rewired one."""
     inputs: list[torch.Tensor | None] = []  # a stack: one entry per call in flight
@@ -116,7 +142,7 @@ def _install(module: nn.Module, eps: float) -> list[RemovableHandle]:
         z = inputs.pop()
         if z is None or not isinstance(out, torch.Tensor) or out.shape != z.shape:
             return None
-        return _ElrpGradient.apply(z, out.detach(), eps)
+        return _ElrpGradient.apply(z, out, eps, switch)
 
     return [module.register_forward_pre_hook(keep_input), module.register_forward_hook(rewire_output)]
 
@@ -126,6 +152,25 @@ def elrp_pass(model: nn.Module, x: torch.Tensor, target: Target, params: Attribu
     """The input gradient with every activation's backward overridden."""
     with elrp_rules(model, params.eps, params.activation_types):
         return {"grad": input_gradient(model, x, target)}
+
+
+@FUSED_PASSES.register("gradient+elrp_gradient")
+def gradient_and_elrp_pass(
+    model: nn.Module, x: torch.Tensor, target: Target, params: AttributionParams
+) -> dict[str, dict[str, torch.Tensor]]:
+    """The plain and the epsilon-LRP input gradients from ONE forward and two backwards.
+
+    The forward with the hooks installed is the ordinary forward; only the backward rule of
+    the activations differs, chosen by the switch before each backward.
+    """
+    switch = ElrpSwitch(active=False)
+    with elrp_rules(model, params.eps, params.activation_types, switch):
+        leaf = x.detach().requires_grad_(True)
+        total = target_values(model, leaf, target).sum()
+        plain = grad_or_zeros(total, leaf, retain_graph=True)
+        switch.active = True
+        modified = grad_or_zeros(total, leaf)
+    return {"gradient": {"grad": plain}, "elrp_gradient": {"grad": modified}}
 
 
 METHODS.add("elrp", AttributionMethod("elrp_gradient", lambda x, p: x * p["grad"]))

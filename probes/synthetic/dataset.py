@@ -44,27 +44,35 @@ class TaskInfo:
 
 
 _N_SCENE = len(next(iter(SCENE_CLASS_NAMES.values())))
+_DR, _DC, _CL, _VR = "dense_regression", "dense_classification", "classification", "vector_regression"
+_SEMANTIC = ", ".join(f"{i} {c}" for i, c in enumerate(SEMANTIC_CLASSES))
+_OBJECTS = ", ".join(f"{i} {c}" for i, c in enumerate(OBJECT_CLASSES))
 TASK_INFO: dict[str, TaskInfo] = {
-    "autoencoder": TaskInfo("dense_regression", 3, "reconstruct the rgb input"),
-    "denoise": TaskInfo("dense_regression", 3, f"rgb from rgb + gaussian noise (sigma {DENOISE_SIGMA}); input via corrupt()"),
-    "colorization": TaskInfo("dense_regression", 3, "rgb from its grey image replicated to 3 channels; input via corrupt()"),
-    "inpainting": TaskInfo("dense_regression", 3, "rgb from rgb with a blanked (zero) square; input via corrupt()"),
-    "rgb2depth": TaskInfo("dense_regression", 1, f"z-depth along the optical axis, metres / {DEPTH_SCALE}"),
-    "rgb2mist": TaskInfo("dense_regression", 1, f"Euclidean distance to the camera centre, metres / {DEPTH_SCALE}"),
-    "rgb2sfnorm": TaskInfo("dense_regression", 3, "unit surface normal in camera frame (x right, y down, z forward), n.view <= 0"),
-    "reshade": TaskInfo("dense_regression", 1, "Lambertian shading max(n.l, 0) times shadow visibility, no albedo"),
-    "curvature": TaskInfo("dense_regression", 2, f"principal curvature magnitudes (k1 >= k2) times {CURVATURE_RADIUS} m, clipped to 1"),
-    "edge2d": TaskInfo("dense_regression", 1, "Sobel gradient magnitude of the rgb image (full-contrast step = 1)"),
-    "edge3d": TaskInfo("dense_regression", 1, "1 on occluding contours (nearer side), 0.5 on creases/contacts"),
-    "keypoint2d": TaskInfo("dense_regression", 1, "structure-tensor corner response (smaller eigenvalue) of the rgb"),
-    "keypoint3d": TaskInfo("dense_regression", 1, "gaussian blobs at visible room corners, box corners, sphere centres, cylinder tops, cone apexes"),
-    "segment2d": TaskInfo("dense_classification", SEGMENT_MAX_IDS, "colour regions (k-means + connected components); ids canonical in raster order, permutation-invariant"),
-    "segment25d": TaskInfo("dense_classification", SEGMENT_MAX_IDS, "one id per surface (room plane, object face); ids canonical in raster order, permutation-invariant"),
-    "segmentsemantic": TaskInfo("dense_classification", len(SEMANTIC_CLASSES), f"semantic class per pixel: {', '.join(f'{i} {c}' for i, c in enumerate(SEMANTIC_CLASSES))}"),
-    "room_layout": TaskInfo("vector_regression", 9, "pitch, yaw vs room axis, camera height, offsets along/across view axis, room extents, height, fov (normalised)"),
-    "vanishing_point": TaskInfo("vector_regression", 6, "tanh-squashed image (x, y) of vanishing points of the room's forward, lateral, vertical axes"),
-    "class_object": TaskInfo("classification", len(OBJECT_CLASSES), f"class of the largest visible object: {', '.join(f'{i} {c}' for i, c in enumerate(OBJECT_CLASSES))}"),
-    "class_scene": TaskInfo("classification", _N_SCENE, "room type; names per style in SCENE_CLASS_NAMES"),
+    "autoencoder": TaskInfo(_DR, 3, "reconstruct the rgb input"),
+    "denoise": TaskInfo(_DR, 3, f"rgb from rgb + gaussian noise (sigma {DENOISE_SIGMA}); input via corrupt()"),
+    "colorization": TaskInfo(_DR, 3, "rgb from its grey image replicated to 3 channels; input via corrupt()"),
+    "inpainting": TaskInfo(_DR, 3, "rgb from rgb with a blanked (zero) square; input via corrupt()"),
+    "rgb2depth": TaskInfo(_DR, 1, f"z-depth along the optical axis, metres / {DEPTH_SCALE}"),
+    "rgb2mist": TaskInfo(_DR, 1, f"Euclidean distance to the camera centre, metres / {DEPTH_SCALE}"),
+    "rgb2sfnorm": TaskInfo(_DR, 3, "unit surface normal, camera frame (x right, y down, z forward), n.view <= 0"),
+    "reshade": TaskInfo(_DR, 1, "Lambertian shading max(n.l, 0) times shadow visibility, no albedo"),
+    "curvature": TaskInfo(_DR, 2, f"principal curvature magnitudes (k1 >= k2) times {CURVATURE_RADIUS} m, clipped to 1"),
+    "edge2d": TaskInfo(_DR, 1, "Sobel gradient magnitude of the rgb image (full-contrast step = 1)"),
+    "edge3d": TaskInfo(_DR, 1, "1 on occluding contours (nearer side), 0.5 on creases/contacts"),
+    "keypoint2d": TaskInfo(_DR, 1, "structure-tensor corner response (smaller eigenvalue) of the rgb"),
+    "keypoint3d": TaskInfo(_DR, 1, "gaussian blobs at visible room corners, box corners, sphere centres, "
+                                   "cylinder tops, cone apexes"),
+    "segment2d": TaskInfo(_DC, SEGMENT_MAX_IDS, "colour regions (k-means + connected components); "
+                                                "ids canonical in raster order: use a permutation-invariant loss"),
+    "segment25d": TaskInfo(_DC, SEGMENT_MAX_IDS, "one id per surface (room plane, object face); "
+                                                 "ids canonical in raster order: use a permutation-invariant loss"),
+    "segmentsemantic": TaskInfo(_DC, len(SEMANTIC_CLASSES), f"semantic class per pixel: {_SEMANTIC}"),
+    "room_layout": TaskInfo(_VR, 9, "pitch, yaw vs nearest room axis, camera height, offsets along/across that axis, "
+                                    "room extents along/across, room height, fov (normalised)"),
+    "vanishing_point": TaskInfo(_VR, 6, "tanh(x/3), tanh(y/3) of the vanishing points of the room's forward, lateral "
+                                        "and vertical axes (half-image units)"),
+    "class_object": TaskInfo(_CL, len(OBJECT_CLASSES), f"class of the largest visible object: {_OBJECTS}"),
+    "class_scene": TaskInfo(_CL, _N_SCENE, "room type; names per style in SCENE_CLASS_NAMES"),
 }
 TASKS: tuple[str, ...] = tuple(TASK_INFO)
 assert set(TASKS) == set(LABEL_FUNCTIONS)

@@ -1,7 +1,8 @@
 """Per-task labels computed from the G-buffer (geometry tasks) or the rendered image (2D tasks).
 
 Each label function takes a ``LabelContext`` and returns one image's label; the constants
-below fix every normalisation so labels are comparable across scenes and resolutions.
+below fix every normalisation, so a label means the same thing in every scene. Image-space
+labels (edge2d, keypoint2d, edge3d line width) are per pixel and so depend on resolution.
 """
 
 from __future__ import annotations

@@ -24,9 +24,9 @@ class TaskonomyEncoder(nn.Sequential):
 
     def __init__(self) -> None:
         super().__init__()
-        self.conv1 = conv_bn(3, 16, 3, 1)
+        self.conv1 = conv_bn(3, 16, 3, 2)
         self.conv2 = conv_bn(16, 32, 3, 2)
-        self.conv3 = conv_bn(32, 32, 3, 2)
+        self.conv3 = conv_bn(32, 32, 3, 1)
         self.bottleneck = nn.Conv2d(32, BOTTLENECK, 1)
 
 
@@ -39,8 +39,8 @@ class MobileNetEncoder(nn.Sequential):
         def dw(cin: int, cout: int, stride: int) -> nn.Sequential:
             return nn.Sequential(conv_bn(cin, cin, 3, stride, groups=cin, act=nn.ReLU6), conv_bn(cin, cout, 1, act=nn.ReLU6))
 
-        self.stem = conv_bn(3, 16, 3, 1, act=nn.ReLU6)
-        self.dw1 = dw(16, 32, 2)
+        self.stem = conv_bn(3, 16, 3, 2, act=nn.ReLU6)
+        self.dw1 = dw(16, 32, 1)
         self.dw2 = dw(32, 64, 2)
         self.dw3 = dw(64, 64, 1)
         self.bottleneck = nn.Conv2d(64, BOTTLENECK, 1)
@@ -61,30 +61,30 @@ class ResNetEncoder(nn.Sequential):
 
     def __init__(self) -> None:
         super().__init__()
-        self.stem = conv_bn(3, 24, 3, 1)
-        self.block1 = BasicBlock(24, 32, 2)
+        self.stem = conv_bn(3, 24, 3, 2)
+        self.block1 = BasicBlock(24, 32, 1)
         self.block2 = BasicBlock(32, 48, 2)
         self.bottleneck = nn.Conv2d(48, BOTTLENECK, 1)
 
 
 ENCODERS = {"taskonomy": TaskonomyEncoder, "mobilenet": MobileNetEncoder, "resnet": ResNetEncoder}
 ENCODER_TEXT = {
-    "taskonomy": "Taskonomy-style encoder: 3x(conv3x3-BN-ReLU; strides 1,2,2; 16,32,32 ch) + conv1x1 -> 8x8x8 bottleneck",
-    "mobilenet": "MobileNet-style encoder: conv3x3-BN-ReLU6 + 3 depthwise-separable blocks (ReLU6; 32,64,64 ch) + conv1x1 -> 8x8x8 bottleneck",
-    "resnet": "wider ResNet-style encoder: conv3x3 stem (24 ch) + 2 residual basic blocks (32, 48 ch, stride 2) + conv1x1 -> 8x8x8 bottleneck",
+    "taskonomy": "Taskonomy-style encoder: 3x(conv3x3-BN-ReLU; strides 2,2,1; 16,32,32 ch) + conv1x1 -> 8x8x8 bottleneck",
+    "mobilenet": "MobileNet-style encoder: conv3x3/2-BN-ReLU6 + 3 depthwise-separable blocks (ReLU6; 32,64,64 ch) + conv1x1 -> 8x8x8 bottleneck",
+    "resnet": "wider ResNet-style encoder: conv3x3/2 stem (24 ch) + 2 residual basic blocks (32 ch stride 1, 48 ch stride 2) + conv1x1 -> 8x8x8 bottleneck",
 }
 
 
 class DenseDecoder(nn.Sequential):
-    """8x8x8 -> C x 32 x 32: two ConvTranspose(4, stride 2)-ReLU upsamplings and a 3x3 conv."""
+    """8x8x8 -> C x 32 x 32: conv3x3-ReLU at 8x8, then two ConvTranspose(4, stride 2) upsamplings."""
 
     def __init__(self, channels: int) -> None:
         super().__init__()
-        self.up1 = nn.ConvTranspose2d(BOTTLENECK, 24, 4, 2, 1)
+        self.conv = nn.Conv2d(BOTTLENECK, 32, 3, padding=1)
         self.relu1 = nn.ReLU()
-        self.up2 = nn.ConvTranspose2d(24, 16, 4, 2, 1)
+        self.up1 = nn.ConvTranspose2d(32, 16, 4, 2, 1)
         self.relu2 = nn.ReLU()
-        self.out = nn.Conv2d(16, channels, 3, padding=1)
+        self.up2 = nn.ConvTranspose2d(16, channels, 4, 2, 1)
 
 
 class PooledHead(nn.Sequential):
@@ -104,7 +104,7 @@ def head_for(task: str) -> nn.Module:
 
 
 HEAD_TEXT = {
-    True: "dense decoder ConvT(8->24)-ReLU, ConvT(24->16)-ReLU, conv3x3",
+    True: "dense decoder conv3x3(8->32)-ReLU, ConvT(32->16)/2-ReLU, ConvT(16->C)/2",
     False: "pooled MLP head avgpool2x2-flatten-FC64-ReLU-FC",
 }
 
