@@ -73,7 +73,7 @@ def check_input_matches(card: ModelCard, graph: GraphInput) -> None:
         )
 
 
-def resolve_tensor(model: onnx.ModelProto, name: str, label: str) -> str:
+def resolve_tensor(model: onnx.ModelProto, name: str, label: str, field: str = "probe_layer") -> str:
     """The tensor a card's layer name refers to: a node name (its first output) or a tensor name."""
     for node in model.graph.node:
         if node.name == name and node.output:
@@ -82,7 +82,7 @@ def resolve_tensor(model: onnx.ModelProto, name: str, label: str) -> str:
     if name in tensors:
         return name
     candidates = sorted({n.name for n in model.graph.node if n.name} | tensors)
-    raise HarnessError(f"{label}: field 'probe_layer': unknown layer {name!r}; {suggest(name, candidates)} (run `harness layers CARD` to list them all)")
+    raise HarnessError(f"{label}: field '{field}': unknown layer {name!r}; {suggest(name, candidates)} (run `harness layers CARD` to list them all)")
 
 
 def check_supported_ops(model: onnx.ModelProto, original_opset: int, label: str) -> None:
@@ -150,10 +150,13 @@ def import_card(card: ModelCard, *, parity_batch: int = 2, check_parity: bool = 
     graph_in = graph_input(original, label)
     check_input_matches(card, graph_in)
     probe_tensor = resolve_tensor(original, card.probe_layer, label)
+    keep = {probe_tensor}
+    if card.target.output:
+        keep.add(resolve_tensor(original, card.target.output, label, field="target.output"))
 
     adapter = ADAPTERS.get(card.framework)
     try:
-        normalised = adapter.normalise(original, keep=frozenset({probe_tensor}))
+        normalised = adapter.normalise(original, keep=frozenset(keep))
     except HarnessError:
         raise
     except Exception as exc:

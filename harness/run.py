@@ -261,6 +261,7 @@ def _model_entry(model, outcome: ProbeOutcome) -> dict:
         "probe_layer": card.probe_layer,
         "probe_tensor": model.probe.tensor,
         "probe_shape": list(model.probe.shape[1:]) if model.probe.shape else None,
+        "attribution_target": {"kind": card.target.kind, "output": card.target.output, "unit": card.target.unit},
         "feature_units": int(outcome.artifacts.features.shape[1]),
         "features_pooled": outcome.artifacts.features_pooled,
         "parity_max_abs_err": model.parity.max_abs_err,

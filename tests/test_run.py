@@ -48,6 +48,8 @@ def test_report_has_the_documented_keys(report):
         assert model["input_size"] in ([32, 32], [16, 16])
     assert set(data["estimators"]) == {"saliency", "gradxinput", "elrp", "depara", "rsa"}
     assert (out / "report.md").exists()
+    targets = {m["id"]: m["attribution_target"]["kind"] for m in data["models"]}
+    assert targets["resnet-b"] == "argmax" and targets["resnet-a"] == "probe_sum"
 
 
 def test_affinities_rankings_and_trees_are_consistent(report):

@@ -28,7 +28,12 @@ def build_test_zoo(folder: Path, *, with_ground_truth: bool = True, models=TORCH
     for model_id, family, seed, task in models:
         net = torch_archs.build(family, seed=seed)
         path = export_torch(net, torch.rand(1, 3, 32, 32), folder / f"{model_id}.onnx", opset=17, exporter="legacy")
-        write_card(folder, model_id, path.name, last_node(path), task=task, architecture=family)
+        extra = {}
+        if model_id == "resnet-b":  # attribution explains the arg-max class logit instead of the probe sum
+            import onnx
+
+            extra["target"] = {"kind": "argmax", "output": onnx.load(str(path)).graph.output[0].name}
+        write_card(folder, model_id, path.name, last_node(path), task=task, architecture=family, **extra)
         ids.append(model_id)
     if nhwc_model:  # a different input size and layout, as a TF export would have
         save(conv_relu_model(size=16, layout="NHWC"), folder / "tiny-nhwc.onnx")

@@ -107,6 +107,7 @@ def dendrogram_figure(name: str, matrix: np.ndarray, ids: Sequence[str]) -> byte
     if len(ids) > 1:
         dendrogram(tree.linkage, labels=list(ids), orientation="right", ax=ax, color_threshold=0,
                    above_threshold_color="#345", leaf_font_size=9)
+        ax.invert_yaxis()  # first leaf on top, as in the heatmap's rows
     else:
         ax.text(0.5, 0.5, ids[0], ha="center")
     ax.set_xlabel("single-linkage distance between affinity rows")

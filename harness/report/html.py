@@ -34,7 +34,7 @@ nav a{margin-right:1em}table{border-collapse:collapse;margin:.5em 0 1em;font-siz
 th,td{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top}th{background:#f3f3f3}
 td.num{text-align:right;font-variant-numeric:tabular-nums}figure{margin:.6em 0 1.4em}
 img{max-width:100%;height:auto;display:block}figcaption,.note{color:#555;font-size:12.5px}
-.score{color:#555}.hit{color:#1a7f37;font-weight:600}.miss{color:#b35900}code,pre{font-size:12px}
+td code{word-break:break-all;font-size:11px}.scroll{overflow-x:auto}.score{color:#555}.hit{color:#1a7f37;font-weight:600}.miss{color:#b35900}code,pre{font-size:12px}
 pre{background:#f7f7f7;padding:.6em;overflow-x:auto}.grid{display:flex;flex-wrap:wrap;gap:1.5em}
 """
 
@@ -70,14 +70,14 @@ def _ci(value: float | None, ci: Sequence[float] | None) -> str:
 
 def table(header: Sequence[str], rows: Iterable[Sequence[object]], numeric: Sequence[int] = ()) -> str:
     """An HTML table; cells are escaped unless they are already :class:`Raw` markup."""
-    out = ["<table><thead><tr>" + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr></thead><tbody>"]
+    out = ['<div class="scroll"><table><thead><tr>' + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr></thead><tbody>"]
     for row in rows:
         cells = []
         for i, cell in enumerate(row):
             text = cell.markup if isinstance(cell, Raw) else esc(_fmt(cell))
             cells.append(f'<td class="num">{text}</td>' if i in numeric else f"<td>{text}</td>")
         out.append("<tr>" + "".join(cells) + "</tr>")
-    return "".join(out) + "</tbody></table>"
+    return "".join(out) + "</tbody></table></div>"
 
 
 @dataclass(frozen=True)
