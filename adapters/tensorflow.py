@@ -48,14 +48,22 @@ def export_keras(model: Any, path: Path | str, *, opset: int = 17, input_name: s
 
 
 def export_saved_model(saved_model_dir: Path | str, path: Path | str, *, opset: int = 17, signature: str = "serving_default") -> Path:
-    """Convert a TensorFlow SavedModel's serving signature to ONNX with tf2onnx."""
-    tf, tf2onnx = _require_tf()
+    """Convert a TensorFlow SavedModel's serving signature to ONNX with tf2onnx.
+
+    Runs tf2onnx's documented command line (``python -m tf2onnx.convert --saved-model``) in a
+    subprocess: its SavedModel loader resets TensorFlow's default graph, which must not touch
+    the caller's session.
+    """
+    _require_tf()
+    import subprocess
+    import sys
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    loaded = tf.saved_model.load(str(saved_model_dir))
-    if signature not in loaded.signatures:
-        raise HarnessError(f"{saved_model_dir}: no signature {signature!r}; available: {', '.join(loaded.signatures)}")
-    function = loaded.signatures[signature]
-    specs = tuple(function.structured_input_signature[1].values())
-    tf2onnx.convert.from_function(function, input_signature=specs, opset=opset, output_path=str(path))
+    command = [sys.executable, "-m", "tf2onnx.convert", "--saved-model", str(saved_model_dir), "--output", str(path),
+               "--opset", str(opset), "--signature_def", signature]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0 or not path.is_file():
+        lines = [line for line in done.stderr.splitlines() if "Error" in line or "error" in line]
+        raise HarnessError(f"{saved_model_dir}: tf2onnx could not convert the SavedModel: {(lines or ['see tf2onnx output'])[-1].strip()}")
     return path

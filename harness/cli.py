@@ -1,7 +1,7 @@
 """The ``harness`` command line.
 
-Subcommands: ``validate``, ``layers``, ``import``, ``run``. User mistakes print one line and
-exit non-zero; ``--debug`` shows the traceback instead.
+Subcommands: ``validate``, ``layers``, ``import``, ``run``, ``compare``, ``sensitivity``.
+User mistakes print one line and exit non-zero; ``--debug`` shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -96,6 +96,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     return run_from_args(args, console)
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    from harness.compare import run_compare
+
+    return run_compare(args, console)
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from harness.sensitivity import run_sensitivity
+
+    return run_sensitivity(args, console)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="harness", description="Benchmark harness for deep model transferability.")
     parser.add_argument("--version", action="version", version=f"harness {__version__}")
@@ -119,6 +131,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_run_arguments(p)
     p.set_defaults(func=cmd_run)
+
+    from harness.compare import add_compare_arguments
+    from harness.sensitivity import add_sensitivity_arguments
+
+    p = sub.add_parser("compare", help="compare two report.json files (exit 0; 2 not comparable / not a report; 4 a --fail-on threshold crossed)")
+    add_compare_arguments(p)
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("sensitivity", help="how stable the estimated affinities are across probe sets and probe sizes")
+    add_sensitivity_arguments(p)
+    p.set_defaults(func=cmd_sensitivity)
     return parser
 
 

@@ -292,3 +292,23 @@ def test_parity_detects_a_real_mismatch(good):
             import_card(load_card(good))
     finally:
         importer.convert = original_convert
+
+
+def test_model_needing_torchvision_ops_is_refused_naming_the_op(tmp_path, monkeypatch, capsys):
+    """Where torchvision's compiled ops cannot load (CPU torch + PyPI torchvision), a model with
+    NonMaxSuppression gets a clear error; every other model still imports (see the rest of the suite)."""
+    import harness.importer as importer
+
+    model = conv_relu_model()
+    graph = model.graph
+    boxes = numpy_helper.from_array(np.zeros((1, 4, 4), dtype=np.float32), "boxes")
+    scores = numpy_helper.from_array(np.zeros((1, 1, 4), dtype=np.float32), "scores")
+    graph.initializer.extend([boxes, scores])
+    graph.node.append(helper.make_node("NonMaxSuppression", ["boxes", "scores"], ["selected"], name="nms_node"))
+    graph.output.append(helper.make_tensor_value_info("selected", onnx.TensorProto.INT64, [None, 3]))
+    save(model, tmp_path / "m.onnx")
+    card = write_card(tmp_path, "det", "m.onnx", "relu1", size=(16, 16), framework="onnx")
+    monkeypatch.setattr(importer, "torchvision_problem", lambda: "operator torchvision::nms does not exist")
+    code, err = cli_error(capsys, "import", str(card))
+    assert code == 3
+    assert_one_line(err, "NonMaxSuppression", "nms_node", "torchvision.ops.nms", "torchvision::nms")

@@ -88,3 +88,24 @@ def test_tf2onnx_export_imports_with_parity(tmp_path, opset, family):
     scale = max(1.0, float(np.abs(native_probe).max()))
     errors = [float(np.max(np.abs(c - native_probe))) for c in candidates if c.shape == native_probe.shape]
     assert errors and min(errors) <= TOLERANCE * scale, errors
+
+
+@requires_tf
+def test_tensorflow_saved_model_export_imports_with_parity(tmp_path):
+    import tensorflow as tf
+
+    from adapters.tensorflow import export_saved_model
+    from tests.archs import keras_archs
+
+    native = keras_archs.build("mobilenet")
+    module = tf.Module()
+    module.model = native
+    module.serve = tf.function(lambda x: native(x, training=False), input_signature=[tf.TensorSpec((None, 32, 32, 3), tf.float32, name="x")])
+    tf.saved_model.save(module, str(tmp_path / "saved"), signatures={"serving_default": module.serve})
+    path = export_saved_model(tmp_path / "saved", tmp_path / "model.onnx", opset=15)
+    probe = last_node(path, op_types=("Relu", "Relu6", "Clip"), contains="probe")
+    card = load_card(write_card(tmp_path, "mobilenet-savedmodel", "model.onnx", probe, framework="tensorflow", layout="NHWC"))
+    model = import_card(card)
+    assert model.parity.max_abs_err <= TOLERANCE
+    x = torch.rand(2, 3, 32, 32)
+    _check_native(model, np.asarray(native(x.permute(0, 2, 3, 1).numpy(), training=False)), x)

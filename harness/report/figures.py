@@ -145,3 +145,32 @@ def scatter_figure(name: str, x: np.ndarray, y: np.ndarray, xlabel: str, ylabel:
     ax.set_ylabel(ylabel, fontsize=8)
     ax.set_title(f"{name}: affinities", fontsize=9)
     return to_png(fig)
+
+
+def sensitivity_figure(rows: Sequence[Mapping], estimators: Sequence[str], probes: Sequence[str], reference: str) -> bytes:
+    """Correlation with the reference affinities vs probe size: colour = estimator, line style =
+    probe set; a second panel shows P@5 when the rows carry it (ground truth)."""
+    with_gt = any(r["estimators"][e].get("p_at_5") is not None for r in rows for e in estimators)
+    fig, axes = plt.subplots(1, 2 if with_gt else 1, figsize=(11 if with_gt else 6.5, 4), squeeze=False)
+    styles = ["-", "--", ":", "-."]
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    panels = [("affinity_spearman", f"Spearman with the reference\n({reference})")] + ([("p_at_5", "P@5 against ground truth")] if with_gt else [])
+    for ax, (key, label) in zip(axes[0], panels):
+        for i, est in enumerate(estimators):
+            for j, probe in enumerate(probes):
+                pts = [(r["n_images"], r["estimators"][est].get(key)) for r in rows if r["probe"] == probe]
+                pts = [(n, v) for n, v in pts if v is not None]
+                if pts:
+                    xs, ys = zip(*pts)
+                    ax.plot(xs, ys, styles[j % len(styles)], marker="o", ms=3, color=colors[i % len(colors)],
+                            label=f"{est} · {probe}")
+        ax.set_xscale("log")
+        sizes = sorted({r["n_images"] for r in rows})
+        ax.set_xticks(sizes, labels=[str(s) for s in sizes])
+        ax.minorticks_off()
+        ax.set_xlabel("probe images")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+    axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    fig.suptitle("sensitivity of the estimated affinities to the probe set and its size", fontsize=10)
+    return to_png(fig)

@@ -1,0 +1,118 @@
+"""``harness compare A/report.json B/report.json``: what changed between two runs, and is it noise.
+
+Exit codes: 0 compared; 2 a file is not a readable harness report, or the two reports are
+not comparable (different probe set or method parameters; ``--force`` overrides); 4 a
+``--fail-on`` threshold was crossed (the outputs are still written), so CI can gate on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from rich.console import Console
+
+from harness.compare.load import NotComparable, differences, load_report
+from harness.compare.render import render_html, render_markdown, terminal_table
+from harness.compare.stats import compare_reports
+from harness.errors import HarnessError
+from harness.registry import suggest
+from harness.report.atomic import write_all_atomic
+from harness.report.document import dumps
+
+EXIT_THRESHOLD = 4
+#: --fail-on name -> (what it checks, description). Drops are B − A of a mean over shared
+#: targets; "min_" checks fail when the value falls below the threshold.
+THRESHOLDS = {
+    "p_at_1_drop": "P@1 against ground truth fell by more than X",
+    "p_at_5_drop": "P@5 against ground truth fell by more than X",
+    "spearman_drop": "mean Spearman against ground truth fell by more than X",
+    "min_affinity_corr": "Spearman correlation of the shared off-diagonal affinities is below X",
+    "min_ranking_kendall": "mean per-target Kendall tau between the two rankings is below X",
+}
+
+
+def add_compare_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("a", type=Path, help="the baseline report.json (or its run folder)")
+    p.add_argument("b", type=Path, help="the new report.json (or its run folder)")
+    p.add_argument("--out", type=Path, default=Path("compare"), help="output folder for compare.md/.html/.json (default: ./compare)")
+    p.add_argument("--force", action="store_true", help="compare even when probe sets or method parameters differ")
+    p.add_argument("--fail-on", nargs="+", default=[], metavar="NAME=X",
+                   help=f"exit {EXIT_THRESHOLD} when a threshold is crossed: " + "; ".join(f"{k}: {v}" for k, v in THRESHOLDS.items()))
+    p.add_argument("--bootstrap", type=int, default=2000, help="paired bootstrap resamples over shared targets")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+
+
+def parse_thresholds(items: list[str]) -> dict[str, float]:
+    out = {}
+    for item in (part for raw in items for part in raw.split(",") if part):
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise HarnessError(f"option --fail-on: expected NAME=VALUE, got {item!r}")
+        if name not in THRESHOLDS:
+            raise HarnessError(f"option --fail-on: unknown threshold {name!r}; {suggest(name, list(THRESHOLDS))}")
+        try:
+            out[name] = float(value)
+        except ValueError:
+            raise HarnessError(f"option --fail-on: {name}={value!r} is not a number") from None
+    return out
+
+
+def check_thresholds(result: dict, thresholds: dict[str, float]) -> tuple[list[str], list[str]]:
+    """(failures, unchecked): one line per estimator that crossed a threshold / could not be checked."""
+    failures, unchecked = [], []
+    for name, e in result["estimators"].items():
+        gt = (e.get("ground_truth") or {}).get("metrics", {})
+        for key, limit in thresholds.items():
+            if key.endswith("_drop"):
+                delta = (gt.get(key.removesuffix("_drop")) or {}).get("delta")
+                value, crossed, what = delta, delta is not None and -delta > limit, f"changed by {_s(delta)} (allowed drop {limit:g})"
+            else:
+                value = e["affinity"]["spearman"] if key == "min_affinity_corr" else e["mean_kendall"]
+                crossed, what = value is not None and value < limit, f"is {_s(value)} (minimum {limit:g})"
+            if value is None:
+                unchecked.append(f"{key} for {name}: not available")
+            elif crossed:
+                failures.append(f"{key}: {name} {what}")
+    return failures, unchecked
+
+
+def _s(value: float | None) -> str:
+    return "–" if value is None else f"{value:+.3f}"
+
+
+def run_compare(args: argparse.Namespace, console: Console) -> int:
+    if args.bootstrap <= 0:
+        raise HarnessError(f"option --bootstrap: expected a positive number, got {args.bootstrap}")
+    thresholds = parse_thresholds(args.fail_on)
+    a, b = load_report(args.a), load_report(args.b)
+    diffs = differences(a, b)
+    if diffs and not args.force:
+        raise NotComparable(f"{args.a} and {args.b} are not comparable: {'; '.join(diffs)}; pass --force to compare anyway")
+    result = compare_reports(a, b, n_boot=args.bootstrap, seed=args.seed)
+    result["forced_differences"] = diffs
+    result["a"], result["b"] = _identity(args.a, a), _identity(args.b, b)
+    failures, unchecked = check_thresholds(result, thresholds)
+    result["fail_on"] = {"thresholds": thresholds, "failures": failures, "unchecked": unchecked}
+    paths = (str(args.a), str(args.b))
+    files = {"compare.md": render_markdown(result, a, b, paths).encode(), "compare.html": render_html(result, a, b, paths).encode(),
+             "compare.json": dumps(result)}
+    write_all_atomic(args.out, files, last="compare.json")
+    console.print(terminal_table(result, a, b))
+    m = result["models"]
+    console.print(f"models: {len(m['added'])} added, {len(m['removed'])} removed, {len(m['changed'])} changed, {len(m['unchanged'])} unchanged",
+                  markup=False, highlight=False)
+    for line in [*(f"warning: compared despite {d}" for d in diffs), *(f"not checked: {u}" for u in unchecked)]:
+        console.print(line, markup=False, highlight=False)
+    console.print(f"wrote {', '.join(str(args.out / n) for n in files)}", markup=False, highlight=False)
+    for line in failures:
+        console.print(f"FAIL {line}", style="bold red", markup=False, highlight=False)
+    return EXIT_THRESHOLD if failures else 0
+
+
+def _identity(path: Path, report: dict) -> dict:
+    return {"path": str(path), "zoo": report["zoo"]["name"], "version": report["zoo"]["version"],
+            "created": report.get("created"), "probe": {k: report["probe"].get(k) for k in ("name", "n_images", "sha256")}}
+
+
+__all__ = ["EXIT_THRESHOLD", "THRESHOLDS", "add_compare_arguments", "compare_reports", "load_report", "run_compare"]

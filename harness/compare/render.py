@@ -1,0 +1,115 @@
+"""compare.md, compare.html (self-contained) and the terminal table of ``harness compare``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from rich.table import Table
+
+from harness.report.html import STYLE, Raw, esc, figure, slug, table
+
+SECTIONS = {"summary": "Summary", "models": "Models", "estimators": "Affinities and rankings",
+            "ground-truth": "Against ground truth", "targets": "Per-target ranking changes"}
+
+
+def _f(value, digits: int = 3) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _delta(m: Mapping | None) -> str:
+    if not m or m.get("delta") is None:
+        return "–"
+    ci = f" [{m['ci'][0]:+.2f}, {m['ci'][1]:+.2f}]" if m.get("ci") else ""
+    return f"{m['delta']:+.3f}{ci}" + (" *" if m.get("significant") else "")
+
+
+def _label(report: Mapping) -> str:
+    return f"{report['zoo']['name']} {report['zoo']['version']} ({report.get('created', '?')})"
+
+
+def summary_rows(result: Mapping) -> list[list[str]]:
+    rows = []
+    for name, e in result["estimators"].items():
+        gt = (e.get("ground_truth") or {}).get("metrics", {})
+        rows.append([name, str(len(e["shared_models"])), _f(e["affinity"]["pearson"]), _f(e["affinity"]["spearman"]),
+                     _f(e["mean_kendall"]), _f(e["mean_top5_overlap"]), _delta(gt.get("p_at_1")), _delta(gt.get("p_at_5")),
+                     _delta(gt.get("spearman"))])
+    return rows
+
+
+HEADER = ("estimator", "shared models", "affinity Pearson", "affinity Spearman", "mean ranking Kendall",
+          "mean top-5 overlap", "ΔP@1 [95% CI]", "ΔP@5 [95% CI]", "Δ mean Spearman [95% CI]")
+
+
+def terminal_table(result: Mapping, a: Mapping, b: Mapping) -> Table:
+    t = Table(title=f"A = {_label(a)}  vs  B = {_label(b)}", caption="Δ = B − A over shared targets; * = CI excludes 0")
+    for i, column in enumerate(HEADER):
+        t.add_column(column, justify="left" if i == 0 else "right")
+    for row in summary_rows(result):
+        t.add_row(*row)
+    return t
+
+
+def _model_lines(result: Mapping) -> list[str]:
+    m = result["models"]
+    return [f"- {k}: {len(m[k])}" + (f" ({', '.join(m[k])})" if m[k] and k != "unchanged" else "") for k in ("added", "removed", "changed", "unchanged")]
+
+
+def render_markdown(result: Mapping, a: Mapping, b: Mapping, paths: tuple[str, str]) -> str:
+    lines = [f"# Report comparison", "", f"- A: `{paths[0]}`: {_label(a)}", f"- B: `{paths[1]}`: {_label(b)}"]
+    if result.get("forced_differences"):
+        lines.append(f"- **compared with --force despite**: {'; '.join(result['forced_differences'])}")
+    lines += ["", "## Models", "", *_model_lines(result), "", "## Summary", "",
+              f"Δ = B − A, mean over the targets both evaluated; 95% paired bootstrap CIs ({result['n_boot']} resamples over targets); "
+              "* = the CI excludes 0.", "", "| " + " | ".join(HEADER) + " |", "|---" * len(HEADER) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in summary_rows(result)]
+    for key, what in (("only_in_a", "only in A"), ("only_in_b", "only in B"), ("too_few_shared_models", "fewer than 2 shared models")):
+        if result[key]:
+            lines.append(f"\nEstimators {what}: {', '.join(result[key])}")
+    for name, e in result["estimators"].items():
+        lines += ["", f"## `{name}`", "", f"Most moved sources (rank in A → B): "
+                  + (", ".join(f"{m['source']} for {m['target']} #{m['rank_a']}→#{m['rank_b']}" for m in e["most_moved"]) or "none")]
+        gt = e.get("ground_truth")
+        if gt:
+            lines += ["", f"Against ground truth ({gt['n_targets']} shared targets):", "", "| metric | A | B | Δ [95% CI] |", "|---|---|---|---|"]
+            lines += [f"| {k} | {_f(m['a'])} | {_f(m['b'])} | {_delta(m)} |" for k, m in gt["metrics"].items()]
+    return "\n".join(lines) + "\n"
+
+
+def _scatter(name: str, a: Mapping, b: Mapping, shared: list[str]) -> bytes:
+    from harness.compare.stats import submatrix
+    from harness.report.figures import scatter_figure
+
+    ma, mb = submatrix(a["estimators"][name], shared), submatrix(b["estimators"][name], shared)
+    off = ~np.eye(len(shared), dtype=bool)
+    return scatter_figure(name, ma[off], mb[off], "A affinity", "B affinity")
+
+
+def render_html(result: Mapping, a: Mapping, b: Mapping, paths: tuple[str, str]) -> str:
+    m = result["models"]
+    summary = (f"<p>A: <code>{esc(paths[0])}</code> — {esc(_label(a))}<br>B: <code>{esc(paths[1])}</code> — {esc(_label(b))}</p>"
+               + (f"<p><b>Compared with --force despite:</b> {esc('; '.join(result['forced_differences']))}</p>"
+                  if result.get("forced_differences") else "")
+               + f'<p class="note">Δ = B − A over shared targets; 95% paired bootstrap CIs ({esc(result["n_boot"])} resamples); * = CI excludes 0.</p>'
+               + table(HEADER, summary_rows(result), range(1, len(HEADER))))
+    models = table(("status", "count", "models"), ((k, len(m[k]), ", ".join(m[k])) for k in ("added", "removed", "changed", "unchanged")))
+    est_parts, gt_parts, target_parts = [], [], []
+    for name, e in result["estimators"].items():
+        est_parts.append(figure(f"scatter-{slug(name)}", _scatter(name, a, b, e["shared_models"]), f"{name}: off-diagonal affinities, A vs B"))
+        gt = e.get("ground_truth")
+        if gt:
+            gt_parts.append(f"<h3>{esc(name)} ({esc(gt['n_targets'])} shared targets)</h3>"
+                            + table(("metric", "A", "B", "Δ [95% CI]"), ((k, _f(v["a"]), _f(v["b"]), _delta(v)) for k, v in gt["metrics"].items()), (1, 2, 3)))
+        rows = [(t, _f(p["kendall"]), _f(p["top5_overlap"]), ", ".join(p["top_a"]), ", ".join(p["top_b"]),
+                 Raw(", ".join(f"{esc(x['source'])} #{x['rank_a']}→#{x['rank_b']}" for x in p["moved"]) or "–"))
+                for t, p in e["per_target"].items()]
+        target_parts.append(f'<h3 id="targets-{esc(slug(name))}">{esc(name)}</h3>'
+                            + table(("target", "Kendall", "top-5 overlap", "top-5 in A", "top-5 in B", "moved most"), rows, (1, 2)))
+    bodies = {"summary": summary, "models": models, "estimators": '<div class="grid">' + "".join(est_parts) + "</div>",
+              "ground-truth": "".join(gt_parts) or '<p class="note">Not both reports have ground truth.</p>',
+              "targets": "".join(target_parts)}
+    sections = "".join(f'<section id="{sid}"><h2>{esc(SECTIONS[sid])}</h2>{body}</section>' for sid, body in bodies.items())
+    nav = "".join(f'<a href="#{sid}">{esc(label)}</a>' for sid, label in SECTIONS.items())
+    return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Report comparison</title><style>{STYLE}</style>'
+            f"</head><body><header><h1>Report comparison</h1><nav>{nav}</nav></header>{sections}</body></html>\n")

@@ -1,0 +1,138 @@
+"""What changed between two reports: models, affinities, rankings, accuracy against ground truth.
+
+Everything is computed on the models both reports have (by id; a model whose card hash
+changed is included and listed as changed), so that adding models to a zoo does not by
+itself count as a change in the shared models' affinities or rankings.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from scipy.stats import kendalltau, pearsonr
+
+from harness.estimators.base import rank_sources
+from harness.evaluation.bootstrap import bootstrap_indices, nanmean, percentile_ci
+from harness.evaluation.metrics import rank_correlations
+
+#: Per-target statistics of report["evaluation"][est]["per_target"] compared with paired CIs.
+GT_METRICS = ("p_at_1", "p_at_5", "spearman")
+TOP = 5
+
+
+def _num(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def match_models(a: Mapping, b: Mapping) -> dict[str, list[str]]:
+    """added / removed / changed (same id, different card hash) / unchanged, sorted by id."""
+    ca, cb = a["zoo"]["cards"], b["zoo"]["cards"]
+    return {
+        "added": sorted(set(cb) - set(ca)),
+        "removed": sorted(set(ca) - set(cb)),
+        "changed": sorted(m for m in set(ca) & set(cb) if ca[m] != cb[m]),
+        "unchanged": sorted(m for m in set(ca) & set(cb) if ca[m] == cb[m]),
+    }
+
+
+def submatrix(est: Mapping, ids: Sequence[str]) -> np.ndarray:
+    index = [est["models"].index(m) for m in ids]
+    matrix = np.array([[np.nan if v is None else v for v in row] for row in est["affinity"]], dtype=np.float64)
+    return matrix[np.ix_(index, index)]
+
+
+def affinity_correlation(ma: np.ndarray, mb: np.ndarray) -> dict[str, Any]:
+    """Pearson and Spearman over the off-diagonal entries finite in both (the diagonal is a constant)."""
+    off = ~np.eye(len(ma), dtype=bool)
+    x, y = ma[off], mb[off]
+    ok = np.isfinite(x) & np.isfinite(y)
+    x, y = x[ok], y[ok]
+    pearson = float(pearsonr(x, y)[0]) if x.size >= 2 and np.ptp(x) > 0 and np.ptp(y) > 0 else math.nan
+    spearman, kendall = rank_correlations(x, y)
+    return {"pearson": _num(pearson), "spearman": _num(spearman), "kendall": _num(kendall), "n_pairs": int(x.size)}
+
+
+def ranking_changes(ma: np.ndarray, mb: np.ndarray, ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Per target: Kendall tau between the two source rankings, top-5 overlap, who moved."""
+    ra, rb = rank_sources(ma, ids), rank_sources(mb, ids)
+    out = {}
+    for target in ids:
+        a, b = ra[target], rb[target]
+        pos_b = {s: i for i, s in enumerate(b)}
+        tau = kendalltau(range(len(a)), [pos_b[s] for s in a])[0] if len(a) >= 2 else math.nan
+        top = min(TOP, len(a))
+        moved = sorted(({"source": s, "rank_a": i + 1, "rank_b": pos_b[s] + 1, "shift": pos_b[s] - i} for i, s in enumerate(a)),
+                       key=lambda m: (-abs(m["shift"]), m["rank_a"]))
+        out[target] = {
+            "kendall": _num(float(tau)),
+            "top5_overlap": len(set(a[:top]) & set(b[:top])) / top if top else None,
+            "top_a": a[:top], "top_b": b[:top],
+            "moved": [m for m in moved if m["shift"] != 0][:3],
+        }
+    return out
+
+
+def ground_truth_deltas(ea: Mapping, eb: Mapping, n_boot: int, seed: int) -> dict[str, Any]:
+    """Mean per-target change (b - a) of P@1, P@5 and Spearman over the targets both evaluated,
+    with a paired percentile bootstrap over those targets (one draw shared by all metrics)."""
+    targets = [t for t in ea["per_target"] if t in eb["per_target"]]
+    idx = bootstrap_indices(len(targets), n_boot, seed)
+    metrics = {}
+    for key in GT_METRICS:
+        va = np.array([_nan(ea["per_target"][t].get(key)) for t in targets], dtype=np.float64)
+        vb = np.array([_nan(eb["per_target"][t].get(key)) for t in targets], dtype=np.float64)
+        diff = vb - va
+        ci = percentile_ci(diff, idx) if targets else None
+        metrics[key] = {"a": _num(nanmean(va)), "b": _num(nanmean(vb)), "delta": _num(nanmean(diff)), "ci": ci,
+                        "significant": bool(ci is not None and (ci[0] > 0 or ci[1] < 0))}
+    return {"targets": targets, "n_targets": len(targets), "metrics": metrics}
+
+
+def _nan(value: Any) -> float:
+    return math.nan if value is None else float(value)
+
+
+def compare_estimator(name: str, a: Mapping, b: Mapping, n_boot: int, seed: int) -> dict[str, Any] | None:
+    """One estimator both reports ran; None when they share fewer than two models."""
+    ea, eb = a["estimators"][name], b["estimators"][name]
+    shared = [m for m in ea["models"] if m in set(eb["models"])]
+    if len(shared) < 2:
+        return None
+    ma, mb = submatrix(ea, shared), submatrix(eb, shared)
+    per_target = ranking_changes(ma, mb, shared)
+    kendalls = np.array([_nan(p["kendall"]) for p in per_target.values()])
+    overlaps = np.array([_nan(p["top5_overlap"]) for p in per_target.values()])
+    moved = sorted(({"target": t, **m} for t, p in per_target.items() for m in p["moved"]),
+                   key=lambda m: (-abs(m["shift"]), m["target"], m["rank_a"]))
+    out = {
+        "shared_models": shared,
+        "affinity": affinity_correlation(ma, mb),
+        "max_abs_affinity_change": _num(float(np.nanmax(np.abs(mb - ma)))) if ma.size else None,
+        "mean_kendall": _num(nanmean(kendalls)),
+        "mean_top5_overlap": _num(nanmean(overlaps)),
+        "most_moved": moved[:TOP],
+        "per_target": per_target,
+        "ground_truth": None,
+    }
+    eva, evb = a["evaluation"].get(name), b["evaluation"].get(name)
+    if eva and evb:
+        out["ground_truth"] = ground_truth_deltas(eva, evb, n_boot, seed)
+    return out
+
+
+def compare_reports(a: Mapping, b: Mapping, *, n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:
+    """The whole comparison as plain JSON types (compare.json)."""
+    names_a, names_b = list(a["estimators"]), list(b["estimators"])
+    shared = [n for n in names_a if n in names_b]
+    estimators = {n: compare_estimator(n, a, b, n_boot, seed) for n in shared}
+    return {
+        "models": match_models(a, b),
+        "estimators": {n: e for n, e in estimators.items() if e is not None},
+        "too_few_shared_models": [n for n, e in estimators.items() if e is None],
+        "only_in_a": [n for n in names_a if n not in names_b],
+        "only_in_b": [n for n in names_b if n not in names_a],
+        "n_boot": n_boot, "seed": seed,
+    }
