@@ -57,7 +57,7 @@ def _model_lines(result: Mapping) -> list[str]:
 
 
 def render_markdown(result: Mapping, a: Mapping, b: Mapping, paths: tuple[str, str]) -> str:
-    lines = [f"# Report comparison", "", f"- A: `{paths[0]}`: {_label(a)}", f"- B: `{paths[1]}`: {_label(b)}"]
+    lines = ["# Report comparison", "", f"- A: `{paths[0]}`: {_label(a)}", f"- B: `{paths[1]}`: {_label(b)}"]
     if result.get("forced_differences"):
         lines.append(f"- **compared with --force despite**: {'; '.join(result['forced_differences'])}")
     lines += ["", "## Models", "", *_model_lines(result), "", "## Summary", "",
@@ -72,7 +72,7 @@ def render_markdown(result: Mapping, a: Mapping, b: Mapping, paths: tuple[str, s
                   + (", ".join(f"{m['source']} for {m['target']} #{m['rank_a']}→#{m['rank_b']}" for m in e["most_moved"]) or "none")]
         gt = e.get("ground_truth")
         if gt:
-            lines += ["", f"Against ground truth ({gt['n_targets']} shared targets):", "", "| metric | A | B | Δ [95% CI] |", "|---|---|---|---|"]
+            lines += ["", f"Against ground truth ({gt['n_targets']} shared targets; {gt['basis']}):", "", "| metric | A | B | Δ [95% CI] |", "|---|---|---|---|"]
             lines += [f"| {k} | {_f(m['a'])} | {_f(m['b'])} | {_delta(m)} |" for k, m in gt["metrics"].items()]
     return "\n".join(lines) + "\n"
 
@@ -99,7 +99,7 @@ def render_html(result: Mapping, a: Mapping, b: Mapping, paths: tuple[str, str])
         est_parts.append(figure(f"scatter-{slug(name)}", _scatter(name, a, b, e["shared_models"]), f"{name}: off-diagonal affinities, A vs B"))
         gt = e.get("ground_truth")
         if gt:
-            gt_parts.append(f"<h3>{esc(name)} ({esc(gt['n_targets'])} shared targets)</h3>"
+            gt_parts.append(f"<h3>{esc(name)} ({esc(gt['n_targets'])} shared targets; {esc(gt['basis'])})</h3>"
                             + table(("metric", "A", "B", "Δ [95% CI]"), ((k, _f(v["a"]), _f(v["b"]), _delta(v)) for k, v in gt["metrics"].items()), (1, 2, 3)))
         rows = [(t, _f(p["kendall"]), _f(p["top5_overlap"]), ", ".join(p["top_a"]), ", ".join(p["top_b"]),
                  Raw(", ".join(f"{esc(x['source'])} #{x['rank_a']}→#{x['rank_b']}" for x in p["moved"]) or "–"))

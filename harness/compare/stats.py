@@ -75,20 +75,45 @@ def ranking_changes(ma: np.ndarray, mb: np.ndarray, ids: Sequence[str]) -> dict[
     return out
 
 
-def ground_truth_deltas(ea: Mapping, eb: Mapping, n_boot: int, seed: int) -> dict[str, Any]:
+def restricted_per_target(ev: Mapping, est: Mapping, shared: Sequence[str]) -> dict[str, dict[str, float]]:
+    """P@1, P@5 and Spearman per target recomputed on the ``shared`` models only, from the
+    report's own true rankings and affinities (Spearman against true rank positions, so
+    ties in the ground truth count as ordered). Same conventions as ``evaluate``."""
+    relevant = int(ev.get("relevant", 5))
+    matrix = submatrix(est, shared)
+    ranked = rank_sources(matrix, shared)
+    out = {}
+    for j, target in enumerate(shared):
+        row = ev["per_target"].get(target)
+        if not row:
+            continue
+        true_order = [m for m in row.get("true_ranking", []) if m in set(shared) and m != target]
+        if not true_order:
+            continue
+        rel = set(true_order[:relevant])
+        hits = np.cumsum([m in rel for m in ranked[target]])
+        pos = {m: i for i, m in enumerate(true_order)}
+        sources = [m for m in shared if m in pos]
+        scores = [matrix[shared.index(m), j] for m in sources]
+        rho, _ = rank_correlations(np.array(scores), -np.array([pos[m] for m in sources], dtype=np.float64))
+        out[target] = {"p_at_1": float(hits[0]), "p_at_5": float(hits[min(5, len(hits)) - 1]) / 5.0, "spearman": rho}
+    return out
+
+
+def ground_truth_deltas(pa: Mapping, pb: Mapping, n_boot: int, seed: int, basis: str) -> dict[str, Any]:
     """Mean per-target change (b - a) of P@1, P@5 and Spearman over the targets both evaluated,
     with a paired percentile bootstrap over those targets (one draw shared by all metrics)."""
-    targets = [t for t in ea["per_target"] if t in eb["per_target"]]
+    targets = [t for t in pa if t in pb]
     idx = bootstrap_indices(len(targets), n_boot, seed)
     metrics = {}
     for key in GT_METRICS:
-        va = np.array([_nan(ea["per_target"][t].get(key)) for t in targets], dtype=np.float64)
-        vb = np.array([_nan(eb["per_target"][t].get(key)) for t in targets], dtype=np.float64)
+        va = np.array([_nan(pa[t].get(key)) for t in targets], dtype=np.float64)
+        vb = np.array([_nan(pb[t].get(key)) for t in targets], dtype=np.float64)
         diff = vb - va
         ci = percentile_ci(diff, idx) if targets else None
         metrics[key] = {"a": _num(nanmean(va)), "b": _num(nanmean(vb)), "delta": _num(nanmean(diff)), "ci": ci,
                         "significant": bool(ci is not None and (ci[0] > 0 or ci[1] < 0))}
-    return {"targets": targets, "n_targets": len(targets), "metrics": metrics}
+    return {"targets": targets, "n_targets": len(targets), "basis": basis, "metrics": metrics}
 
 
 def _nan(value: Any) -> float:
@@ -119,7 +144,12 @@ def compare_estimator(name: str, a: Mapping, b: Mapping, n_boot: int, seed: int)
     }
     eva, evb = a["evaluation"].get(name), b["evaluation"].get(name)
     if eva and evb:
-        out["ground_truth"] = ground_truth_deltas(eva, evb, n_boot, seed)
+        if list(eva.get("models", [])) == list(evb.get("models", [])) == shared:  # same models: the reports' own values
+            pa, pb, basis = eva["per_target"], evb["per_target"], "reported per-target values"
+        else:  # different model sets: a fair comparison re-scores both on the shared models
+            pa, pb = restricted_per_target(eva, ea, shared), restricted_per_target(evb, eb, shared)
+            basis = f"recomputed on the {len(shared)} shared models"
+        out["ground_truth"] = ground_truth_deltas(pa, pb, n_boot, seed, basis)
     return out
 
 

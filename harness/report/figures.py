@@ -15,6 +15,7 @@ matplotlib.use("Agg")  # headless and deterministic; must precede pyplot
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
 from scipy.cluster.hierarchy import dendrogram  # noqa: E402
 
 from harness.evaluation.tree import task_tree  # noqa: E402
@@ -162,15 +163,17 @@ def sensitivity_figure(rows: Sequence[Mapping], estimators: Sequence[str], probe
                 pts = [(n, v) for n, v in pts if v is not None]
                 if pts:
                     xs, ys = zip(*pts)
-                    ax.plot(xs, ys, styles[j % len(styles)], marker="o", ms=3, color=colors[i % len(colors)],
-                            label=f"{est} · {probe}")
+                    ax.plot(xs, ys, styles[j % len(styles)], marker="o", ms=3, color=colors[i % len(colors)])
         ax.set_xscale("log")
         sizes = sorted({r["n_images"] for r in rows})
         ax.set_xticks(sizes, labels=[str(s) for s in sizes])
         ax.minorticks_off()
         ax.set_xlabel("probe images")
         ax.set_ylabel(label)
+        ax.set_ylim(min(-0.02, ax.get_ylim()[0]), 1.02)
         ax.grid(alpha=0.3)
-    axes[0][-1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
+    handles = [Line2D([], [], color=colors[i % len(colors)], label=e) for i, e in enumerate(estimators)]
+    handles += [Line2D([], [], color="#555", linestyle=styles[j % len(styles)], label=p) for j, p in enumerate(probes)]
+    axes[0][-1].legend(handles=handles, fontsize=7, loc="center left", bbox_to_anchor=(1.02, 0.5))
     fig.suptitle("sensitivity of the estimated affinities to the probe set and its size", fontsize=10)
     return to_png(fig)
