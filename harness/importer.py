@@ -172,8 +172,9 @@ def import_card(card: ModelCard, *, parity_batch: int = 2, check_parity: bool = 
     x_graph = x_nchw.permute(0, 2, 3, 1).contiguous() if card.input.layout == "NHWC" else x_nchw
     layers = layers.with_shapes(trial_shapes(graph, layers, x_graph[:1] if fixed_batch is None else x_graph))
     probe = layers.resolve(probe_tensor, label)
-    model = ProbedModel(card=card, graph=graph, layers=layers, probe=probe, parity=None, fixed_batch=fixed_batch)  # type: ignore[arg-type]
-    model.parity = parity_check(model, original, x_graph, x_nchw) if check_parity else None
+    model = ProbedModel(card=card, graph=graph, layers=layers, probe=probe, parity=None, fixed_batch=fixed_batch)
+    if check_parity:
+        model.parity = parity_check(model, original, x_graph, x_nchw)
     if model.parity is not None and not model.parity.passed(card.parity_tolerance):
         raise ImportFailure(
             f"{label}: parity with onnxruntime failed: max abs error {model.parity.max_abs_err:.3g}, "

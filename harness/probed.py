@@ -70,7 +70,7 @@ class ProbedModel:
     graph: fx.GraphModule
     layers: LayerIndex
     probe: Layer
-    parity: ParityResult
+    parity: ParityResult | None  # None only when imported with check_parity=False (layer listings)
     fixed_batch: int | None  # None when the graph accepts any batch size
 
     def module(self) -> nn.Module:

@@ -62,7 +62,9 @@ def slow_spearman(features: list[np.ndarray], metric: str, centre: bool) -> np.n
 
 
 def test_registry_keys() -> None:
-    assert sorted(ESTIMATORS.names()) == sorted(["saliency", "gradxinput", "elrp", "depara", "rsa"])
+    assert sorted(ESTIMATORS.names()) == sorted(
+        ["saliency", "gradxinput", "elrp", "integrated_gradients", "second_order", "depara", "rsa"]
+    )
     with pytest.raises(HarnessError, match="did you mean 'depara'"):
         estimate("deparra", make_models())
 

@@ -46,7 +46,7 @@ def load_report(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ValidationError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
+        raise ValidationError(f"{path}: not valid JSON ({exc.msg}; line {exc.lineno}, column {exc.colno}); "
                               "the file may be truncated or corrupted") from None
     if not isinstance(data, dict) or "schema_version" not in data:
         raise ValidationError(f"{path}: not a harness report (no schema_version at the top level)")

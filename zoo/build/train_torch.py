@@ -15,7 +15,7 @@ from zoo.build.architectures import TaskModel
 from zoo.build.data import load_split, target_tensor, task_input, task_loss
 from zoo.build.specs import ModelSpec
 
-STEPS = 1500
+STEPS = 800
 BATCH = 64
 LR = 2e-3
 
@@ -69,7 +69,7 @@ def train(spec: ModelSpec, progress, data_cache: dict) -> dict:
             opt.step()
             sched.step()
             if step % 25 == 0 or step == STEPS - 1:
-                progress.update(bar, completed=step + 1, description=f"train {spec.id} loss {float(loss):.4f}")
+                progress.update(bar, completed=step + 1, description=f"train {spec.id} loss {float(loss.detach()):.4f}")
         seconds = time.perf_counter() - t0
         progress.update(bar, visible=False)
         if "test" not in data_cache:

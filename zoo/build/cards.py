@@ -1,0 +1,130 @@
+"""Stage "cards": find each model's probe layer (the encoder bottleneck) in its ONNX graph,
+write its card under zoo/cards/, and verify the card with the harness importer (parity)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import onnx
+import torch
+import yaml
+
+from harness.card import load_card
+from harness.hashing import sha256_file
+from harness.importer import import_card
+from harness.parity import ort_session
+from zoo.build import paths
+from zoo.build.architectures import TaskModel, architecture_text
+from zoo.build.data import SPLITS, LOSS_NAMES, TASK_INFO
+from zoo.build.progress import progress_bar
+from zoo.build.specs import MODELS, ModelSpec
+
+KERAS_ARCHITECTURE = ("Keras functional model, Taskonomy-style encoder: 3x(Conv2D 3x3-BN-ReLU; strides 2,2,1; 16,32,32 ch) "
+                      "+ Conv2D 1x1 'bottleneck' -> 8x8x8; head {head}")
+
+
+def _tensors(model: onnx.ModelProto) -> list[tuple[str, str]]:
+    """(node name, first output tensor) of every node, in graph order."""
+    return [(node.name, node.output[0]) for node in model.graph.node if node.output and node.output[0]]
+
+
+def find_probe(spec: ModelSpec, onnx_path) -> tuple[str, str]:
+    """(probe_layer, tensor): the ONNX node whose output is the encoder bottleneck.
+
+    PyTorch graphs: the tensor whose value equals the trained encoder's output on a seeded
+    input (node names of torch.onnx carry no module path). Keras graphs: the node tf2onnx
+    named after the Keras layer ``bottleneck``.
+    """
+    model = onnx.load(str(onnx_path))
+    nodes = _tensors(model)
+    if spec.framework == "tensorflow":
+        hits = [(n, t) for n, t in nodes if "/bottleneck" in n]
+        if len(hits) != 1:
+            raise RuntimeError(f"{spec.id}: expected one bottleneck node, found {hits}")
+        return hits[0]
+    net = TaskModel(spec.encoder, spec.tasks)
+    net.load_state_dict(torch.load(paths.CKPT / f"{spec.id}.pt"))
+    net.eval()
+    x = torch.rand(3, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        ref = net.encoder(x).numpy()
+    session = ort_session(model, [t for _, t in nodes])
+    names = [o.name for o in session.get_outputs()]
+    values = dict(zip(names, session.run(names, {session.get_inputs()[0].name: x.numpy()})))
+    for name, tensor in nodes:
+        value = values.get(tensor)
+        if value is not None and value.shape == ref.shape and np.allclose(value, ref, atol=1e-4, rtol=1e-4):
+            return (name or tensor), tensor
+    raise RuntimeError(f"{spec.id}: no tensor of {onnx_path.name} matches the encoder output")
+
+
+def _training_text(spec: ModelSpec) -> str:
+    style, first, n, _ = SPLITS[spec.split]
+    return (f"probes.synthetic render_batch, style '{style}', seeds {first}..{first + n - 1} ({n} images, 32x32), "
+            f"labels {', '.join(spec.tasks)}")
+
+
+def card_data(spec: ModelSpec, probe_layer: str, record: dict) -> dict:
+    onnx_path = paths.MODELS / f"{spec.id}.onnx"
+    if spec.framework == "tensorflow":
+        (task,) = spec.tasks
+        head = "conv3x3-ReLU, Conv2DTranspose x2 (dense)" if TASK_INFO[task].kind.startswith("dense") else "avgpool2x2-flatten-Dense64-ReLU-Dense"
+        arch = KERAS_ARCHITECTURE.format(head=head)
+        exporter = "tf2onnx (adapters.tensorflow.export_keras)"
+    else:
+        arch = architecture_text(spec.encoder, spec.tasks)
+        exporter = f"torch.onnx {spec.exporter} exporter (adapters.pytorch.export_torch)"
+    losses = ", ".join(f"{t} {v:.4f} ({LOSS_NAMES[TASK_INFO[t].kind]})" for t, v in record["test_loss"].items())
+    notes = (f"Mini-Taskonomy model ({spec.group}). Trained on CPU by zoo/build ({record['steps']} Adam steps, batch "
+             f"{record['batch']}, lr {record['lr']} cosine, seed {spec.seed}, {record['seconds']:.0f} s); exported with "
+             f"{exporter}. Test loss on 500 held-out indoor scenes (seeds 3000000..3000499): {losses}. "
+             f"Probe layer = encoder bottleneck (8x8x8).")
+    data = {
+        "id": spec.id,
+        "task": spec.task,
+        "framework": spec.framework,
+        "onnx": f"../models/{spec.id}.onnx",
+        "sha256": sha256_file(onnx_path),
+        "input": {"size": [32, 32], "layout": "NHWC" if spec.framework == "tensorflow" else "NCHW",
+                  "channels": "RGB", "range": [0.0, 1.0]},
+        "probe_layer": probe_layer,
+        "architecture": arch,
+        "training_data": _training_text(spec),
+        "group": spec.group,
+        "license": "MIT (trained by zoo/build in this repository)",
+        "source": "zoo/build (python -m zoo.build)",
+        "notes": notes,
+    }
+    if len(spec.tasks) > 1:
+        data["heads"] = list(spec.tasks)
+    return data
+
+
+def run(force: bool = False, allow_missing: bool = False) -> dict[str, dict]:
+    paths.ensure()
+    info = json.loads(paths.PROBE_INFO.read_text()) if paths.PROBE_INFO.exists() and not force else {}
+    with progress_bar() as progress:
+        bar = progress.add_task("cards", total=len(MODELS))
+        for spec in MODELS:
+            onnx_path = paths.MODELS / f"{spec.id}.onnx"
+            card_path = paths.CARDS / f"{spec.id}.yaml"
+            if allow_missing and not onnx_path.exists():
+                progress.advance(bar)
+                continue
+            sha = sha256_file(onnx_path)
+            entry = info.get(spec.id)
+            if entry is None or entry.get("sha256") != sha or not card_path.exists():
+                probe_layer, tensor = find_probe(spec, onnx_path)
+                record = json.loads((paths.CKPT / f"{spec.id}.json").read_text())
+                text = yaml.safe_dump(card_data(spec, probe_layer, record), sort_keys=False, width=120, allow_unicode=True)
+                card_path.write_text(text)
+                card = load_card(card_path, paths.ZOO)
+                model = import_card(card)
+                entry = {"probe_layer": probe_layer, "tensor": tensor, "sha256": sha,
+                         "probe_shape": list(model.probe.shape or ()), "parity_max_abs_err": model.parity.max_abs_err,
+                         "parity_max_rel_err": model.parity.max_rel_err, "outputs": [o.name for o in onnx.load(str(onnx_path)).graph.output]}
+                info[spec.id] = entry
+                paths.PROBE_INFO.write_text(json.dumps(info, indent=1))
+            progress.advance(bar)
+    return info

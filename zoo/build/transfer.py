@@ -1,0 +1,215 @@
+"""Stage "transfer": measured transfer of every zoo model's frozen encoder to every target task.
+
+For each source model, the probe-layer (bottleneck) features of the transfer pool and the test
+split are computed once with onnxruntime from the shipped ONNX file (the tensor its card names),
+for each kind of input (rgb, and the corrupted inputs of denoise/colorization/inpainting).
+For each (seed, source, target), a fresh transfer head is trained on a seeded subset of the
+pool's features and the target task's test loss is measured on the test split. Baselines per
+(seed, target): a frozen randomly initialised Taskonomy encoder ("random") and the Taskonomy
+encoder + head trained end to end on the same small set ("scratch"). Every measurement is
+appended to zoo/.cache/transfer_raw.csv as soon as it exists, so the stage resumes.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import time
+
+import numpy as np
+import onnx
+import torch
+from torch import nn
+
+from harness.parity import ort_session
+from zoo.build import paths
+from zoo.build.architectures import PooledHead, TaskonomyEncoder
+from zoo.build.data import INPUT_KINDS, input_kind, is_dense, load_split, out_channels, target_tensor, task_input, task_loss
+from zoo.build.progress import progress_bar
+from zoo.build.specs import MODELS, TARGETS
+
+SEEDS = (1, 2)
+N_TRAIN = 1500  # transfer training images per seed, drawn from the 2400-image pool
+HEAD_STEPS = 300
+HEAD_BATCH = 128
+HEAD_LR = 3e-3
+SCRATCH_STEPS = 300
+SCRATCH_BATCH = 64
+POOL_SEED, TEST_SEED = 11, 7  # corruption seeds of the pool and test inputs
+RAW = paths.CACHE / "transfer_raw.csv"
+FIELDS = ("seed", "source", "target", "task", "test_loss", "seconds")
+
+
+class DenseTransferHead(nn.Sequential):
+    """Fixed transfer decoder for pixel tasks: conv3x3(8->32)-ReLU at 8x8, conv1x1 to 16*C, PixelShuffle(4)."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.conv = nn.Conv2d(8, 32, 3, padding=1)
+        self.relu = nn.ReLU()
+        self.proj = nn.Conv2d(32, 16 * channels, 1)
+        self.shuffle = nn.PixelShuffle(4)
+
+
+def transfer_head(task: str) -> nn.Module:
+    return DenseTransferHead(out_channels(task)) if is_dense(task) else PooledHead(out_channels(task))
+
+
+# ---------------------------------------------------------------- features
+
+
+def _card_probe(model_id: str) -> tuple[str, str]:
+    info = json.loads(paths.PROBE_INFO.read_text())[model_id]
+    return info["tensor"], info["sha256"]
+
+
+def inputs(pool: dict, test: dict) -> dict[str, dict[str, np.ndarray]]:
+    """NCHW inputs of each kind for the pool and the test split."""
+    return {kind: {"pool": task_input(kind if kind != "rgb" else "autoencoder", pool["rgb"], POOL_SEED),
+                   "test": task_input(kind if kind != "rgb" else "autoencoder", test["rgb"], TEST_SEED)}
+            for kind in INPUT_KINDS}
+
+
+def source_features(spec, x: dict, force: bool = False) -> dict[str, np.ndarray]:
+    """{"<kind>/<split>": (N, 8, 8, 8)} probe features of one source, cached by ONNX sha256."""
+    tensor, sha = _card_probe(spec.id)
+    path = paths.FEATURES / f"{spec.id}.npz"
+    if path.exists() and not force:
+        with np.load(path) as cached:
+            if str(cached["sha256"]) == sha:
+                return {k: cached[k] for k in cached.files if k != "sha256"}
+    model = onnx.load(str(paths.MODELS / f"{spec.id}.onnx"))
+    session = ort_session(model, [tensor])
+    name = session.get_inputs()[0].name
+    out = {}
+    for kind, splits in x.items():
+        for split, batch in splits.items():
+            feed = batch.transpose(0, 2, 3, 1).copy() if spec.framework == "tensorflow" else batch
+            parts = [session.run([tensor], {name: feed[i:i + 500]})[0] for i in range(0, len(feed), 500)]
+            value = np.concatenate(parts).astype(np.float32)
+            assert value.shape[1:] == (8, 8, 8), (spec.id, value.shape)
+            out[f"{kind}/{split}"] = value
+    np.savez(path, sha256=np.array(sha), **out)
+    return out
+
+
+def random_features(seed: int, x: dict) -> dict[str, np.ndarray]:
+    torch.manual_seed(10_000 + seed)
+    enc = TaskonomyEncoder().eval()
+    with torch.no_grad():
+        return {f"{kind}/{split}": enc(torch.from_numpy(batch)).numpy() for kind, splits in x.items() for split, batch in splits.items()}
+
+
+# ---------------------------------------------------------------- heads
+
+
+def train_head(task: str, f_train: torch.Tensor, y_train: torch.Tensor, f_test: torch.Tensor, y_test: torch.Tensor, seed: int) -> float:
+    """Train a transfer head on frozen features; return the target task's test loss."""
+    torch.manual_seed(seed)
+    head = transfer_head(task)
+    # standardise features per channel (statistics of the training subset) so every source starts alike
+    mean = f_train.mean(dim=(0, 2, 3), keepdim=True)
+    std = f_train.std(dim=(0, 2, 3), keepdim=True) + 1e-6
+    f_train, f_test = (f_train - mean) / std, (f_test - mean) / std
+    opt = torch.optim.Adam(head.parameters(), lr=HEAD_LR)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / HEAD_STEPS)))
+    gen = torch.Generator().manual_seed(seed)
+    n = len(f_train)
+    for _ in range(HEAD_STEPS):
+        idx = torch.randint(0, n, (HEAD_BATCH,), generator=gen)
+        loss = task_loss(task, head(f_train[idx]), y_train[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+    head.eval()
+    with torch.no_grad():
+        return float(task_loss(task, head(f_test), y_test))
+
+
+def train_scratch(task: str, x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor, y_test: torch.Tensor, seed: int) -> float:
+    """Taskonomy encoder + transfer head trained end to end on the small set."""
+    torch.manual_seed(seed)
+    model = nn.Sequential(TaskonomyEncoder(), transfer_head(task))
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / SCRATCH_STEPS)))
+    gen = torch.Generator().manual_seed(seed)
+    n = len(x_train)
+    model.train()
+    for _ in range(SCRATCH_STEPS):
+        idx = torch.randint(0, n, (SCRATCH_BATCH,), generator=gen)
+        loss = task_loss(task, model(x_train[idx]), y_train[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+    model.eval()
+    with torch.no_grad():
+        return float(task_loss(task, model(x_test), y_test))
+
+
+# ---------------------------------------------------------------- stage
+
+
+def _done() -> set[tuple[int, str, str]]:
+    if not RAW.exists():
+        return set()
+    with RAW.open() as handle:
+        return {(int(r["seed"]), r["source"], r["target"]) for r in csv.DictReader(handle)}
+
+
+def _append(row: dict) -> None:
+    new = not RAW.exists()
+    with RAW.open("a", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=FIELDS)
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
+def subset(seed: int, n_pool: int) -> np.ndarray:
+    return np.sort(np.random.default_rng(seed).choice(n_pool, N_TRAIN, replace=False))
+
+
+def run(force: bool = False, seeds: tuple[int, ...] = SEEDS) -> None:
+    torch.set_num_threads(1)
+    paths.ensure()
+    if force:
+        RAW.unlink(missing_ok=True)
+    done = _done()
+    pool, test = load_split("transfer"), load_split("test")
+    x = inputs(pool, test)
+    labels = {t.id: (target_tensor(t.tasks[0], pool[t.tasks[0]]), target_tensor(t.tasks[0], test[t.tasks[0]])) for t in TARGETS}
+    todo = [(s, src.id, t.id) for s in seeds for t in TARGETS for src in MODELS if (s, src.id, t.id) not in done]
+    todo += [(s, b, t.id) for s in seeds for t in TARGETS for b in ("random", "scratch") if (s, b, t.id) not in done]
+    with progress_bar() as progress:
+        feats_bar = progress.add_task("source features", total=len(MODELS))
+        features = {}
+        for spec in MODELS:
+            features[spec.id] = {k: torch.from_numpy(v) for k, v in source_features(spec, x, force).items()}
+            progress.advance(feats_bar)
+        bar = progress.add_task("transfer heads", total=len(todo))
+        for seed in seeds:
+            idx = torch.from_numpy(subset(seed, len(pool["rgb"])))
+            random_feats = {k: torch.from_numpy(v) for k, v in random_features(seed, x).items()}
+            for t_index, target in enumerate(TARGETS):
+                task = target.tasks[0]
+                kind = input_kind(task)
+                y_pool, y_test = labels[target.id]
+                y_train = y_pool[idx]
+                head_seed = seed * 1_000_003 + t_index * 101
+                for source in [m.id for m in MODELS] + ["random", "scratch"]:
+                    if (seed, source, target.id) in done:
+                        continue
+                    progress.update(bar, description=f"seed {seed} {source} -> {target.id}")
+                    t0 = time.perf_counter()
+                    if source == "scratch":
+                        xs = torch.from_numpy(x[kind]["pool"])[idx]
+                        loss = train_scratch(task, xs, y_train, torch.from_numpy(x[kind]["test"]), y_test, head_seed)
+                    else:
+                        f = random_feats if source == "random" else features[source]
+                        loss = train_head(task, f[f"{kind}/pool"][idx], y_train, f[f"{kind}/test"], y_test, head_seed)
+                    _append({"seed": seed, "source": source, "target": target.id, "task": task,
+                             "test_loss": f"{loss:.6g}", "seconds": f"{time.perf_counter() - t0:.2f}"})
+                    progress.advance(bar)
