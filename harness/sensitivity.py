@@ -146,7 +146,8 @@ def render_markdown(doc: dict) -> str:
         lines += [f"Skipped (probe set too small): {'; '.join(doc['skipped'])}", ""]
     gt = doc["ground_truth"] is not None
     for e in doc["estimators"]:
-        lines += [f"## `{e}`", "", "| probe set | images | Spearman | Kendall | Pearson | ranking Kendall |" + (" P@1 | P@5 [95% CI] | mean Spearman vs GT |" if gt else ""),
+        header = "| probe set | images | Spearman | Kendall | Pearson | ranking Kendall |"
+        lines += [f"## `{e}`", "", header + (" P@1 | P@5 [95% CI] | mean Spearman vs GT |" if gt else ""),
                   "|---" * (6 + 3 * gt) + "|"]
         for r in doc["configurations"]:
             s = r["estimators"][e]

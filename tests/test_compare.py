@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import json
 from pathlib import Path
 
@@ -185,3 +184,16 @@ def test_ground_truth_delta_with_noise_is_not_significant(reports, tmp_path):
     code, result = compare(b, variant(b, tmp_path, "j.json", jitter), tmp_path / "o")
     m = result["estimators"]["saliency"]["ground_truth"]["metrics"]["spearman"]
     assert code == 0 and m["delta"] == pytest.approx(0, abs=1e-9) and m["ci"][0] < 0 < m["ci"][1] and not m["significant"]
+
+
+def test_restricted_rescoring_reproduces_the_reported_values(reports):
+    """On a report's full model set, re-scoring from true rankings gives evaluate()'s numbers."""
+    from harness.compare.stats import restricted_per_target
+
+    data = json.loads(reports[1].read_text())
+    for name, ev in data["evaluation"].items():
+        again = restricted_per_target(ev, data["estimators"][name], data["estimators"][name]["models"])
+        assert set(again) == set(ev["per_target"])
+        for target, values in again.items():
+            for key, value in values.items():
+                assert value == pytest.approx(ev["per_target"][target][key], abs=1e-9)

@@ -53,7 +53,8 @@ def terminal_table(result: Mapping, a: Mapping, b: Mapping) -> Table:
 
 def _model_lines(result: Mapping) -> list[str]:
     m = result["models"]
-    return [f"- {k}: {len(m[k])}" + (f" ({', '.join(m[k])})" if m[k] and k != "unchanged" else "") for k in ("added", "removed", "changed", "unchanged")]
+    return [f"- {k}: {len(m[k])}" + (f" ({', '.join(m[k])})" if m[k] and k != "unchanged" else "")
+            for k in ("added", "removed", "changed", "unchanged")]
 
 
 def render_markdown(result: Mapping, a: Mapping, b: Mapping, paths: tuple[str, str]) -> str:
@@ -72,7 +73,8 @@ def render_markdown(result: Mapping, a: Mapping, b: Mapping, paths: tuple[str, s
                   + (", ".join(f"{m['source']} for {m['target']} #{m['rank_a']}→#{m['rank_b']}" for m in e["most_moved"]) or "none")]
         gt = e.get("ground_truth")
         if gt:
-            lines += ["", f"Against ground truth ({gt['n_targets']} shared targets; {gt['basis']}):", "", "| metric | A | B | Δ [95% CI] |", "|---|---|---|---|"]
+            lines += ["", f"Against ground truth ({gt['n_targets']} shared targets; {gt['basis']}):", "",
+                      "| metric | A | B | Δ [95% CI] |", "|---|---|---|---|"]
             lines += [f"| {k} | {_f(m['a'])} | {_f(m['b'])} | {_delta(m)} |" for k, m in gt["metrics"].items()]
     return "\n".join(lines) + "\n"
 
@@ -91,7 +93,8 @@ def render_html(result: Mapping, a: Mapping, b: Mapping, paths: tuple[str, str])
     summary = (f"<p>A: <code>{esc(paths[0])}</code> — {esc(_label(a))}<br>B: <code>{esc(paths[1])}</code> — {esc(_label(b))}</p>"
                + (f"<p><b>Compared with --force despite:</b> {esc('; '.join(result['forced_differences']))}</p>"
                   if result.get("forced_differences") else "")
-               + f'<p class="note">Δ = B − A over shared targets; 95% paired bootstrap CIs ({esc(result["n_boot"])} resamples); * = CI excludes 0.</p>'
+               + f'<p class="note">Δ = B − A over shared targets; 95% paired bootstrap CIs ({esc(result["n_boot"])} resamples); '
+               + "* = CI excludes 0.</p>"
                + table(HEADER, summary_rows(result), range(1, len(HEADER))))
     models = table(("status", "count", "models"), ((k, len(m[k]), ", ".join(m[k])) for k in ("added", "removed", "changed", "unchanged")))
     est_parts, gt_parts, target_parts = [], [], []
@@ -100,7 +103,8 @@ def render_html(result: Mapping, a: Mapping, b: Mapping, paths: tuple[str, str])
         gt = e.get("ground_truth")
         if gt:
             gt_parts.append(f"<h3>{esc(name)} ({esc(gt['n_targets'])} shared targets; {esc(gt['basis'])})</h3>"
-                            + table(("metric", "A", "B", "Δ [95% CI]"), ((k, _f(v["a"]), _f(v["b"]), _delta(v)) for k, v in gt["metrics"].items()), (1, 2, 3)))
+                            + table(("metric", "A", "B", "Δ [95% CI]"),
+                                    ((k, _f(v["a"]), _f(v["b"]), _delta(v)) for k, v in gt["metrics"].items()), (1, 2, 3)))
         rows = [(t, _f(p["kendall"]), _f(p["top5_overlap"]), ", ".join(p["top_a"]), ", ".join(p["top_b"]),
                  Raw(", ".join(f"{esc(x['source'])} #{x['rank_a']}→#{x['rank_b']}" for x in p["moved"]) or "–"))
                 for t, p in e["per_target"].items()]

@@ -144,11 +144,13 @@ def compare_estimator(name: str, a: Mapping, b: Mapping, n_boot: int, seed: int)
     }
     eva, evb = a["evaluation"].get(name), b["evaluation"].get(name)
     if eva and evb:
-        if list(eva.get("models", [])) == list(evb.get("models", [])) == shared:  # same models: the reports' own values
+        in_a, in_b = set(eva.get("models", shared)), set(evb.get("models", shared))
+        common = [m for m in shared if m in in_a and m in in_b]  # shared models that both evaluations scored
+        if in_a == in_b == set(common):  # same models: the reports' own per-target values
             pa, pb, basis = eva["per_target"], evb["per_target"], "reported per-target values"
-        else:  # different model sets: a fair comparison re-scores both on the shared models
-            pa, pb = restricted_per_target(eva, ea, shared), restricted_per_target(evb, eb, shared)
-            basis = f"recomputed on the {len(shared)} shared models"
+        else:  # different model sets: a fair comparison re-scores both on the common models
+            pa, pb = restricted_per_target(eva, ea, common), restricted_per_target(evb, eb, common)
+            basis = f"recomputed on the {len(common)} shared models"
         out["ground_truth"] = ground_truth_deltas(pa, pb, n_boot, seed, basis)
     return out
 

@@ -31,10 +31,10 @@ from zoo.build.specs import MODELS, TARGETS
 
 SEEDS = (1, 2)
 N_TRAIN = 1500  # transfer training images per seed, drawn from the 2400-image pool
-HEAD_STEPS = 300
-HEAD_BATCH = 128
-HEAD_LR = 3e-3
-SCRATCH_STEPS = 300
+HEAD_STEPS = 200
+HEAD_BATCH = 64
+HEAD_LR = 5e-3
+SCRATCH_STEPS = 200
 SCRATCH_BATCH = 64
 POOL_SEED, TEST_SEED = 11, 7  # corruption seeds of the pool and test inputs
 RAW = paths.CACHE / "transfer_raw.csv"
@@ -42,13 +42,13 @@ FIELDS = ("seed", "source", "target", "task", "test_loss", "seconds")
 
 
 class DenseTransferHead(nn.Sequential):
-    """Fixed transfer decoder for pixel tasks: conv3x3(8->32)-ReLU at 8x8, conv1x1 to 16*C, PixelShuffle(4)."""
+    """Fixed transfer decoder for pixel tasks: conv3x3(8->16)-ReLU at 8x8, conv1x1 to 16*C, PixelShuffle(4)."""
 
     def __init__(self, channels: int) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(8, 32, 3, padding=1)
+        self.conv = nn.Conv2d(8, 16, 3, padding=1)
         self.relu = nn.ReLU()
-        self.proj = nn.Conv2d(32, 16 * channels, 1)
+        self.proj = nn.Conv2d(16, 16 * channels, 1)
         self.shuffle = nn.PixelShuffle(4)
 
 
