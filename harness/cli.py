@@ -108,6 +108,39 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     return run_sensitivity(args, console)
 
 
+def registries() -> dict[str, list[str]]:
+    """Everything that can be named on the command line or in a card, by kind."""
+    from adapters import ADAPTERS
+    from adapters.passes import PASSES
+    from harness.attribution import METHODS
+    from harness.estimators import ESTIMATORS
+    from probes import list_probes
+
+    return {
+        "methods": METHODS.names(),
+        "estimators": ESTIMATORS.names(),
+        "probes": list_probes(),
+        "frameworks": ADAPTERS.names(),
+        "passes": PASSES.names(),
+    }
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from adapters import ADAPTERS
+    from harness.registry import did_you_mean
+
+    kinds = registries()
+    if args.kind and args.kind not in kinds:
+        raise HarnessError(did_you_mean(args.kind, list(kinds), "kind"))
+    for kind, names in kinds.items():
+        if args.kind in (None, kind):
+            console.print(f"[bold]{kind}[/bold]")
+            for name in names:
+                detail = f"  [dim]{ADAPTERS.get(name).description}[/dim]" if kind == "frameworks" else ""
+                console.print(f"  {name}{detail}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="harness", description="Benchmark harness for deep model transferability.")
     parser.add_argument("--version", action="version", version=f"harness {__version__}")
@@ -117,6 +150,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="validate a zoo or a card (exit 0, or 2 with one line per problem)")
     p.add_argument("target", nargs="?", help="zoo directory, zoo.yaml or card file (default: the embedded zoo)")
     p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("list", help="list attribution methods, estimators, built-in probe sets, frameworks, graph passes")
+    p.add_argument("kind", nargs="?", help="methods | estimators | probes | frameworks | passes (default: all)")
+    p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("layers", help="list every addressable layer of a model with its ONNX name and shape")
     p.add_argument("card")

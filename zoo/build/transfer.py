@@ -37,7 +37,6 @@ HEAD_LR = 5e-3
 SCRATCH_STEPS = 200
 SCRATCH_BATCH = 64
 POOL_SEED, TEST_SEED = 11, 7  # corruption seeds of the pool and test inputs
-RAW = paths.CACHE / "transfer_raw.csv"
 FIELDS = ("seed", "source", "target", "task", "test_loss", "seconds")
 
 
@@ -152,64 +151,98 @@ def train_scratch(task: str, x_train: torch.Tensor, y_train: torch.Tensor, x_tes
 # ---------------------------------------------------------------- stage
 
 
-def _done() -> set[tuple[int, str, str]]:
-    if not RAW.exists():
+def raw_path(seed: int):
+    return paths.CACHE / f"transfer_raw_seed{seed}.csv"
+
+
+def _done(seed: int) -> set[tuple[str, str]]:
+    if not raw_path(seed).exists():
         return set()
-    with RAW.open() as handle:
-        return {(int(r["seed"]), r["source"], r["target"]) for r in csv.DictReader(handle)}
+    with raw_path(seed).open() as handle:
+        return {(r["source"], r["target"]) for r in csv.DictReader(handle)}
 
 
-def _append(row: dict) -> None:
-    new = not RAW.exists()
-    with RAW.open("a", newline="") as handle:
+def _append(seed: int, row: dict) -> None:
+    path = raw_path(seed)
+    new = not path.exists()
+    with path.open("a", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=FIELDS)
         if new:
             writer.writeheader()
         writer.writerow(row)
 
 
+def read_raw(seed: int) -> list[dict]:
+    with raw_path(seed).open() as handle:
+        return list(csv.DictReader(handle))
+
+
 def subset(seed: int, n_pool: int) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).choice(n_pool, N_TRAIN, replace=False))
 
 
-def run(force: bool = False, seeds: tuple[int, ...] = SEEDS) -> None:
+SOURCES = tuple(m.id for m in MODELS) + ("random", "scratch")
+
+
+def run_seed(seed: int, position: int = 0) -> int:
+    """Every missing (source, target) measurement of one seed; returns how many were made."""
+    torch.set_num_threads(1)
+    done = _done(seed)
+    todo = [(src, t) for t in TARGETS for src in SOURCES if (src, t.id) not in done]
+    if not todo:
+        return 0
+    pool, test = load_split("transfer"), load_split("test")
+    x = inputs(pool, test)
+    features = {spec.id: {k: torch.from_numpy(v) for k, v in source_features(spec, x).items()} for spec in MODELS}
+    features["random"] = {k: torch.from_numpy(v) for k, v in random_features(seed, x).items()}
+    idx = torch.from_numpy(subset(seed, len(pool["rgb"])))
+    with progress_bar() as progress:
+        bar = progress.add_task(f"seed {seed}: transfer heads", total=len(todo))
+        for t_index, target in enumerate(TARGETS):
+            task = target.tasks[0]
+            kind = input_kind(task)
+            y_pool, y_test = target_tensor(task, pool[task]), target_tensor(task, test[task])
+            y_train = y_pool[idx]
+            head_seed = seed * 1_000_003 + t_index * 101
+            for source in SOURCES:
+                if (source, target.id) in done:
+                    continue
+                progress.update(bar, description=f"seed {seed}: {source} -> {target.id}")
+                t0 = time.perf_counter()
+                if source == "scratch":
+                    xs = torch.from_numpy(x[kind]["pool"])[idx]
+                    loss = train_scratch(task, xs, y_train, torch.from_numpy(x[kind]["test"]), y_test, head_seed)
+                else:
+                    f = features[source]
+                    loss = train_head(task, f[f"{kind}/pool"][idx], y_train, f[f"{kind}/test"], y_test, head_seed)
+                _append(seed, {"seed": seed, "source": source, "target": target.id, "task": task,
+                               "test_loss": f"{loss:.6g}", "seconds": f"{time.perf_counter() - t0:.2f}"})
+                progress.advance(bar)
+    return len(todo)
+
+
+def run(force: bool = False, seeds: tuple[int, ...] = SEEDS, jobs: int = 2) -> None:
+    """Features for every source (cached), then the seeds' head trainings, ``jobs`` seeds at a time
+    (one process per seed, one torch thread each)."""
     torch.set_num_threads(1)
     paths.ensure()
     if force:
-        RAW.unlink(missing_ok=True)
-    done = _done()
+        for seed in seeds:
+            raw_path(seed).unlink(missing_ok=True)
     pool, test = load_split("transfer"), load_split("test")
     x = inputs(pool, test)
-    labels = {t.id: (target_tensor(t.tasks[0], pool[t.tasks[0]]), target_tensor(t.tasks[0], test[t.tasks[0]])) for t in TARGETS}
-    todo = [(s, src.id, t.id) for s in seeds for t in TARGETS for src in MODELS if (s, src.id, t.id) not in done]
-    todo += [(s, b, t.id) for s in seeds for t in TARGETS for b in ("random", "scratch") if (s, b, t.id) not in done]
     with progress_bar() as progress:
-        feats_bar = progress.add_task("source features", total=len(MODELS))
-        features = {}
+        bar = progress.add_task("source features", total=len(MODELS))
         for spec in MODELS:
-            features[spec.id] = {k: torch.from_numpy(v) for k, v in source_features(spec, x, force).items()}
-            progress.advance(feats_bar)
-        bar = progress.add_task("transfer heads", total=len(todo))
+            source_features(spec, x, force)
+            progress.advance(bar)
+    del pool, test, x
+    if jobs > 1 and len(seeds) > 1:
+        from concurrent.futures import ProcessPoolExecutor
+        import multiprocessing
+
+        with ProcessPoolExecutor(min(jobs, len(seeds)), mp_context=multiprocessing.get_context("spawn")) as executor:
+            list(executor.map(run_seed, seeds, range(len(seeds))))
+    else:
         for seed in seeds:
-            idx = torch.from_numpy(subset(seed, len(pool["rgb"])))
-            random_feats = {k: torch.from_numpy(v) for k, v in random_features(seed, x).items()}
-            for t_index, target in enumerate(TARGETS):
-                task = target.tasks[0]
-                kind = input_kind(task)
-                y_pool, y_test = labels[target.id]
-                y_train = y_pool[idx]
-                head_seed = seed * 1_000_003 + t_index * 101
-                for source in [m.id for m in MODELS] + ["random", "scratch"]:
-                    if (seed, source, target.id) in done:
-                        continue
-                    progress.update(bar, description=f"seed {seed} {source} -> {target.id}")
-                    t0 = time.perf_counter()
-                    if source == "scratch":
-                        xs = torch.from_numpy(x[kind]["pool"])[idx]
-                        loss = train_scratch(task, xs, y_train, torch.from_numpy(x[kind]["test"]), y_test, head_seed)
-                    else:
-                        f = random_feats if source == "random" else features[source]
-                        loss = train_head(task, f[f"{kind}/pool"][idx], y_train, f[f"{kind}/test"], y_test, head_seed)
-                    _append({"seed": seed, "source": source, "target": target.id, "task": task,
-                             "test_loss": f"{loss:.6g}", "seconds": f"{time.perf_counter() - t0:.2f}"})
-                    progress.advance(bar)
+            run_seed(seed)

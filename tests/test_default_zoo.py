@@ -1,0 +1,68 @@
+"""The embedded default zoo (zoo/, built by `python -m zoo.build`): cards, models, ground truth, a run."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+from harness.cli import main
+from harness.evaluation import load_ground_truth
+from harness.hashing import sha256_file
+from harness.importer import import_card
+from harness.zoo import default_zoo_dir, load_zoo, validate_zoo
+
+ZOO = default_zoo_dir()
+pytestmark = pytest.mark.skipif(not (ZOO / "zoo.yaml").is_file(), reason="the default zoo is not built (python -m zoo.build)")
+
+
+@pytest.fixture(scope="module")
+def zoo():
+    return load_zoo(ZOO)
+
+
+def test_every_card_validates_and_matches_its_onnx(zoo):
+    assert validate_zoo(ZOO) == []
+    assert zoo.name == "mini-taskonomy" and zoo.version == "1.0.0" and zoo.probe == "synthetic-indoor"
+    assert len(zoo.cards) >= 20
+    for card in zoo.cards:
+        assert card.sha256 == sha256_file(card.onnx), card.id
+        assert card.onnx.is_relative_to(ZOO / "models")
+        assert card.architecture and card.training_data and card.group and card.license and card.notes
+    frameworks = {c.framework for c in zoo.cards}
+    assert {"pytorch", "tensorflow"} <= frameworks
+    assert sum(1 for c in zoo.cards if len(c.heads) == 2) >= 2
+    assert sum(1 for c in zoo.cards if c.group == "taskonomy") >= 14
+
+
+def test_every_model_imports_with_parity(zoo):
+    for card in zoo.cards:
+        model = import_card(card)
+        assert model.parity.passed(card.parity_tolerance), card.id
+        assert tuple(model.probe.shape[1:]) in ((8, 8, 8),), (card.id, model.probe.shape)
+
+
+def test_ground_truth_covers_every_target(zoo):
+    assert zoo.ground_truth is not None and zoo.ground_truth_repeat is not None
+    ids = [c.id for c in zoo.cards]
+    targets = [c.id for c in zoo.cards if c.group == "taskonomy"]
+    for path in (zoo.ground_truth, zoo.ground_truth_repeat):
+        gt = load_ground_truth(path, dict(zoo.aliases))
+        assert set(gt.targets) == set(targets)
+        assert set(ids) <= set(gt.sources)
+        for target in targets:
+            column = gt.submatrix(ids, [target])[:, 0]
+            assert all(math.isfinite(v) for v in column), target
+
+
+def test_run_on_the_default_zoo(tmp_path):
+    out = tmp_path / "run"
+    code = main(["run", "--zoo", str(ZOO), "--images", "24", "--out", str(out), "--bootstrap", "50"])
+    assert code == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["evaluation"]
+    for name, result in report["evaluation"].items():
+        assert result["spearman"] is not None, name
+    assert report["ground_truth"]["ceiling"] is not None
+    assert report["ground_truth"]["ceiling"]["spearman"] is not None
