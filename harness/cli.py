@@ -22,9 +22,11 @@ err_console = Console(stderr=True)
 
 
 def _zoo_or_card(target: Path):
-    """A path is a zoo (a folder with zoo.yaml, or zoo.yaml itself) or a single card."""
-    if target.is_dir() or target.name == "zoo.yaml":
-        return "zoo", target if target.is_dir() else target.parent
+    """A path is a zoo (a folder with zoo.yaml, or a zoo file) or a single card."""
+    from harness.zoo import is_zoo_file
+
+    if target.is_dir() or (target.is_file() and is_zoo_file(target)):
+        return "zoo", target
     return "card", target
 
 

@@ -22,6 +22,7 @@ class Zoo:
     name: str
     version: str
     root: Path
+    file: Path  # the zoo file (root/zoo.yaml, or another version's file in the same folder)
     cards: tuple[ModelCard, ...]
     ground_truth: Path | None = None
     ground_truth_repeat: Path | None = None  # a second, independent measurement (the ceiling)
@@ -33,7 +34,7 @@ class Zoo:
         for card in self.cards:
             if card.id == model_id:
                 return card
-        raise ValidationError(f"{self.root / ZOO_FILE}: no model {model_id!r}; {suggest(model_id, [c.id for c in self.cards])}")
+        raise ValidationError(f"{self.file}: no model {model_id!r}; {suggest(model_id, [c.id for c in self.cards])}")
 
 
 def default_zoo_dir() -> Path:
@@ -70,10 +71,31 @@ def _optional_file(root: Path, data: dict[str, Any], name: str, zoo_file: Path) 
     return path
 
 
-def read_zoo_header(root: Path) -> dict[str, Any]:
-    zoo_file = root / ZOO_FILE
+def locate_zoo(path: Path | str) -> tuple[Path, Path]:
+    """(zoo root, zoo file) for a zoo directory (its zoo.yaml) or a zoo file.
+
+    A folder can hold several zoo files, e.g. ``zoo.yaml`` and ``zoo-0.9.yaml`` listing the
+    cards of an earlier version; card paths stay relative to (and inside) that folder.
+    """
+    path = Path(path).resolve()
+    zoo_file = path / ZOO_FILE if path.is_dir() else path
     if not zoo_file.is_file():
-        raise ValidationError(f"{root}: not a zoo (no {ZOO_FILE}); pass a zoo directory or a card file")
+        raise ValidationError(f"{path}: not a zoo (no {ZOO_FILE}); pass a zoo directory, a zoo file or a card file")
+    return zoo_file.parent, zoo_file
+
+
+def is_zoo_file(path: Path) -> bool:
+    """Whether a YAML file is a zoo file (lists cards) rather than a model card."""
+    if path.name == ZOO_FILE:
+        return True
+    try:
+        data = read_yaml_mapping(path)
+    except ValidationError:
+        return False
+    return "cards" in data and "onnx" not in data
+
+
+def read_zoo_header(zoo_file: Path) -> dict[str, Any]:
     data = read_yaml_mapping(zoo_file)
     for key in data:
         if key not in _ZOO_FIELDS:
@@ -84,24 +106,18 @@ def read_zoo_header(root: Path) -> dict[str, Any]:
     return data
 
 
-def load_zoo(root: Path | str, *, check_files: bool = True) -> Zoo:
-    """Load ``root/zoo.yaml`` and every card it lists; raise on the first problem."""
-    root = Path(root).resolve()
-    problems = validate_zoo(root, check_files=check_files, stop_at_first=True)
-    if problems:
-        raise problems[0]
-    return _build(root, check_files)
-
-
-def _build(root: Path, check_files: bool) -> Zoo:
-    zoo_file = root / ZOO_FILE
-    data = read_zoo_header(root)
-    cards = tuple(load_card(p, root, check_files=check_files) for p in _card_paths(root, data["cards"], zoo_file))
+def load_zoo(path: Path | str, *, check_files: bool = True) -> Zoo:
+    """Load a zoo (directory or zoo file) and every card it lists; raise on the first problem."""
+    scan = _scan(path, check_files, stop_at_first=True)
+    if scan.problems:
+        raise scan.problems[0]
+    data, root, zoo_file = scan.data, scan.root, scan.zoo_file
     return Zoo(
         name=str(data["name"]),
         version=str(data["version"]),
         root=root,
-        cards=cards,
+        file=zoo_file,
+        cards=tuple(scan.cards),
         ground_truth=_optional_file(root, data, "ground_truth", zoo_file),
         ground_truth_repeat=_optional_file(root, data, "ground_truth_repeat", zoo_file),
         description=data.get("description"),
@@ -117,27 +133,44 @@ def _aliases(data: dict[str, Any], zoo_file: Path) -> tuple[tuple[str, str], ...
     return tuple(sorted(raw.items()))
 
 
-def validate_zoo(root: Path, *, check_files: bool = True, stop_at_first: bool = False) -> list[ValidationError]:
+def validate_zoo(path: Path | str, *, check_files: bool = True) -> list[ValidationError]:
     """Every problem of a zoo, one error per card (so ``harness validate`` can list them all)."""
-    zoo_file = root / ZOO_FILE
+    return _scan(path, check_files, stop_at_first=False).problems
+
+
+@dataclass
+class _Scan:
+    data: dict[str, Any]
+    root: Path
+    zoo_file: Path
+    cards: list[ModelCard]
+    problems: list[ValidationError]
+
+
+def _scan(path: Path | str, check_files: bool, stop_at_first: bool) -> _Scan:
+    """Read the zoo file and each card once, collecting the cards and the problems."""
     try:
-        data = read_zoo_header(root)
+        root, zoo_file = locate_zoo(path)
+        data = read_zoo_header(zoo_file)
         paths = _card_paths(root, data["cards"], zoo_file)
         for name in ("ground_truth", "ground_truth_repeat"):
             _optional_file(root, data, name, zoo_file)
+        _aliases(data, zoo_file)
     except ValidationError as exc:
-        return [exc]
+        return _Scan({}, Path(path), Path(path), [], [exc])
+    cards: list[ModelCard] = []
     problems: list[ValidationError] = []
     seen: dict[str, Path] = {}
-    for path in paths:
+    for card_path in paths:
         try:
-            card = load_card(path, root, check_files=check_files)
+            card = load_card(card_path, root, check_files=check_files)
         except ValidationError as exc:
             problems.append(exc)
         else:
             if card.id in seen:
-                problems.append(ValidationError(f"{path}: field 'id': {card.id!r} is already used by {seen[card.id]}"))
-            seen[card.id] = path
+                problems.append(ValidationError(f"{card_path}: field 'id': {card.id!r} is already used by {seen[card.id]}"))
+            seen[card.id] = card_path
+            cards.append(card)
         if problems and stop_at_first:
             break
-    return problems
+    return _Scan(data, root, zoo_file, cards, problems)
