@@ -20,7 +20,7 @@ import numpy as np
 
 from harness.evaluation import agreement, load_ground_truth
 from zoo.build import paths
-from zoo.build.data import LOSS_NAMES, TASK_INFO
+from zoo.build.data import loss_name
 from zoo.build.specs import MODELS, TARGETS
 from zoo.build.transfer import SEEDS, read_raw
 
@@ -67,7 +67,7 @@ def run() -> dict:
                 r = raw[(source, t)]
                 rows.append({
                     "seed": seed, "source": source, "target": t, "task": task,
-                    "loss": LOSS_NAMES[TASK_INFO[task].kind], "test_loss": r["test_loss"],
+                    "loss": loss_name(task), "test_loss": r["test_loss"],
                     "random_encoder_loss": raw[("random", t)]["test_loss"], "scratch_loss": raw[("scratch", t)]["test_loss"],
                     "best_source_loss": f"{best:.6g}",
                     "affinity": f"{aff[(source, t)]:.6f}" if (source, t) in aff else "",
@@ -89,14 +89,17 @@ def run() -> dict:
 
 def self_check(gt) -> dict:
     """How often a target's own model is its best source (rank 1 among all zoo models)."""
-    ranks = {}
+    ranks, best, same_task = {}, {}, 0
     ids = [m.id for m in MODELS]
+    tasks = {m.id: m.tasks for m in MODELS}
     for target in TARGETS:
         col = gt.submatrix(ids, [target.id])[:, 0]
         order = [ids[i] for i in np.argsort(-col, kind="stable")]
         ranks[target.id] = order.index(target.id) + 1
-    return {"own_model_rank": ranks, "own_model_top1": sum(r == 1 for r in ranks.values()),
-            "own_model_top3": sum(r <= 3 for r in ranks.values()), "targets": len(ranks)}
+        best[target.id] = order[0]
+        same_task += target.tasks[0] in tasks[order[0]]
+    return {"own_model_rank": ranks, "best_source": best, "own_model_top1": sum(r == 1 for r in ranks.values()),
+            "own_model_top3": sum(r <= 3 for r in ranks.values()), "same_task_top1": same_task, "targets": len(ranks)}
 
 
 def _plain(value):

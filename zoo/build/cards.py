@@ -16,7 +16,7 @@ from harness.importer import import_card
 from harness.parity import ort_session
 from zoo.build import paths
 from zoo.build.architectures import TaskModel, architecture_text
-from zoo.build.data import SPLITS, LOSS_NAMES, TASK_INFO
+from zoo.build.data import SPLITS, TASK_INFO, loss_name
 from zoo.build.progress import progress_bar
 from zoo.build.specs import MODELS, ModelSpec
 
@@ -75,7 +75,7 @@ def card_data(spec: ModelSpec, probe_layer: str, record: dict) -> dict:
     else:
         arch = architecture_text(spec.encoder, spec.tasks)
         exporter = f"torch.onnx {spec.exporter} exporter (adapters.pytorch.export_torch)"
-    losses = ", ".join(f"{t} {v:.4f} ({LOSS_NAMES[TASK_INFO[t].kind]})" for t, v in record["test_loss"].items())
+    losses = ", ".join(f"{t} {v:.4f} ({loss_name(t)})" for t, v in record["test_loss"].items())
     notes = (f"Mini-Taskonomy model ({spec.group}). Trained on CPU by zoo/build ({record['steps']} Adam steps, batch "
              f"{record['batch']}, lr {record['lr']} cosine, seed {spec.seed}, {record['seconds']:.0f} s); exported with "
              f"{exporter}. Test loss on 500 held-out indoor scenes (seeds 3000000..3000499): {losses}. "
@@ -101,8 +101,10 @@ def card_data(spec: ModelSpec, probe_layer: str, record: dict) -> dict:
     return data
 
 
-def run(force: bool = False, allow_missing: bool = False) -> dict[str, dict]:
+def run(force: bool = False, allow_missing: bool = False) -> int:
+    """(Re)write the card of every model whose ONNX file changed; returns how many were written."""
     paths.ensure()
+    written = 0
     info = json.loads(paths.PROBE_INFO.read_text()) if paths.PROBE_INFO.exists() and not force else {}
     with progress_bar() as progress:
         bar = progress.add_task("cards", total=len(MODELS))
@@ -125,6 +127,7 @@ def run(force: bool = False, allow_missing: bool = False) -> dict[str, dict]:
                          "probe_shape": list(model.probe.shape or ()), "parity_max_abs_err": model.parity.max_abs_err,
                          "parity_max_rel_err": model.parity.max_rel_err, "outputs": [o.name for o in onnx.load(str(onnx_path)).graph.output]}
                 info[spec.id] = entry
+                written += 1
                 paths.PROBE_INFO.write_text(json.dumps(info, indent=1))
             progress.advance(bar)
-    return info
+    return written

@@ -39,10 +39,10 @@ def _render(args):
     return render_batch(seeds, size=SIZE, style=style, tasks=tasks)
 
 
-def build_split(name: str, force: bool = False) -> None:
+def build_split(name: str, force: bool = False) -> int:
     path = paths.DATA / f"{name}.npz"
     if path.exists() and not force:
-        return
+        return 0
     style, first, n, tasks = SPLITS[name]
     seeds = list(range(first, first + n))
     chunks = [(seeds[i:i + CHUNK], style, tasks) for i in range(0, n, CHUNK)]
@@ -56,12 +56,13 @@ def build_split(name: str, force: bool = False) -> None:
     tmp = path.with_suffix(".tmp.npz")
     np.savez(tmp, **data)
     tmp.replace(path)
+    return 1
 
 
-def build_all(force: bool = False) -> None:
+def build_all(force: bool = False) -> int:
+    """Render every split that is not cached yet; returns how many were rendered."""
     paths.ensure()
-    for name in SPLITS:
-        build_split(name, force)
+    return sum(build_split(name, force) for name in SPLITS)
 
 
 def load_split(name: str) -> dict[str, np.ndarray]:
@@ -98,15 +99,24 @@ def is_dense(task: str) -> bool:
     return TASK_INFO[task].kind.startswith("dense")
 
 
-def task_loss(task: str, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """L1 for dense regression (as Taskonomy), cross-entropy for (per-pixel) classes, MSE for vectors."""
+#: Sparse dense targets (mostly zero) on which an L1 loss collapses to predicting 0: trained with L2.
+L2_DENSE_TASKS = frozenset({"curvature", "edge3d"})
+
+
+def loss_name(task: str) -> str:
     kind = TASK_INFO[task].kind
     if kind == "dense_regression":
-        return F.l1_loss(pred, target)
+        return "MSE" if task in L2_DENSE_TASKS else "L1"
+    return "MSE" if kind == "vector_regression" else "cross-entropy"
+
+
+def task_loss(task: str, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """L1 for dense regression (as Taskonomy; MSE for the sparse curvature/edge3d), cross-entropy for
+    (per-pixel) classes, MSE for vectors."""
+    kind = TASK_INFO[task].kind
+    if kind == "dense_regression":
+        return F.mse_loss(pred, target) if task in L2_DENSE_TASKS else F.l1_loss(pred, target)
     if kind in ("dense_classification", "classification"):
         return F.cross_entropy(pred, target)
     return F.mse_loss(pred, target)
 
-
-LOSS_NAMES = {"dense_regression": "L1", "dense_classification": "cross-entropy", "classification": "cross-entropy",
-              "vector_regression": "MSE"}

@@ -13,7 +13,7 @@ import time
 import numpy as np
 
 from zoo.build import paths
-from zoo.build.data import TASK_INFO, is_dense, load_split, out_channels, task_loss, target_tensor
+from zoo.build.data import L2_DENSE_TASKS, TASK_INFO, is_dense, load_split, out_channels, task_loss, target_tensor
 from zoo.build.specs import ModelSpec
 from zoo.build.train_torch import BATCH, LR, STEPS
 
@@ -63,7 +63,7 @@ def _loss(task: str):
     tf, keras = _tf()
     kind = TASK_INFO[task].kind
     if kind == "dense_regression":
-        return keras.losses.MeanAbsoluteError()
+        return keras.losses.MeanSquaredError() if task in L2_DENSE_TASKS else keras.losses.MeanAbsoluteError()
     if kind in ("classification", "dense_classification"):
         return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     return keras.losses.MeanSquaredError()

@@ -25,7 +25,7 @@ from torch import nn
 from harness.parity import ort_session
 from zoo.build import paths
 from zoo.build.architectures import PooledHead, TaskonomyEncoder
-from zoo.build.data import INPUT_KINDS, input_kind, is_dense, load_split, out_channels, target_tensor, task_input, task_loss
+from zoo.build.data import INPUT_KINDS, input_kind, is_dense, load_split, loss_name, out_channels, target_tensor, task_input, task_loss
 from zoo.build.progress import progress_bar
 from zoo.build.specs import MODELS, TARGETS
 
@@ -37,7 +37,7 @@ HEAD_LR = 5e-3
 SCRATCH_STEPS = 200
 SCRATCH_BATCH = 64
 POOL_SEED, TEST_SEED = 11, 7  # corruption seeds of the pool and test inputs
-FIELDS = ("seed", "source", "target", "task", "test_loss", "seconds")
+FIELDS = ("seed", "source", "target", "task", "loss", "source_sha256", "test_loss", "seconds")
 
 
 class DenseTransferHead(nn.Sequential):
@@ -155,11 +155,21 @@ def raw_path(seed: int):
     return paths.CACHE / f"transfer_raw_seed{seed}.csv"
 
 
+def _source_sha(source: str) -> str:
+    """Identity of a source: its ONNX file's sha256 (baselines: their name); a retrained model's old rows go stale."""
+    if source in ("random", "scratch"):
+        return source
+    return json.loads(paths.PROBE_INFO.read_text())[source]["sha256"]
+
+
+def _valid(row: dict, shas: dict[str, str]) -> bool:
+    return row.get("source_sha256") == shas.get(row["source"]) and row.get("loss") == loss_name(row["task"])
+
+
 def _done(seed: int) -> set[tuple[str, str]]:
     if not raw_path(seed).exists():
         return set()
-    with raw_path(seed).open() as handle:
-        return {(r["source"], r["target"]) for r in csv.DictReader(handle)}
+    return {(r["source"], r["target"]) for r in read_raw(seed)}
 
 
 def _append(seed: int, row: dict) -> None:
@@ -173,8 +183,11 @@ def _append(seed: int, row: dict) -> None:
 
 
 def read_raw(seed: int) -> list[dict]:
+    """The seed's current measurements: rows of retrained sources or changed losses are skipped."""
+    shas = {s: _source_sha(s) for s in SOURCES}
     with raw_path(seed).open() as handle:
-        return list(csv.DictReader(handle))
+        rows = [r for r in csv.DictReader(handle) if _valid(r, shas)]
+    return list({(r["source"], r["target"]): r for r in rows}.values())
 
 
 def subset(seed: int, n_pool: int) -> np.ndarray:
@@ -216,12 +229,12 @@ def run_seed(seed: int, position: int = 0) -> int:
                     f = features[source]
                     loss = train_head(task, f[f"{kind}/pool"][idx], y_train, f[f"{kind}/test"], y_test, head_seed)
                 _append(seed, {"seed": seed, "source": source, "target": target.id, "task": task,
-                               "test_loss": f"{loss:.6g}", "seconds": f"{time.perf_counter() - t0:.2f}"})
+                               "loss": loss_name(task), "source_sha256": _source_sha(source), "test_loss": f"{loss:.6g}", "seconds": f"{time.perf_counter() - t0:.2f}"})
                 progress.advance(bar)
     return len(todo)
 
 
-def run(force: bool = False, seeds: tuple[int, ...] = SEEDS, jobs: int = 2) -> None:
+def run(force: bool = False, seeds: tuple[int, ...] = SEEDS, jobs: int = 2) -> int:
     """Features for every source (cached), then the seeds' head trainings, ``jobs`` seeds at a time
     (one process per seed, one torch thread each)."""
     torch.set_num_threads(1)
@@ -242,7 +255,5 @@ def run(force: bool = False, seeds: tuple[int, ...] = SEEDS, jobs: int = 2) -> N
         import multiprocessing
 
         with ProcessPoolExecutor(min(jobs, len(seeds)), mp_context=multiprocessing.get_context("spawn")) as executor:
-            list(executor.map(run_seed, seeds, range(len(seeds))))
-    else:
-        for seed in seeds:
-            run_seed(seed)
+            return sum(executor.map(run_seed, seeds, range(len(seeds))))
+    return sum(run_seed(seed) for seed in seeds)
