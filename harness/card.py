@@ -21,6 +21,8 @@ from harness.yaml_io import read_yaml_mapping
 FRAMEWORKS = ("tensorflow", "pytorch", "onnx")
 LAYOUTS = ("NCHW", "NHWC")
 CHANNEL_ORDERS = ("RGB", "BGR")
+#: The file that makes a folder a zoo; a card inside a zoo may reference files anywhere in it.
+ZOO_FILE = "zoo.yaml"
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 _SHA_PATTERN = re.compile(r"^[0-9a-f]{64}$")
 
@@ -153,11 +155,11 @@ def _resolve_inside(path: Path, raw: str, root: Path, fields: _Fields, name: str
 def parse_card(path: Path, data: dict[str, Any], root: Path | None = None, *, check_files: bool = True) -> ModelCard:
     """Validate one card's fields into a :class:`ModelCard`.
 
-    ``root`` is the zoo directory that file paths may not leave (the card's folder when the
-    card is used on its own). With ``check_files`` the ONNX file must exist and match
+    ``root`` is the zoo directory that file paths may not leave (by default the nearest folder
+    above the card that holds a zoo.yaml, else the card's own folder). With ``check_files`` the ONNX file must exist and match
     ``sha256`` when one is given.
     """
-    root = root or path.parent
+    root = root or enclosing_zoo(path)
     top = _Fields(path, data, "", _TOP_FIELDS)
     for name in _REQUIRED:
         if not top.has(name):
@@ -238,6 +240,14 @@ def _parse_heads(top: _Fields) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         top.fail("heads", f"expected a list of ONNX output names, got {value!r}")
     return tuple(value)
+
+
+def enclosing_zoo(card_path: Path) -> Path:
+    """The nearest folder above a card holding a zoo.yaml, else the card's folder."""
+    for folder in card_path.resolve().parents:
+        if (folder / ZOO_FILE).is_file():
+            return folder
+    return card_path.resolve().parent
 
 
 def load_card(path: Path | str, root: Path | None = None, *, check_files: bool = True) -> ModelCard:

@@ -80,7 +80,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     rows = [
         ("onnx", str(card.onnx)),
         ("probe layer", f"{card.probe_layer} -> {model.probe.tensor}"),
-        ("probe shape", "x".join(map(str, model.probe.shape or ()))),
+        ("probe shape", "x".join(map(str, (model.probe.shape or ())[1:])) + " per image"),
         ("parity max abs err", f"{model.parity.max_abs_err:.3g}"),
         ("parity max rel err", f"{model.parity.max_rel_err:.3g} (tolerance {card.parity_tolerance:g})"),
         ("parity tensors", ", ".join(model.parity.tensors)),

@@ -6,12 +6,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.card import ModelCard, load_card
+from harness.card import ZOO_FILE, ModelCard, load_card
 from harness.errors import ValidationError
 from harness.registry import suggest
 from harness.yaml_io import read_yaml_mapping
 
-ZOO_FILE = "zoo.yaml"
 _ZOO_FIELDS = {"name", "version", "description", "cards", "ground_truth", "ground_truth_repeat", "aliases", "probe", "notes"}
 
 

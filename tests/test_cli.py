@@ -43,3 +43,5 @@ def test_a_folder_can_hold_several_zoo_versions(tmp_path, capsys):
     assert (old.version, [c.id for c in old.cards]) == ("1.0", ["a", "b"])
     assert main(["validate", str(tmp_path / "zoo-1.0.yaml")]) == 0
     assert "2 cards valid" in capsys.readouterr().out
+    # a card used on its own may reach files elsewhere in its zoo (found through zoo.yaml above it)
+    assert main(["import", str(tmp_path / "cards" / "a.yaml")]) == 0

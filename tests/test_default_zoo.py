@@ -14,7 +14,6 @@ from harness.importer import import_card
 from harness.zoo import default_zoo_dir, load_zoo, validate_zoo
 
 ZOO = default_zoo_dir()
-pytestmark = pytest.mark.skipif(not (ZOO / "zoo.yaml").is_file(), reason="the default zoo is not built (python -m zoo.build)")
 
 
 @pytest.fixture(scope="module")

@@ -95,7 +95,7 @@ def write(timings: dict) -> None:
         "",
         "## Ground truth: measured transfer",
         "",
-        f"For every ordered pair (source, target), source = any of the {len(MODELS)} zoo models, target = one of the "
+        f"For every ordered pair (source, target), source = any of the {len(MODELS)} zoo models, target = one of the",
         f"{len(TARGETS)} single-task Taskonomy-style models (its task), the source's encoder is frozen up to its probe",
         "layer; its bottleneck features are computed once per source with onnxruntime from the shipped ONNX file (clean",
         "RGB, or the target task's corrupted input for denoise / colorization / inpainting). A transfer head is trained",
@@ -109,7 +109,7 @@ def write(timings: dict) -> None:
         "Affinity formula:",
         "",
         "```",
-        AFFINITY_DOC.split("Per seed and target t", 1)[1].strip().replace("\n\n", "\n"),
+        "Per seed and target t" + AFFINITY_DOC.split("Per seed and target t", 1)[1].rstrip().replace("\n\n", "\n"),
         "```",
         "",
         "Files: `ground_truth/affinity.csv` (seed 1), `ground_truth/affinity_seed2.csv` (seed 2: other head init and",
