@@ -42,12 +42,31 @@ HEADER = ("estimator", "shared models", "affinity Pearson", "affinity Spearman",
           "mean top-5 overlap", "ΔP@1 [95% CI]", "ΔP@5 [95% CI]", "Δ mean Spearman [95% CI]")
 
 
+TERMINAL_HEADER = ("estimator", "affinity ρ", "ranking τ", "ΔP@5", "Δ Spearman", "P@5 A→B", "new in top-5")
+
+
+def _delta_short(m: Mapping | None) -> str:
+    if not m or m.get("delta") is None:
+        return "–"
+    return f"{m['delta']:+.3f}" + (" *" if m.get("significant") else "")
+
+
+def _reported(e: Mapping, key: str, digits: int = 3) -> str:
+    ra, rb = (e.get("as_reported") or {}).get("a"), (e.get("as_reported") or {}).get("b")
+    return f"{_f((ra or {}).get(key), digits)}→{_f((rb or {}).get(key), digits)}" if ra or rb else "–"
+
+
 def terminal_table(result: Mapping, a: Mapping, b: Mapping) -> Table:
-    t = Table(title=f"A = {_label(a)}  vs  B = {_label(b)}", caption="Δ = B − A over shared targets; * = CI excludes 0")
-    for i, column in enumerate(HEADER):
+    """A compact summary that fits a normal terminal; compare.md/.html have every column."""
+    t = Table(title=f"A = {a['zoo']['name']} {a['zoo']['version']}  vs  B = {b['zoo']['name']} {b['zoo']['version']}",
+              caption="ρ, τ, Δ on shared models/targets (Δ = B − A, * = 95% CI excludes 0; CIs in compare.md); "
+                      "P@5 as each report states it; new in top-5 = shared targets whose top 5 gained a model new in B")
+    for i, column in enumerate(TERMINAL_HEADER):
         t.add_column(column, justify="left" if i == 0 else "right")
-    for row in summary_rows(result):
-        t.add_row(*row)
+    for name, e in result["estimators"].items():
+        gt = (e.get("ground_truth") or {}).get("metrics", {})
+        t.add_row(name, _f(e["affinity"]["spearman"]), _f(e["mean_kendall"]), _delta_short(gt.get("p_at_5")), _delta_short(gt.get("spearman")),
+                  _reported(e, "p_at_5", 2), f"{len(e['added_in_top5'])}/{len(e['per_target'])}")
     return t
 
 
@@ -71,6 +90,13 @@ def render_markdown(result: Mapping, a: Mapping, b: Mapping, paths: tuple[str, s
     for name, e in result["estimators"].items():
         lines += ["", f"## `{name}`", "", f"Most moved sources (rank in A → B): "
                   + (", ".join(f"{m['source']} for {m['target']} #{m['rank_a']}→#{m['rank_b']}" for m in e["most_moved"]) or "none")]
+        reported = e.get("as_reported") or {}
+        if reported.get("a") or reported.get("b"):
+            lines += ["", "As each report states it (on all of its own models): "
+                      + ", ".join(f"{k} {_reported(e, k)}" for k in ("p_at_1", "p_at_5", "spearman"))]
+        if e.get("added_in_top5"):
+            lines += ["", f"Models new in B entering the top 5 of {len(e['added_in_top5'])} of {len(e['per_target'])} shared targets: "
+                      + "; ".join(f"{t}: {', '.join(s)}" for t, s in e["added_in_top5"].items())]
         gt = e.get("ground_truth")
         if gt:
             lines += ["", f"Against ground truth ({gt['n_targets']} shared targets; {gt['basis']}):", "",

@@ -120,6 +120,25 @@ def _nan(value: Any) -> float:
     return math.nan if value is None else float(value)
 
 
+def as_reported(evaluation: Mapping | None) -> dict[str, Any] | None:
+    """A report's own headline numbers (on all of its models), for the users who quote them."""
+    if not evaluation:
+        return None
+    return {k: evaluation.get(k) for k in ("p_at_1", "p_at_5", "spearman", "n_models", "n_targets")}
+
+
+def added_in_top5(b: Mapping, name: str, shared: Sequence[str], added: Sequence[str]) -> dict[str, list[str]]:
+    """For shared targets: the models new in B that B's ranking puts in the target's top 5.
+
+    Adding models cannot change the pairwise affinities of the others, so this is where a
+    new zoo version changes the advice a user gets.
+    """
+    new = set(added)
+    rankings = b["rankings"].get(name, {})
+    found = {t: [s for s in rankings.get(t, [])[:5] if s in new] for t in shared}
+    return {t: sources for t, sources in found.items() if sources}
+
+
 def compare_estimator(name: str, a: Mapping, b: Mapping, n_boot: int, seed: int) -> dict[str, Any] | None:
     """One estimator both reports ran; None when they share fewer than two models."""
     ea, eb = a["estimators"][name], b["estimators"][name]
@@ -141,6 +160,8 @@ def compare_estimator(name: str, a: Mapping, b: Mapping, n_boot: int, seed: int)
         "most_moved": moved[:TOP],
         "per_target": per_target,
         "ground_truth": None,
+        "as_reported": {"a": as_reported(a["evaluation"].get(name)), "b": as_reported(b["evaluation"].get(name))},
+        "added_in_top5": added_in_top5(b, name, shared, match_models(a, b)["added"]),
     }
     eva, evb = a["evaluation"].get(name), b["evaluation"].get(name)
     if eva and evb:
