@@ -64,8 +64,10 @@ class _ElrpGradient(torch.autograd.Function):
     and nothing to ``y``; otherwise ``g`` to ``y``, i.e. the activation's own gradient."""
 
     @staticmethod
-    def forward(ctx, z: torch.Tensor, y: torch.Tensor, eps: float, switch: ElrpSwitch) -> torch.Tensor:  # type: ignore[override]
-        ctx.save_for_backward(y / torch.where(z >= 0, z + eps, z - eps))
+    def forward(ctx, z: torch.Tensor, y: torch.Tensor, eps: float, switch: ElrpSwitch, relu: bool) -> torch.Tensor:  # type: ignore[override]
+        # For ReLU, y / (z + eps s(z)) == y / (y + eps) (z > 0: y = z; z <= 0: y = 0 either way):
+        # two passes over a large tensor instead of five.
+        ctx.save_for_backward(y / (y + eps) if relu else y / torch.where(z >= 0, z + eps, z - eps))
         ctx.switch = switch
         return y.clone()  # a fresh tensor: later in-place ops on it cannot touch saved state
 
@@ -73,8 +75,8 @@ class _ElrpGradient(torch.autograd.Function):
     def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
         if ctx.switch.active:
             (ratio,) = ctx.saved_tensors
-            return grad * ratio, None, None, None
-        return None, grad, None, None
+            return grad * ratio, None, None, None, None
+        return None, grad, None, None, None
 
 
 def is_elrp_activation(module: nn.Module, extra_types: Sequence[type] = ()) -> bool:
@@ -132,6 +134,7 @@ def _install(module: nn.Module, eps: float, switch: ElrpSwitch) -> list[Removabl
     """A pre-hook keeping the activation's input ``z`` (a copy if the module works in place,
     which would overwrite it) and a hook replacing its output by the rewired one."""
     inputs: list[torch.Tensor | None] = []  # a stack: one entry per call in flight
+    relu = isinstance(module, nn.ReLU) or getattr(module, "function", None) is torch.relu
 
     def keep_input(mod: nn.Module, args: tuple) -> None:
         z = args[0] if args and isinstance(args[0], torch.Tensor) else None
@@ -142,7 +145,7 @@ def _install(module: nn.Module, eps: float, switch: ElrpSwitch) -> list[Removabl
         z = inputs.pop()
         if z is None or not isinstance(out, torch.Tensor) or out.shape != z.shape:
             return None
-        return _ElrpGradient.apply(z, out, eps, switch)
+        return _ElrpGradient.apply(z, out, eps, switch, relu)
 
     return [module.register_forward_pre_hook(keep_input), module.register_forward_hook(rewire_output)]
 
