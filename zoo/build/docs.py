@@ -143,9 +143,8 @@ def write(timings: dict) -> None:
         "  Spearman ~0.7) and its own model ranks low for it.",
         "- segment2d / segment25d are not in the zoo: their ids are defined only up to permutation, so a per-pixel",
         "  cross-entropy is not a meaningful loss for them.",
-        "- Cards refer to `../models/<id>.onnx`. Inside the zoo (`harness validate zoo`, `harness run --zoo zoo`,",
-        "  `load_zoo`) that is valid; `harness import zoo/cards/<id>.yaml` on its own treats the card's folder as the",
-        "  root and refuses the path (the build verifies every card through the zoo instead: `import_card` with parity).",
+        "- Cards refer to `../models/<id>.onnx`: a card used on its own (`harness import zoo/cards/<id>.yaml`) finds",
+        "  its zoo through the zoo.yaml above it, so the path stays inside the zoo.",
         "",
     ]
     if RUN_SUMMARY.exists():
