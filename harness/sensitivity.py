@@ -203,7 +203,7 @@ def run_sensitivity(args: argparse.Namespace, console: Console) -> int:
 
 
 def _default_probes(config: RunConfig) -> list[str]:
-    from harness.zoo import read_zoo_header
+    from harness.zoo import locate_zoo, read_zoo_header
 
-    first = read_zoo_header(config.zoo).get("probe") or DEFAULT_PROBE
+    first = read_zoo_header(locate_zoo(config.zoo)[1]).get("probe") or DEFAULT_PROBE
     return [first] + [p for p in list_probes() if p != first]

@@ -100,3 +100,11 @@ def test_bad_options(zoo, tmp_path, capsys, argv, message):
     err = capsys.readouterr().err
     assert code == 1 and message in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "sensitivity.json").exists()
+
+
+def test_default_probe_sets_are_the_zoos_then_the_other_built_ins(zoo, tmp_path):
+    code = main(["sensitivity", "--zoo", str(zoo), "--sizes", "4", "--methods", "saliency", "--estimators", "saliency",
+                 "--bootstrap", "10", "--out", str(tmp_path)])
+    assert code == 0
+    doc = json.loads((tmp_path / "sensitivity.json").read_text())
+    assert [p["name"] for p in doc["probes"]] == ["synthetic-indoor", "synthetic-studio"]
