@@ -103,6 +103,26 @@ def random_features(seed: int, x: dict) -> dict[str, np.ndarray]:
 # ---------------------------------------------------------------- heads
 
 
+def fit_and_score(module: nn.Module, task: str, x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor,
+                  y_test: torch.Tensor, *, steps: int, batch: int, lr: float, seed: int) -> float:
+    """Adam with cosine decay on random minibatches (seeded), then the test loss in eval mode."""
+    opt = torch.optim.Adam(module.parameters(), lr=lr)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)))
+    gen = torch.Generator().manual_seed(seed)
+    n = len(x_train)
+    module.train()
+    for _ in range(steps):
+        idx = torch.randint(0, n, (batch,), generator=gen)
+        loss = task_loss(task, module(x_train[idx]), y_train[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+    module.eval()
+    with torch.no_grad():
+        return float(task_loss(task, module(x_test), y_test))
+
+
 def train_head(task: str, f_train: torch.Tensor, y_train: torch.Tensor, f_test: torch.Tensor, y_test: torch.Tensor, seed: int) -> float:
     """Train a transfer head on frozen features; return the target task's test loss."""
     torch.manual_seed(seed)
@@ -111,41 +131,14 @@ def train_head(task: str, f_train: torch.Tensor, y_train: torch.Tensor, f_test: 
     mean = f_train.mean(dim=(0, 2, 3), keepdim=True)
     std = f_train.std(dim=(0, 2, 3), keepdim=True) + 1e-6
     f_train, f_test = (f_train - mean) / std, (f_test - mean) / std
-    opt = torch.optim.Adam(head.parameters(), lr=HEAD_LR)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / HEAD_STEPS)))
-    gen = torch.Generator().manual_seed(seed)
-    n = len(f_train)
-    for _ in range(HEAD_STEPS):
-        idx = torch.randint(0, n, (HEAD_BATCH,), generator=gen)
-        loss = task_loss(task, head(f_train[idx]), y_train[idx])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-    head.eval()
-    with torch.no_grad():
-        return float(task_loss(task, head(f_test), y_test))
+    return fit_and_score(head, task, f_train, y_train, f_test, y_test, steps=HEAD_STEPS, batch=HEAD_BATCH, lr=HEAD_LR, seed=seed)
 
 
 def train_scratch(task: str, x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor, y_test: torch.Tensor, seed: int) -> float:
     """Taskonomy encoder + transfer head trained end to end on the small set."""
     torch.manual_seed(seed)
     model = nn.Sequential(TaskonomyEncoder(), transfer_head(task))
-    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / SCRATCH_STEPS)))
-    gen = torch.Generator().manual_seed(seed)
-    n = len(x_train)
-    model.train()
-    for _ in range(SCRATCH_STEPS):
-        idx = torch.randint(0, n, (SCRATCH_BATCH,), generator=gen)
-        loss = task_loss(task, model(x_train[idx]), y_train[idx])
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-    model.eval()
-    with torch.no_grad():
-        return float(task_loss(task, model(x_test), y_test))
+    return fit_and_score(model, task, x_train, y_train, x_test, y_test, steps=SCRATCH_STEPS, batch=SCRATCH_BATCH, lr=2e-3, seed=seed)
 
 
 # ---------------------------------------------------------------- stage
