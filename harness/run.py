@@ -154,26 +154,9 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
         raise HarnessError(f"probe set {probe_name!r}: {probe.n_images} usable image(s); the estimators need at least 2")
     timings["probe_set"] = time.perf_counter() - tick
 
-    outcomes: dict[str, ProbeOutcome] = {}
-    models_info = []
-    per_model: dict[str, dict[str, float]] = {}
-    with _progress(console) as progress:
-        overall = progress.add_task("models", total=len(zoo.cards))
-        for card in zoo.cards:
-            stage = progress.add_task(f"  {card.id}: import", total=probe.n_images)
-            t0 = time.perf_counter()
-            model = import_card(card)
-            t1 = time.perf_counter()
-            progress.update(stage, description=f"  {card.id}: probe")
-            outcome = probe_model(model, probe, config.settings, device, lambda n, s=stage: progress.advance(s, n))
-            outcomes[card.id] = outcome
-            per_model[card.id] = {"import": t1 - t0, **outcome.seconds}
-            models_info.append(_model_entry(model, outcome))
-            progress.update(stage, visible=False)
-            progress.advance(overall)
-    timings["import"] = sum(t["import"] for t in per_model.values())
-    timings["attribution"] = sum(t["attribution"] for t in per_model.values())
-    timings["features"] = sum(t["features"] for t in per_model.values())
+    outcomes, models_info, per_model = probe_models(zoo, probe, config, device, console)
+    for stage in ("import", "attribution", "features"):
+        timings[stage] = sum(t[stage] for t in per_model.values())
 
     tick = time.perf_counter()
     artifacts = [outcomes[c.id].artifacts for c in zoo.cards]
@@ -185,17 +168,7 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
     ids = [c.id for c in zoo.cards]
     rankings = {name: rank_sources(a.matrix, ids) for name, a in affinities.items()}
     trees = {name: task_tree(a.matrix, ids) for name, a in affinities.items()}
-    gt_path = config.ground_truth or zoo.ground_truth
-    evaluation, ground_truth_info = {}, None
-    if gt_path is not None:
-        gt = load_ground_truth(gt_path, dict(zoo.aliases))
-        evaluation = {name: evaluate(a.matrix, ids, gt, n_boot=config.n_boot, seed=config.seed) for name, a in affinities.items()}
-        ground_truth_info = {"path": _relative(gt_path, zoo.root), "ceiling": None}
-        if zoo.ground_truth_repeat is not None and config.ground_truth is None:
-            repeat = load_ground_truth(zoo.ground_truth_repeat, dict(zoo.aliases))
-            ceiling = agreement(repeat, gt, model_ids=ids, n_boot=config.n_boot, seed=config.seed)
-            ground_truth_info["ceiling"] = {k: ceiling[k] for k in ("p_at_k", "r_at_k", "spearman", "kendall", "p_at_1", "p_at_5", "spearman_ci", "p_at_5_ci")}
-            ground_truth_info["repeat_path"] = _relative(zoo.ground_truth_repeat, zoo.root)
+    evaluation, ground_truth_info = evaluate_all(zoo, affinities, ids, config)
     timings["evaluation"] = time.perf_counter() - tick
 
     report = {
@@ -214,7 +187,7 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
         "models": models_info,
         "estimators": {name: {"models": list(a.model_ids), "affinity": a.matrix} for name, a in affinities.items()},
         "rankings": rankings,
-        "scores": {name: {t: [float(a.matrix[ids.index(s), ids.index(t)]) for s in rankings[name][t]] for t in ids} for name, a in affinities.items()},
+        "scores": {name: _ranked_scores(a.matrix, ids, rankings[name]) for name, a in affinities.items()},
         "ground_truth": ground_truth_info,
         "evaluation": evaluation,
         "tree": {name: tree.newick for name, tree in trees.items()},
@@ -224,6 +197,50 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
         "timings": {"stages": timings, "per_model": per_model, "total": sum(timings.values())},
     }
     return RunResult(config, report, render_markdown(report), outcomes, probe.images[: config.settings.gallery_images])
+
+
+def probe_models(zoo: Zoo, probe, config: RunConfig, device: torch.device, console: Console):
+    """Import and probe every model, with a progress bar per model; the per-model stage."""
+    outcomes: dict[str, ProbeOutcome] = {}
+    models_info: list[dict] = []
+    per_model: dict[str, dict[str, float]] = {}
+    with _progress(console) as progress:
+        overall = progress.add_task("models", total=len(zoo.cards))
+        for card in zoo.cards:
+            stage = progress.add_task(f"  {card.id}: import", total=probe.n_images)
+            tick = time.perf_counter()
+            model = import_card(card)
+            imported = time.perf_counter() - tick
+            progress.update(stage, description=f"  {card.id}: probe")
+            outcome = probe_model(model, probe, config.settings, device, lambda n, s=stage: progress.advance(s, n))
+            outcomes[card.id] = outcome
+            per_model[card.id] = {"import": imported, **outcome.seconds}
+            models_info.append(_model_entry(model, outcome))
+            progress.update(stage, visible=False)
+            progress.advance(overall)
+    return outcomes, models_info, per_model
+
+
+def evaluate_all(zoo: Zoo, affinities: dict, ids: list[str], config: RunConfig) -> tuple[dict, dict | None]:
+    """Every estimator against the ground truth (if any), and the ceiling from a repeat measurement."""
+    gt_path = config.ground_truth or zoo.ground_truth
+    if gt_path is None:
+        return {}, None
+    gt = load_ground_truth(gt_path, dict(zoo.aliases))
+    evaluation = {name: evaluate(a.matrix, ids, gt, n_boot=config.n_boot, seed=config.seed) for name, a in affinities.items()}
+    info: dict = {"path": _relative(gt_path, zoo.root), "ceiling": None}
+    if zoo.ground_truth_repeat is not None and config.ground_truth is None:
+        repeat = load_ground_truth(zoo.ground_truth_repeat, dict(zoo.aliases))
+        ceiling = agreement(repeat, gt, model_ids=ids, n_boot=config.n_boot, seed=config.seed)
+        info["ceiling"] = {k: ceiling[k] for k in ("p_at_k", "r_at_k", "spearman", "kendall", "p_at_1", "p_at_5", "spearman_ci", "p_at_5_ci")}
+        info["repeat_path"] = _relative(zoo.ground_truth_repeat, zoo.root)
+    return evaluation, info
+
+
+def _ranked_scores(matrix, ids: list[str], ranking: dict[str, list[str]]) -> dict[str, list[float]]:
+    """For every target, the affinities of its ranked sources, in ranking order."""
+    index = {model_id: i for i, model_id in enumerate(ids)}
+    return {t: [float(matrix[index[s], index[t]]) for s in ranking[t]] for t in ids}
 
 
 def _relative(path: Path, root: Path) -> str:
