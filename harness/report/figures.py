@@ -85,7 +85,11 @@ def heatmap_figure(name: str, matrix: np.ndarray, ids: Sequence[str], order: Seq
     n = len(order)
     size = max(3.5, 0.45 * n + 2)
     fig, ax = plt.subplots(figsize=(size + 1, size))
-    image = ax.imshow(a, cmap="viridis", interpolation="nearest")
+    # The colour scale spans the off-diagonal values: the diagonal (1, or 1 + lambda for depara)
+    # would otherwise compress the contrast between the pairs that matter.
+    off = a[~np.eye(n, dtype=bool)]
+    limits = (float(np.nanmin(off)), float(np.nanmax(off))) if off.size and np.nanmax(off) > np.nanmin(off) else (None, None)
+    image = ax.imshow(a, cmap="viridis", interpolation="nearest", vmin=limits[0], vmax=limits[1])
     ax.set_xticks(range(n), labels=order, rotation=90, fontsize=8)
     ax.set_yticks(range(n), labels=order, fontsize=8)
     ax.set_xlabel("target")
@@ -97,7 +101,7 @@ def heatmap_figure(name: str, matrix: np.ndarray, ids: Sequence[str], order: Seq
                 ax.text(j, i, f"{a[i, j]:.2f}", ha="center", va="center", fontsize=7,
                         color="black" if a[i, j] > mid else "white")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    ax.set_title(f"{name}: affinity (task-tree order)", fontsize=10)
+    ax.set_title(f"{name}: affinity (task-tree order; colours span the off-diagonal range)", fontsize=10)
     return to_png(fig)
 
 
