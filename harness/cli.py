@@ -16,6 +16,7 @@ from rich.table import Table
 
 from harness import __version__
 from harness.errors import HarnessError
+from harness.options import add_compare_arguments, add_run_arguments, add_sensitivity_arguments
 
 console = Console()
 err_console = Console(stderr=True)
@@ -166,13 +167,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("run", help="attribution + features on a probe set, estimators, evaluation, report")
-    from harness.run import add_run_arguments
-
     add_run_arguments(p)
     p.set_defaults(func=cmd_run)
 
-    from harness.compare import add_compare_arguments
-    from harness.sensitivity import add_sensitivity_arguments
 
     p = sub.add_parser("compare", help="compare two report.json files (exit 0; 2 not comparable / not a report; 4 a --fail-on threshold crossed)")
     add_compare_arguments(p)

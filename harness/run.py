@@ -26,6 +26,7 @@ from harness.errors import HarnessError
 from harness.estimators import ESTIMATORS, EstimatorParams, estimate, rank_sources
 from harness.evaluation import agreement, evaluate, load_ground_truth, task_tree
 from harness.importer import import_card
+from harness.options import DEFAULT_METHODS
 from harness.probing import ProbeOutcome, ProbeSettings, probe_model
 from harness.report.atomic import write_all_atomic
 from harness.report.document import SCHEMA_VERSION, dumps
@@ -35,7 +36,6 @@ from harness.report.markdown import render_markdown
 from harness.zoo import Zoo, default_zoo_dir, load_zoo
 from probes import DEFAULT_PROBE, ProbeRequest, load_probe
 
-DEFAULT_METHODS = ("saliency", "gradxinput", "elrp")
 #: What each non-map estimator needs besides features.
 ESTIMATOR_NEEDS = {"depara": ("gradxinput",), "rsa": ()}
 
@@ -55,25 +55,6 @@ class RunConfig:
     depara_lambda: float = 0.25
     n_boot: int = 1000
     settings: ProbeSettings = field(default_factory=lambda: ProbeSettings(methods=DEFAULT_METHODS))
-
-
-def add_run_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--zoo", type=Path, default=None, help="zoo directory (default: the embedded zoo)")
-    p.add_argument("--probe", default=None, help=f"built-in probe set name or image folder / imlist file (default: the zoo's, else {DEFAULT_PROBE})")
-    p.add_argument("--images", type=int, default=None, help="number of probe images (default: 200 generated, or all files)")
-    p.add_argument("--seed", type=int, default=0, help="probe sampling / generation seed")
-    p.add_argument("--methods", nargs="+", default=None, help=f"attribution methods (default: {' '.join(DEFAULT_METHODS)}; available: {', '.join(METHODS.names())})")
-    p.add_argument("--estimators", nargs="+", default=None, help="estimators (default: one per attribution method, plus depara and rsa)")
-    p.add_argument("--out", type=Path, default=None, help="output folder (default: runs/<zoo>-<version>)")
-    p.add_argument("--ground-truth", type=Path, default=None, help="CSV source,target,affinity (default: the zoo's)")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--map-size", type=int, default=32, help="common resolution of attribution maps (pixels per side)")
-    p.add_argument("--probe-size", type=int, default=None, help="decode probe images at this square size (default: largest model input)")
-    p.add_argument("--depara-lambda", type=float, default=0.25, help="DEPARA edge weight (0.25: the seed's Taskonomy value)")
-    p.add_argument("--ig-steps", type=int, default=50, help="integrated-gradients steps")
-    p.add_argument("--max-feature-units", type=int, default=16384, help="spatially pool wider probe features down to this many units")
-    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for confidence intervals")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
 
 
 def _positive(name: str, value: int | None) -> None:

@@ -37,27 +37,6 @@ from harness.run import RunConfig, _parameters, config_from_args, pick_device
 from harness.zoo import load_zoo
 from probes import DEFAULT_PROBE, ProbeRequest, list_probes, load_probe, sample_indices
 
-DEFAULT_SIZES = (25, 50, 100, 200, 400)
-
-
-def add_sensitivity_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--zoo", type=Path, default=None, help="zoo directory (default: the embedded zoo)")
-    p.add_argument("--probes", nargs="+", default=None,
-                   help="probe sets (built-in names, folders, image lists); the first is the reference "
-                        f"(default: the zoo's probe set or {DEFAULT_PROBE}, then the other built-in sets)")
-    p.add_argument("--sizes", nargs="+", type=int, default=list(DEFAULT_SIZES), help="probe sizes (number of images)")
-    p.add_argument("--methods", nargs="+", default=None, help="attribution methods (as for `harness run`)")
-    p.add_argument("--estimators", nargs="+", default=None, help="estimators (as for `harness run`)")
-    p.add_argument("--seed", type=int, default=0, help="probe generation and subset sampling seed")
-    p.add_argument("--out", type=Path, default=None, help="output folder (default: runs/<zoo>-<version>-sensitivity)")
-    p.add_argument("--ground-truth", type=Path, default=None, help="CSV source,target,affinity (default: the zoo's)")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--map-size", type=int, default=32, help="common resolution of attribution maps")
-    p.add_argument("--depara-lambda", type=float, default=0.25)
-    p.add_argument("--ig-steps", type=int, default=50)
-    p.add_argument("--max-feature-units", type=int, default=16384)
-    p.add_argument("--bootstrap", type=int, default=200, help="bootstrap resamples for the P@5 confidence intervals")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
 
 
 def _subset(art: ModelArtifacts, idx: np.ndarray) -> ModelArtifacts:

@@ -16,31 +16,11 @@ from harness.compare.load import NotComparable, differences, load_report
 from harness.compare.render import render_html, render_markdown, terminal_table
 from harness.compare.stats import compare_reports
 from harness.errors import HarnessError
+from harness.options import EXIT_THRESHOLD, THRESHOLDS
 from harness.registry import suggest
 from harness.report.atomic import write_all_atomic
 from harness.report.document import dumps
 
-EXIT_THRESHOLD = 4
-#: --fail-on name -> (what it checks, description). Drops are B − A of a mean over shared
-#: targets; "min_" checks fail when the value falls below the threshold.
-THRESHOLDS = {
-    "p_at_1_drop": "P@1 against ground truth fell by more than X",
-    "p_at_5_drop": "P@5 against ground truth fell by more than X",
-    "spearman_drop": "mean Spearman against ground truth fell by more than X",
-    "min_affinity_corr": "Spearman correlation of the shared off-diagonal affinities is below X",
-    "min_ranking_kendall": "mean per-target Kendall tau between the two rankings is below X",
-}
-
-
-def add_compare_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("a", type=Path, help="the baseline report.json (or its run folder)")
-    p.add_argument("b", type=Path, help="the new report.json (or its run folder)")
-    p.add_argument("--out", type=Path, default=Path("compare"), help="output folder for compare.md/.html/.json (default: ./compare)")
-    p.add_argument("--force", action="store_true", help="compare even when probe sets or method parameters differ")
-    p.add_argument("--fail-on", nargs="+", default=[], metavar="NAME=X",
-                   help=f"exit {EXIT_THRESHOLD} when a threshold is crossed: " + "; ".join(f"{k}: {v}" for k, v in THRESHOLDS.items()))
-    p.add_argument("--bootstrap", type=int, default=2000, help="paired bootstrap resamples over shared targets")
-    p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
 
 
 def parse_thresholds(items: list[str]) -> dict[str, float]:
@@ -115,4 +95,4 @@ def _identity(path: Path, report: dict) -> dict:
             "created": report.get("created"), "probe": {k: report["probe"].get(k) for k in ("name", "n_images", "sha256")}}
 
 
-__all__ = ["EXIT_THRESHOLD", "THRESHOLDS", "add_compare_arguments", "compare_reports", "load_report", "run_compare"]
+__all__ = ["EXIT_THRESHOLD", "THRESHOLDS", "compare_reports", "load_report", "run_compare"]
