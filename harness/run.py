@@ -31,6 +31,8 @@ from harness.probing import ProbeOutcome, ProbeSettings, probe_model
 from harness.report.atomic import write_all_atomic
 from harness.report.document import SCHEMA_VERSION, dumps
 from harness.report.environment import environment
+from harness.report.format import ci_suffix
+from harness.report.format import num as _fmt
 from harness.report.html import Gallery, html_files
 from harness.report.markdown import render_markdown
 from harness.zoo import Zoo, default_zoo_dir, load_zoo
@@ -302,16 +304,12 @@ def summary_table(report: dict) -> Table:
             e = evaluation[name]
             table.add_row(name, _fmt(e["p_at_1"]), _fmt(e["p_at_5"]), _ci(e["spearman"], e.get("spearman_ci")))
         else:
-            table.add_row(name, "-", "-", "-")
+            table.add_row(name, "–", "–", "–")
     return table
 
 
-def _fmt(value) -> str:
-    return "-" if value is None else f"{value:.3f}"
-
-
 def _ci(value, ci) -> str:
-    return _fmt(value) + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "")
+    return _fmt(value) + ci_suffix(ci)
 
 
 def timing_table(report: dict) -> Table:

@@ -33,6 +33,7 @@ from harness.importer import import_card
 from harness.probing import probe_model
 from harness.report.atomic import write_all_atomic
 from harness.report.document import dumps
+from harness.report.format import num as _f
 from harness.run import RunConfig, _parameters, config_from_args, pick_device
 from harness.zoo import load_zoo
 from probes import DEFAULT_PROBE, ProbeRequest, list_probes, load_probe, sample_indices
@@ -139,10 +140,6 @@ def render_markdown(doc: dict) -> str:
         lines.append("")
     lines += ["![correlation vs probe size](sensitivity.png)", ""]
     return "\n".join(lines)
-
-
-def _f(value) -> str:
-    return "–" if value is None or (isinstance(value, float) and np.isnan(value)) else f"{value:.3f}"
 
 
 def terminal_table(doc: dict) -> Table:

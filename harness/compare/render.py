@@ -7,14 +7,11 @@ from collections.abc import Mapping
 import numpy as np
 from rich.table import Table
 
+from harness.report.format import num as _f
 from harness.report.html import STYLE, Raw, esc, figure, slug, table
 
 SECTIONS = {"summary": "Summary", "models": "Models", "estimators": "Affinities and rankings",
             "ground-truth": "Against ground truth", "targets": "Per-target ranking changes"}
-
-
-def _f(value, digits: int = 3) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
 
 
 def _delta(m: Mapping | None) -> str:

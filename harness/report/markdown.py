@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-
-def _f(value, digits: int = 3) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
-
-
-def _ci(ci) -> str:
-    return f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else ""
+from harness.report.format import ci_suffix as _ci
+from harness.report.format import num as _f
 
 
 def render_markdown(report: dict, top: int = 5) -> str:
