@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import onnx
 
-from adapters.passes import run_passes
+from harness.adapters.passes import run_passes
 from harness.registry import Registry
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from adapters.base import ADAPTERS, COMMON_PASSES, Adapter
+from harness.adapters.base import ADAPTERS, COMMON_PASSES, Adapter
 
 ONNX_ADAPTER = Adapter(
     framework="onnx",

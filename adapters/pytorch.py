@@ -12,7 +12,7 @@ from pathlib import Path
 
 import torch
 
-from adapters.base import ADAPTERS, COMMON_PASSES, Adapter
+from harness.adapters.base import ADAPTERS, COMMON_PASSES, Adapter
 
 PYTORCH_ADAPTER = Adapter(
     framework="pytorch",

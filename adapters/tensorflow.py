@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from adapters.base import ADAPTERS, COMMON_PASSES, Adapter
+from harness.adapters.base import ADAPTERS, COMMON_PASSES, Adapter
 from harness.errors import HarnessError
 
 TENSORFLOW_ADAPTER = Adapter(

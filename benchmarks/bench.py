@@ -30,7 +30,7 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from adapters.pytorch import export_torch  # noqa: E402
+from harness.adapters.pytorch import export_torch  # noqa: E402
 from harness.attribution import attribute  # noqa: E402
 from harness.card import load_card  # noqa: E402
 from harness.importer import import_card  # noqa: E402

@@ -113,11 +113,11 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 
 def registries() -> dict[str, list[str]]:
     """Everything that can be named on the command line or in a card, by kind."""
-    from adapters import ADAPTERS
-    from adapters.passes import PASSES
+    from harness.adapters import ADAPTERS
+    from harness.adapters.passes import PASSES
     from harness.attribution import METHODS
     from harness.estimators import ESTIMATORS
-    from probes import list_probes
+    from harness.probes import list_probes
 
     return {
         "methods": METHODS.names(),
@@ -129,7 +129,7 @@ def registries() -> dict[str, list[str]]:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from adapters import ADAPTERS
+    from harness.adapters import ADAPTERS
     from harness.registry import did_you_mean
 
     kinds = registries()

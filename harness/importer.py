@@ -15,8 +15,8 @@ import numpy as np
 import onnx
 import torch
 
-from adapters import ADAPTERS
-from adapters.passes import default_opset
+from harness.adapters import ADAPTERS
+from harness.adapters.passes import default_opset
 from harness.card import ModelCard
 from harness.errors import HarnessError, ImportFailure
 from harness.layers import LayerIndex

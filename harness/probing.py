@@ -19,7 +19,7 @@ from harness.features import flatten_features
 from harness.maps import channel_mean_maps
 from harness.preprocess import preprocess
 from harness.probed import ProbedModel
-from probes.base import ProbeSet
+from harness.probes.base import ProbeSet
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ from harness.report.format import num as _fmt
 from harness.report.html import Gallery, html_files
 from harness.report.markdown import render_markdown
 from harness.zoo import Zoo, default_zoo_dir, load_zoo
-from probes import DEFAULT_PROBE, ProbeRequest, load_probe
+from harness.probes import DEFAULT_PROBE, ProbeRequest, load_probe
 
 #: What each non-map estimator needs besides features.
 ESTIMATOR_NEEDS = {"depara": ("gradxinput",), "rsa": ()}

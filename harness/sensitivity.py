@@ -36,7 +36,7 @@ from harness.report.document import dumps
 from harness.report.format import num as _f
 from harness.run import RunConfig, _parameters, config_from_args, pick_device
 from harness.zoo import load_zoo
-from probes import DEFAULT_PROBE, ProbeRequest, list_probes, load_probe, sample_indices
+from harness.probes import DEFAULT_PROBE, ProbeRequest, list_probes, load_probe, sample_indices
 
 
 

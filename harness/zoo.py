@@ -37,8 +37,24 @@ class Zoo:
 
 
 def default_zoo_dir() -> Path:
-    """The embedded zoo shipped beside the package (``<repo>/zoo``)."""
-    return Path(__file__).resolve().parent.parent / "zoo"
+    """The embedded zoo: ``<repo>/zoo`` in a checkout, the ``harness.default_zoo`` package data otherwise.
+
+    Both are the same folder in an editable install; a wheel ships the zoo as package data.
+    """
+    import importlib.util
+
+    spec = importlib.util.find_spec("harness.default_zoo")
+    if spec is not None and spec.submodule_search_locations:
+        for location in spec.submodule_search_locations:
+            if (Path(location) / "zoo.yaml").is_file():
+                return Path(location)
+    checkout = Path(__file__).resolve().parent.parent / "zoo"
+    if (checkout / "zoo.yaml").is_file():
+        return checkout
+    raise ValidationError(
+        "the embedded default zoo was not found in this installation; pass --zoo DIR "
+        "(a folder with zoo.yaml, e.g. the zoo/ folder of a harness checkout)"
+    )
 
 
 def _card_paths(root: Path, spec: Any, zoo_file: Path) -> list[Path]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.errors import HarnessError
-from probes import builtin as _builtin  # noqa: F401  (registers the built-in sets)
-from probes.base import BUILTIN_PROBES, ProbeRequest, ProbeSet, sample_indices
-from probes.folder import load_folder, load_image_list
+from harness.probes import builtin as _builtin  # noqa: F401  (registers the built-in sets)
+from harness.probes.base import BUILTIN_PROBES, ProbeRequest, ProbeSet, sample_indices
+from harness.probes.folder import load_folder, load_image_list
 
 DEFAULT_PROBE = "synthetic-indoor"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from probes.base import BUILTIN_PROBES, ProbeRequest, ProbeSet
+from harness.probes.base import BUILTIN_PROBES, ProbeRequest, ProbeSet
 
 #: Default number of images of a generated probe set.
 DEFAULT_GENERATED_IMAGES = 200
@@ -14,7 +14,7 @@ PROBE_SEED_BASE = 10_000_000
 
 def _synthetic(style: str):
     def load(name: str, request: ProbeRequest) -> ProbeSet:
-        from probes.synthetic import render_batch
+        from harness.probes.synthetic import render_batch
 
         n = request.n_images or DEFAULT_GENERATED_IMAGES
         seeds = [PROBE_SEED_BASE + request.seed * 1_000_000 + i for i in range(n)]

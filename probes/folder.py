@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from harness.errors import HarnessError
-from probes.base import ProbeRequest, ProbeSet, sample_indices
+from harness.probes.base import ProbeRequest, ProbeSet, sample_indices
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm"}
 

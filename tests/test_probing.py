@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 import torch
 
-from adapters.pytorch import export_torch
+from harness.adapters.pytorch import export_torch
 from harness.card import load_card
 from harness.features import flatten_features
 from harness.importer import import_card
 from harness.probing import ProbeSettings, probe_model
-from probes.base import ProbeSet
+from harness.probes.base import ProbeSet
 from tests.archs import torch_archs
 from tests.helpers import last_node, write_card
 

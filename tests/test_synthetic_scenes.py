@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from probes.synthetic import (
+from harness.probes.synthetic import (
     CURVATURE_RADIUS,
     DEPTH_SCALE,
     OBJECT_CLASSES,
@@ -269,7 +269,7 @@ def test_corrupt():
 
 
 def test_builtin_probe_sets_use_the_generator():
-    from probes import ProbeRequest, load_probe
+    from harness.probes import ProbeRequest, load_probe
 
     probe = load_probe("synthetic-studio", ProbeRequest(n_images=3, size=32))
     assert probe.images.shape == (3, 3, 32, 32) and probe.images.dtype == np.uint8

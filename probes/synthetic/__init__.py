@@ -8,7 +8,7 @@ hard shadows), so every label is computed from the exact geometry of the rendere
     batch = render_batch(range(100), tasks=("rgb2depth", "segmentsemantic"))
 """
 
-from probes.synthetic.dataset import (
+from harness.probes.synthetic.dataset import (
     DENOISE_SIGMA,
     TASK_INFO,
     TASKS,
@@ -20,10 +20,10 @@ from probes.synthetic.dataset import (
     render_scene,
     scene_meta,
 )
-from probes.synthetic.geometry import OBJECT_CLASSES, Camera, Light, Room, SceneObject, SceneSpec, Texture
-from probes.synthetic.labels import CURVATURE_RADIUS, DEPTH_SCALE, SEGMENT_MAX_IDS
-from probes.synthetic.render import SEMANTIC_CLASSES
-from probes.synthetic.styles import SCENE_CLASS_NAMES, STYLES, sample_scene
+from harness.probes.synthetic.geometry import OBJECT_CLASSES, Camera, Light, Room, SceneObject, SceneSpec, Texture
+from harness.probes.synthetic.labels import CURVATURE_RADIUS, DEPTH_SCALE, SEGMENT_MAX_IDS
+from harness.probes.synthetic.render import SEMANTIC_CLASSES
+from harness.probes.synthetic.styles import SCENE_CLASS_NAMES, STYLES, sample_scene
 
 __all__ = [
     "TASKS", "TASK_INFO", "TaskInfo", "STYLES", "Scene", "render_scene", "render_batch", "render", "corrupt",

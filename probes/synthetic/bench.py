@@ -1,4 +1,4 @@
-"""Throughput of the scene generator: ``python -m probes.synthetic.bench [--n 200] [--size 64]``.
+"""Throughput of the scene generator: ``python -m harness.probes.synthetic.bench [--n 200] [--size 64]``.
 
 Reports images per minute on one core for each style, rendering the rgb only (probe-set use)
 and rgb with every label (zoo training use). A benchmark, not a test: nothing is asserted.
@@ -15,8 +15,8 @@ import argparse  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 
-from probes.synthetic.dataset import TASKS, render_batch  # noqa: E402
-from probes.synthetic.styles import STYLES  # noqa: E402
+from harness.probes.synthetic.dataset import TASKS, render_batch  # noqa: E402
+from harness.probes.synthetic.styles import STYLES  # noqa: E402
 
 
 def images_per_minute(style: str, size: int = 64, n: int = 200, tasks: Sequence[str] | None = None) -> tuple[float, float]:

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from probes.synthetic.geometry import OBJECT_CLASSES, SceneSpec
-from probes.synthetic.labels import (
+from harness.probes.synthetic.geometry import OBJECT_CLASSES, SceneSpec
+from harness.probes.synthetic.labels import (
     CURVATURE_RADIUS,
     DEPTH_SCALE,
     LABEL_FUNCTIONS,
@@ -16,8 +16,8 @@ from probes.synthetic.labels import (
     LabelContext,
     compute_label,
 )
-from probes.synthetic.render import SEMANTIC_CLASSES, render_gbuffer
-from probes.synthetic.styles import SCENE_CLASS_NAMES, STYLES, sample_scene
+from harness.probes.synthetic.render import SEMANTIC_CLASSES, render_gbuffer
+from harness.probes.synthetic.styles import SCENE_CLASS_NAMES, STYLES, sample_scene
 
 #: Standard deviation of the "denoise" input noise (rgb in [0, 1]).
 DENOISE_SIGMA = 0.1

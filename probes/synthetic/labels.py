@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import ndimage
 
-from probes.synthetic.geometry import OBJECT_CLASSES, SceneSpec, keypoints, room_corners
-from probes.synthetic.render import GBuffer
+from harness.probes.synthetic.geometry import OBJECT_CLASSES, SceneSpec, keypoints, room_corners
+from harness.probes.synthetic.render import GBuffer
 
 #: Depth and mist are metres divided by this (rooms are at most 6.5 x 6.5 x 3.2 m: diagonal < 10).
 DEPTH_SCALE = 10.0

@@ -1,4 +1,4 @@
-"""Contact sheets of scenes and labels, for eyeballing the generator (``python -m probes.synthetic.preview``)."""
+"""Contact sheets of scenes and labels, for eyeballing the generator (``python -m harness.probes.synthetic.preview``)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from probes.synthetic.dataset import TASK_INFO, render_scene
+from harness.probes.synthetic.dataset import TASK_INFO, render_scene
 
 DEFAULT_PANELS = ("rgb", "rgb2depth", "rgb2sfnorm", "reshade", "curvature", "edge3d", "keypoint3d",
                   "segment25d", "segmentsemantic", "segment2d", "edge2d", "keypoint2d")

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from probes.synthetic.geometry import (
+from harness.probes.synthetic.geometry import (
     OBJECT_CLASSES,
     SceneSpec,
     intersect,
@@ -18,7 +18,7 @@ from probes.synthetic.geometry import (
     object_surface,
     room_surface,
 )
-from probes.synthetic.textures import GAMMA, shade_texture
+from harness.probes.synthetic.textures import GAMMA, shade_texture
 
 #: Semantic classes (segmentsemantic ids are indices into this tuple).
 SEMANTIC_CLASSES: tuple[str, ...] = ("floor", "wall", "ceiling") + OBJECT_CLASSES

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from probes.synthetic.geometry import OBJECT_CLASSES, Camera, Light, Room, SceneObject, SceneSpec, Texture
+from harness.probes.synthetic.geometry import OBJECT_CLASSES, Camera, Light, Room, SceneObject, SceneSpec, Texture
 
 Range = tuple[float, float]
 HSV = tuple[Range, Range, Range]

@@ -12,7 +12,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from probes.synthetic.geometry import Texture
+from harness.probes.synthetic.geometry import Texture
 
 TEXTURE_KINDS: tuple[str, ...] = ("solid", "stripes", "checker", "planks", "tiles", "noise", "grid", "gradient")
 _NOISE_GRID = 16

@@ -12,7 +12,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from probes.synthetic import TASK_INFO, corrupt, render_batch
+from harness.probes.synthetic import TASK_INFO, corrupt, render_batch
 from zoo.build import paths
 from zoo.build.progress import progress_bar
 

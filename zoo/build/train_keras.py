@@ -115,7 +115,7 @@ def train(spec: ModelSpec, progress, data_cache: dict) -> dict:
         model.save_weights(str(weights))
         record_path.write_text(json.dumps(record, indent=1))
     if not onnx_path.exists():
-        from adapters.tensorflow import export_keras
+        from harness.adapters.tensorflow import export_keras
 
         tmp = onnx_path.with_suffix(".tmp.onnx")
         export_keras(model, tmp)
