@@ -115,12 +115,13 @@ def registries() -> dict[str, list[str]]:
     """Everything that can be named on the command line or in a card, by kind."""
     from harness.adapters import ADAPTERS
     from harness.adapters.passes import PASSES
-    from harness.attribution import METHODS
+    from harness.attribution import ATTRIBUTION_TARGETS, METHODS
     from harness.estimators import ESTIMATORS
     from harness.probes import list_probes
 
     return {
         "methods": METHODS.names(),
+        "targets": ATTRIBUTION_TARGETS.names(),
         "estimators": ESTIMATORS.names(),
         "probes": list_probes(),
         "frameworks": ADAPTERS.names(),
@@ -130,6 +131,7 @@ def registries() -> dict[str, list[str]]:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from harness.adapters import ADAPTERS
+    from harness.attribution import ATTRIBUTION_TARGETS
     from harness.registry import did_you_mean
 
     kinds = registries()
@@ -140,6 +142,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             console.print(f"[bold]{kind}[/bold]")
             for name in names:
                 detail = f"  [dim]{ADAPTERS.get(name).description}[/dim]" if kind == "frameworks" else ""
+                detail = f"  [dim]{ATTRIBUTION_TARGETS.get(name).description}[/dim]" if kind == "targets" else detail
                 console.print(f"  {name}{detail}")
     return 0
 
@@ -155,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("list", help="list attribution methods, estimators, built-in probe sets, frameworks, graph passes")
-    p.add_argument("kind", nargs="?", help="methods | estimators | probes | frameworks | passes (default: all)")
+    p.add_argument("kind", nargs="?", help="methods | targets | estimators | probes | frameworks | passes (default: all)")
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("layers", help="list every addressable layer of a model with its ONNX name and shape")

@@ -32,7 +32,11 @@ def add_probing_arguments(p: argparse.ArgumentParser, *, seed_help: str, bootstr
     p.add_argument("--seed", type=int, default=0, help=seed_help)
     p.add_argument("--methods", nargs="+", default=None,
                    help=f"attribution methods (default: {' '.join(DEFAULT_METHODS)}; see `harness list methods`)")
-    p.add_argument("--estimators", nargs="+", default=None, help="estimators (default: one per attribution method, plus depara and rsa)")
+    p.add_argument("--estimators", nargs="+", default=None,
+                   help="estimators, NAME or NAME@TARGET (default: one per attribution method, plus depara, depara_edge and rsa)")
+    p.add_argument("--targets", nargs="+", default=None,
+                   help="attribution targets, each map-based estimator is computed under every one "
+                        "(default: sum, the seed's; see `harness list targets`)")
     p.add_argument("--ground-truth", type=Path, default=None, help="CSV source,target,affinity (default: the zoo's)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--map-size", type=int, default=32, help="common resolution of attribution maps (pixels per side)")

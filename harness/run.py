@@ -21,9 +21,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from harness import __version__
-from harness.attribution import METHODS
+from harness.attribution import ATTRIBUTION_TARGETS, DEFAULT_TARGET, METHODS, map_key
 from harness.errors import HarnessError
-from harness.estimators import ESTIMATORS, EstimatorParams, estimate, rank_sources
+from harness.estimators import ESTIMATOR_INPUTS, ESTIMATORS, EstimatorParams, estimate, parse_estimator, rank_sources
 from harness.evaluation import agreement, evaluate, load_ground_truth, task_tree
 from harness.importer import import_card
 from harness.options import DEFAULT_METHODS
@@ -37,9 +37,6 @@ from harness.report.html import Gallery, html_files
 from harness.report.markdown import render_markdown
 from harness.zoo import Zoo, default_zoo_dir, load_zoo
 from harness.probes import DEFAULT_PROBE, ProbeRequest, load_probe
-
-#: What each non-map estimator needs besides features.
-ESTIMATOR_NEEDS = {"depara": ("gradxinput",), "rsa": ()}
 
 
 @dataclass(frozen=True)
@@ -71,15 +68,19 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     methods = tuple(dict.fromkeys(args.methods or DEFAULT_METHODS))
     for method in methods:
         METHODS.get(method)  # did-you-mean error for unknown names
-    estimators = tuple(dict.fromkeys(args.estimators or default_estimators(methods)))
+    targets = tuple(dict.fromkeys(getattr(args, "targets", None) or (DEFAULT_TARGET,)))
+    for target in targets:
+        ATTRIBUTION_TARGETS.get(target)
+    estimators = expand_targets(args.estimators or default_estimators(methods), targets)
     for name in estimators:
-        ESTIMATORS.get(name)
-        needed = ESTIMATOR_NEEDS.get(name, (name,))
-        missing = [m for m in needed if m not in methods]
+        base, target = parse_estimator(name)
+        missing = [m for m in ESTIMATOR_INPUTS[base] if m not in methods]
         if missing:
             raise HarnessError(f"estimator {name!r} needs attribution method(s) {', '.join(missing)}: add them to --methods")
+        if ESTIMATOR_INPUTS[base] and target not in targets:
+            raise HarnessError(f"estimator {name!r} needs attribution target {target!r}: add it to --targets")
     settings = ProbeSettings(methods=methods, map_size=args.map_size, batch_size=args.batch_size,
-                             max_feature_units=args.max_feature_units, ig_steps=args.ig_steps)
+                             max_feature_units=args.max_feature_units, ig_steps=args.ig_steps, targets=targets)
     return RunConfig(
         zoo=zoo_dir, out=args.out, probe=args.probe, n_images=args.images, seed=args.seed, methods=methods,
         estimators=estimators, ground_truth=args.ground_truth, probe_size=args.probe_size, device=args.device,
@@ -90,8 +91,21 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 def default_estimators(methods: tuple[str, ...]) -> list[str]:
     names = [m for m in methods if m in ESTIMATORS]
     if "gradxinput" in methods:
-        names.append("depara")
+        names += ["depara", "depara_edge"]
     return names + ["rsa"]
+
+
+def expand_targets(names, targets: tuple[str, ...]) -> tuple[str, ...]:
+    """Every plain map-based estimator under every target, side by side (``gradxinput``,
+    ``gradxinput@energy``, ``elrp``, ...); ``name@target`` and feature-only estimators as given."""
+    out: list[str] = []
+    for name in names:
+        if "@" in name or not ESTIMATOR_INPUTS.get(name, (name,)):
+            out.append(name)
+        else:
+            ESTIMATORS.get(name)  # did-you-mean before expanding
+            out.extend(map_key(name, t) for t in targets)
+    return tuple(dict.fromkeys(out))
 
 
 def pick_device(name: str) -> torch.device:
@@ -146,6 +160,7 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
     params = EstimatorParams(depara_lambda=config.depara_lambda)
     affinities = {name: estimate(name, artifacts, params) for name in config.estimators}
     timings["estimators"] = time.perf_counter() - tick
+    estimator_info = {name: _estimator_info(name) for name in config.estimators}
 
     tick = time.perf_counter()
     ids = [c.id for c in zoo.cards]
@@ -168,6 +183,8 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
         },
         "parameters": _parameters(config, device),
         "models": models_info,
+        "attribution_targets": {t: ATTRIBUTION_TARGETS.get(t).description for t in config.settings.targets},
+        "estimator_info": estimator_info,
         "estimators": {name: {"models": list(a.model_ids), "affinity": a.matrix} for name, a in affinities.items()},
         "rankings": rankings,
         "scores": {name: _ranked_scores(a.matrix, ids, rankings[name]) for name, a in affinities.items()},
@@ -220,6 +237,14 @@ def evaluate_all(zoo: Zoo, affinities: dict, ids: list[str], config: RunConfig) 
     return evaluation, info
 
 
+def _estimator_info(name: str) -> dict:
+    """What an estimator name means, for renderers: its family, target and the maps it reads."""
+    base, target = parse_estimator(name)
+    reads = ESTIMATOR_INPUTS[base]
+    return {"estimator": base, "target": target if reads else None, "reads_maps": [map_key(m, target) for m in reads],
+            "description": (ESTIMATORS.get(base).__doc__ or "").strip().splitlines()[0]}
+
+
 def _ranked_scores(matrix, ids: list[str], ranking: dict[str, list[str]]) -> dict[str, list[float]]:
     """For every target, the affinities of its ranked sources, in ranking order."""
     index = {model_id: i for i, model_id in enumerate(ids)}
@@ -234,6 +259,7 @@ def _relative(path: Path, root: Path) -> str:
 def _parameters(config: RunConfig, device: torch.device) -> dict:
     settings = asdict(config.settings)
     settings.pop("gallery_images")
+    settings.pop("targets")  # in the estimator names (gradxinput@energy) and the report's attribution_targets
     return {
         **settings,
         "methods": list(config.methods),
@@ -264,6 +290,7 @@ def _model_entry(model, outcome: ProbeOutcome) -> dict:
         "attribution_target": {"kind": card.target.kind, "output": card.target.output, "unit": card.target.unit},
         "feature_units": int(outcome.artifacts.features.shape[1]),
         "features_pooled": outcome.artifacts.features_pooled,
+        "probe_layout": outcome.probe_layout,
         "parity_max_abs_err": model.parity.max_abs_err,
         "parity_max_rel_err": model.parity.max_rel_err,
         "parity_provider": model.parity.provider,
