@@ -56,6 +56,13 @@ GROUPS = {
 SAME = 0.05  # |difference| below which two estimators count as "about equal"
 
 
+def configure(targets: tuple[str, ...], max_images: int, sizes: tuple[int, ...]) -> None:
+    """Smaller runs for a quick look (the page states what it used)."""
+    global TARGETS, MAX_IMAGES, MAIN_IMAGES, SIZES
+    TARGETS, MAX_IMAGES, MAIN_IMAGES = targets, max_images, max_images // 2
+    SIZES = tuple(sorted({*(n for n in sizes if n <= max_images), max_images}))
+
+
 def estimator_names() -> list[str]:
     names = [map_key(m, t) for t in TARGETS for m in (*METHODS, "depara")]
     return names + ["depara_edge", "rsa"]
@@ -145,7 +152,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, default=Path("docs/findings.md"))
     p.add_argument("--cache", type=Path, default=Path("runs/findings-cache"))
     p.add_argument("--n-boot", type=int, default=2000)
+    p.add_argument("--targets", nargs="+", default=list(TARGETS), help="attribution targets (first: the seeds' sum)")
+    p.add_argument("--max-images", type=int, default=MAX_IMAGES,
+                   help="indoor probe images; the first half is the main set, the second the fresh same-domain set")
+    p.add_argument("--sizes", nargs="+", type=int, default=list(SIZES), help="probe sizes for claim 4 (the largest = --max-images)")
     args = p.parse_args(argv)
+    configure(tuple(args.targets), args.max_images, tuple(args.sizes))
     tick = time.perf_counter()
     zoo = load_zoo((args.zoo or default_zoo_dir()).resolve())
     ids = [c.id for c in zoo.cards]
@@ -153,6 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     ceiling = agreement(load_ground_truth(zoo.ground_truth_repeat, dict(zoo.aliases)), gt, model_ids=ids, n_boot=args.n_boot)
     indoor = probe_all(zoo, zoo.probe or "synthetic-indoor", MAX_IMAGES, args.cache)
     studio = probe_all(zoo, OTHER_PROBE, MAIN_IMAGES, args.cache)
+    half = SIZES[-2] if len(SIZES) > 1 else MAX_IMAGES
     names = estimator_names()
     params = EstimatorParams()
 
@@ -167,8 +180,9 @@ def main(argv: list[str] | None = None) -> int:
     first = next(iter(main_ev.values()))
     rnd_p1, rnd_p5 = first["random_p_at_k"][0], first["random_p_at_k"][4]
     lines = [f"# Findings on {zoo.name} {zoo.version}", "",
-             f"Regenerate: `.venv/bin/python benchmarks/findings.py{' --zoo ' + str(args.zoo) if args.zoo else ''}` "
-             f"(writes this page; per-model probing is cached in `{args.cache}`). {len(ids)} models, "
+             f"Regenerate: `.venv/bin/python benchmarks/findings.py {' '.join(argv if argv is not None else sys.argv[1:])}` "
+             f"(writes this page; per-model probing is cached in `{args.cache}`; this page: targets {' '.join(TARGETS)}, "
+             f"{MAX_IMAGES} indoor images). {len(ids)} models, "
              f"{first['n_targets']} ground-truth targets, probe set {zoo.probe or 'synthetic-indoor'} (first "
              f"{MAIN_IMAGES} images = the default run's). 95% CIs: percentile bootstrap over targets ({args.n_boot} "
              "resamples); differences are paired over targets. Random baseline: mean Spearman 0, "
@@ -186,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         cells = [f"{ci(main_ev[map_key(m, t)])} (P@5 {f(main_ev[map_key(m, t)]['p_at_5'])})" for t in TARGETS]
         lines.append(f"| {m} | " + " | ".join(cells) + " |")
     for e in ("depara_edge", "rsa"):
-        lines.append(f"| {e} | {ci(main_ev[e])} (P@5 {f(main_ev[e]['p_at_5'])}) | (same: reads no maps) | | |")
+        lines.append(f"| {e} | {ci(main_ev[e])} (P@5 {f(main_ev[e]['p_at_5'])}) |" + " (reads no maps) |" * (len(TARGETS) - 1))
     lines.append("")
 
     # Claim 1
@@ -236,14 +250,14 @@ def main(argv: list[str] | None = None) -> int:
     ref_mats, ref_ev = sized[MAX_IMAGES]
     lines += ["## Claim 4: a few hundred images suffice", "",
               f"Seeded random subsets of the {MAX_IMAGES} indoor images. Per size: affinity Spearman against the "
-              f"{MAX_IMAGES}-image affinities / mean Spearman against the ground truth. Rule: confirmed when at 200 images "
+              f"{MAX_IMAGES}-image affinities / mean Spearman against the ground truth. Rule: confirmed when at {half} images "
               f"the paired CI of the ground-truth Spearman change against {MAX_IMAGES} lies within ±{SAME}.", "",
-              "| estimator | " + " | ".join(f"{n} images" for n in SIZES) + " | 200 − 400 | verdict |",
+              "| estimator | " + " | ".join(f"{n} images" for n in SIZES) + f" | {half} − {MAX_IMAGES} | verdict |",
               "|---|" + "---|" * (len(SIZES) + 2)]
     for e in names:
         cells = [f"{f(affinity_correlation(sized[n][0][e], ref_mats[e])['spearman'])} / {f(sized[n][1][e]['spearman'])}"
                  for n in SIZES]
-        d = paired(sized[200][1][e], ref_ev[e], args.n_boot)
+        d = paired(sized[half][1][e], ref_ev[e], args.n_boot)
         lines.append(f"| {e} | " + " | ".join(cells) + f" | {diff_text(d)} | {'confirmed' if -SAME < d[1] and d[2] < SAME else 'refuted'} |")
     lines.append("")
 
