@@ -3,10 +3,6 @@
 Every candidate layer of the source is scored against the target model's representation (its
 probe layer) with DEPARA's node + edge recipe; the best-scoring layer is the one to transfer
 from. Candidates: :mod:`.candidates`; the score: :mod:`.score`; evaluation against measured
-per-layer transfer: :mod:`.evaluate`.
+per-layer transfer: :mod:`.evaluate`. Nothing is imported here: the CLI loads the command
+lazily (building the parser must not import torch).
 """
-
-from harness.layer_selection.candidates import candidate_layers
-from harness.layer_selection.score import LayerScore, score_layers
-
-__all__ = ["candidate_layers", "LayerScore", "score_layers"]
