@@ -123,11 +123,13 @@ def registries() -> dict[str, list[str]]:
     from harness.adapters.passes import PASSES
     from harness.attribution import METHODS
     from harness.estimators import ESTIMATORS
+    from harness.estimators.labelled import LABELLED_ESTIMATORS
     from harness.probes import list_probes
 
     return {
         "methods": METHODS.names(),
         "estimators": ESTIMATORS.names(),
+        "labelled": LABELLED_ESTIMATORS.names(),
         "probes": list_probes(),
         "frameworks": ADAPTERS.names(),
         "passes": PASSES.names(),

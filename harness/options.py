@@ -49,6 +49,14 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--images", type=int, default=None, help="number of probe images (default: 200 generated, or all files)")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: runs/<zoo>-<version>)")
     p.add_argument("--probe-size", type=int, default=None, help="decode probe images at this square size (default: largest model input)")
+    p.add_argument("--labels", default=None, metavar="TASK_OR_FILE",
+                   help="score every model as a source for one labelled target: a synthetic task name (generated probe sets), "
+                        "a CSV image,label (or image,value,...), or 'folder' (class = sub-folder of the probe folder)")
+    p.add_argument("--labelled-benchmark", action="store_true",
+                   help="generated probe sets: also run the labelled estimators with every zoo target's own labels, "
+                        "evaluated side by side with the label-free ones")
+    p.add_argument("--labelled-estimators", nargs="+", default=None,
+                   help="labelled estimators for --labels / --labelled-benchmark (default: all; see `harness list labelled`)")
 
 
 def add_sensitivity_arguments(p: argparse.ArgumentParser) -> None:

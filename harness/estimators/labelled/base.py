@@ -63,20 +63,55 @@ def class_labels(labels: TargetLabels, estimator: str) -> np.ndarray:
     return y.astype(np.int64)
 
 
-def as_features(features: np.ndarray) -> np.ndarray:
+class Features:
+    """One source's (n, d) float64 features with its SVDs computed once.
+
+    A labelled benchmark scores every source against every target task: the decompositions
+    depend on the source only, so they are cached here instead of redone per target.
+    """
+
+    def __init__(self, features: np.ndarray) -> None:
+        f = np.asarray(features, dtype=np.float64)
+        self.array = f.reshape(f.shape[0], -1)
+        self._svd: tuple[np.ndarray, np.ndarray] | None = None
+        self._centred_svd: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.array.shape
+
+    def svd(self) -> tuple[np.ndarray, np.ndarray]:
+        """(U, s) of the raw features."""
+        if self._svd is None:
+            u, s, _ = np.linalg.svd(self.array, full_matrices=False)
+            self._svd = (u, s)
+        return self._svd
+
+    def centred_svd(self) -> tuple[np.ndarray, np.ndarray]:
+        """(U, s) of the column-centred features."""
+        if self._centred_svd is None:
+            u, s, _ = np.linalg.svd(self.array - self.array.mean(axis=0, keepdims=True), full_matrices=False)
+            self._centred_svd = (u, s)
+        return self._centred_svd
+
+
+def prepared(features) -> Features:
+    """``features`` as :class:`Features` (kept if it already is one)."""
+    return features if isinstance(features, Features) else Features(features)
+
+
+def as_features(features) -> np.ndarray:
     """(n, d) float64 features; more than 2-D is flattened per image."""
-    f = np.asarray(features, dtype=np.float64)
-    return f.reshape(f.shape[0], -1)
+    return prepared(features).array
 
 
-def pca(features: np.ndarray, keep_variance: float | None = None, max_dims: int | None = None) -> np.ndarray:
+def pca(features, keep_variance: float | None = None, max_dims: int | None = None) -> np.ndarray:
     """Centred features projected on their leading principal components.
 
     ``keep_variance``: smallest number of components explaining that fraction of the variance;
     ``max_dims``: at most that many components.
     """
-    f = features - features.mean(axis=0, keepdims=True)
-    u, s, _ = np.linalg.svd(f, full_matrices=False)
+    u, s = prepared(features).centred_svd()
     k = len(s)
     if keep_variance is not None and s.size and np.sum(s**2) > 0:
         ratio = np.cumsum(s**2) / np.sum(s**2)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.estimators.labelled.base import TargetLabels, as_features, class_labels, pca, register
+from harness.estimators.labelled.base import TargetLabels, class_labels, pca, register
 
 #: PCA dimensions kept before fitting the class Gaussians (the paper uses 64).
 PCA_DIMS = 64
@@ -25,7 +25,7 @@ def bhattacharyya(mu1: np.ndarray, var1: np.ndarray, mu2: np.ndarray, var2: np.n
 
 
 def gbc_score(features: np.ndarray, y: np.ndarray) -> float:
-    z = pca(as_features(features), max_dims=PCA_DIMS)
+    z = pca(features, max_dims=PCA_DIMS)
     floor = VAR_FLOOR * max(float(z.var(axis=0).mean()), 1e-12)
     stats = []
     for c in np.unique(y):

@@ -1,19 +1,24 @@
 """H-score (Bao et al., ICIP 2019): how well class-conditional means separate, in whitened units.
 
-H = tr(cov(f)^+ cov(E[f | y])), features centred; the pseudo-inverse keeps it defined when
-there are more units than images.
+H = tr(cov(f)^+ cov(E[f | y])), features centred. With as many units as images the empirical
+covariance is singular and H degenerates to K - 1 for every source, so features are first
+reduced by PCA to at most ``PCA_DIMS`` components (fewer than the probe images); the
+pseudo-inverse handles what rank deficiency remains.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from harness.estimators.labelled.base import TargetLabels, as_features, class_labels, register
+from harness.estimators.labelled.base import TargetLabels, class_labels, pca, prepared, register
+
+#: PCA dimensions kept before the covariances (at most a quarter of the images).
+PCA_DIMS = 64
 
 
 def hscore_score(features: np.ndarray, y: np.ndarray) -> float:
-    f = as_features(features)
-    f = f - f.mean(axis=0, keepdims=True)
+    source = prepared(features)
+    f = pca(source, max_dims=min(PCA_DIMS, max(1, source.shape[0] // 4)))
     cov = f.T @ f / f.shape[0]
     onehot = np.eye(int(y.max()) + 1)[y]
     class_means = (onehot.T @ f) / np.maximum(onehot.sum(axis=0)[:, None], 1)

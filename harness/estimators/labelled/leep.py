@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.estimators.labelled.base import TargetLabels, as_features, class_labels, pca, register
+from harness.estimators.labelled.base import TargetLabels, class_labels, pca, register
 from harness.estimators.labelled.gmm import fit_posteriors
 
 #: NLEEP's mixture has this many components per target class (the paper's V = 5K).
@@ -36,7 +36,7 @@ def leep_score(theta: np.ndarray, y: np.ndarray) -> float:
 
 def mixture_posteriors(features: np.ndarray, n_classes: int, seed: int = 0) -> np.ndarray:
     """NLEEP's theta: GMM posteriors on PCA-reduced features."""
-    reduced = pca(as_features(features), keep_variance=PCA_VARIANCE)
+    reduced = pca(features, keep_variance=PCA_VARIANCE)
     components = min(COMPONENTS_PER_CLASS * n_classes, max(1, reduced.shape[0] // 2))
     return fit_posteriors(reduced, components, seed=seed)
 

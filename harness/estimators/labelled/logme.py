@@ -11,48 +11,55 @@ from __future__ import annotations
 
 import numpy as np
 
-from harness.estimators.labelled.base import TargetLabels, as_features, class_labels, register
+from harness.estimators.labelled.base import TargetLabels, class_labels, prepared, register
 
 MAX_ITERATIONS = 100
 TOLERANCE = 1e-3
 
 
-def evidence(sigma: np.ndarray, x2: np.ndarray, outside: float, n: int, d: int) -> tuple[float, float, float]:
-    """Maximised evidence for one target column, given F's squared singular values ``sigma``.
+def evidence(sigma: np.ndarray, x2: np.ndarray, outside: np.ndarray, n: int, d: int) -> np.ndarray:
+    """Maximised evidence / n for every target column at once.
 
-    ``x2`` = (U^T y)^2 (projection on F's left singular vectors) and ``outside`` = the part of
-    ||y||^2 outside F's column space. Returns (evidence / n, alpha, beta).
+    ``sigma``: F's squared singular values (k,); ``x2``: (U^T y)^2 per column (k, m);
+    ``outside``: the part of ||y||^2 outside F's column space (m,). Each column runs its own
+    fixed point (alpha, beta); converged columns stop moving.
     """
-    alpha, beta = 1.0, 1.0
+    m = x2.shape[1]
+    alpha, beta = np.ones(m), np.ones(m)
+    s = sigma[:, None]
+    active = np.ones(m, dtype=bool)
     for _ in range(MAX_ITERATIONS):
         t = alpha / beta
-        gamma = float(np.sum(sigma / (sigma + t)))
-        m2 = float(np.sum(sigma * x2 / (sigma + t) ** 2))
-        res2 = float(np.sum(x2 * (t / (sigma + t)) ** 2)) + outside
-        alpha = gamma / (m2 + 1e-5)
-        beta = (n - gamma) / (res2 + 1e-5)
-        if abs(alpha / beta - t) / t < TOLERANCE:
+        gamma = np.sum(s / (s + t), axis=0)
+        m2 = np.sum(s * x2 / (s + t) ** 2, axis=0)
+        res2 = np.sum(x2 * (t / (s + t)) ** 2, axis=0) + outside
+        new_alpha = gamma / (m2 + 1e-5)
+        new_beta = (n - gamma) / (res2 + 1e-5)
+        alpha = np.where(active, new_alpha, alpha)
+        beta = np.where(active, new_beta, beta)
+        active &= np.abs(alpha / beta - t) / t >= TOLERANCE
+        if not active.any():
             break
     t = alpha / beta
-    m2 = float(np.sum(sigma * x2 / (sigma + t) ** 2))
-    res2 = float(np.sum(x2 * (t / (sigma + t)) ** 2)) + outside
+    m2 = np.sum(s * x2 / (s + t) ** 2, axis=0)
+    res2 = np.sum(x2 * (t / (s + t)) ** 2, axis=0) + outside
     eig = np.zeros(d)
     eig[: len(sigma)] = sigma
+    log_det = np.sum(np.log(alpha[None, :] + beta[None, :] * eig[:, None]), axis=0)
     value = (n / 2 * np.log(beta) + d / 2 * np.log(alpha) - n / 2 * np.log(2 * np.pi)
-             - beta / 2 * res2 - alpha / 2 * m2 - 0.5 * float(np.sum(np.log(alpha + beta * eig))))
-    return value / n, alpha, beta
+             - beta / 2 * res2 - alpha / 2 * m2 - 0.5 * log_det)
+    return value / n
 
 
 def logme_score(features: np.ndarray, targets: np.ndarray) -> float:
     """Mean evidence over the columns of ``targets`` (n, k)."""
-    f = as_features(features)
+    f = prepared(features)
     n, d = f.shape
-    u, s, _ = np.linalg.svd(f, full_matrices=False)
-    sigma = s**2
+    u, s = f.svd()
     y = np.asarray(targets, dtype=np.float64).reshape(n, -1)
     proj = u.T @ y
     outside = np.maximum(np.sum(y**2, axis=0) - np.sum(proj**2, axis=0), 0.0)
-    return float(np.mean([evidence(sigma, proj[:, j] ** 2, float(outside[j]), n, d)[0] for j in range(y.shape[1])]))
+    return float(np.mean(evidence(s**2, proj**2, outside, n, d)))
 
 
 @register("logme", "LogME: log marginal evidence of a Bayesian linear head on the features (classification: one-hot; regression: pooled labels)")
