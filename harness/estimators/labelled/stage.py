@@ -14,6 +14,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from harness.artifacts import ModelArtifacts
+from harness.errors import HarnessError
 from harness.estimators.base import Affinity
 from harness.estimators.labelled.matrix import column_scores, labelled_affinities
 from harness.estimators.labelled.targets import labels_for, synthetic_labels
@@ -21,9 +22,19 @@ from harness.probes.base import ProbeSet
 
 
 def benchmark_affinities(artifacts: Sequence[ModelArtifacts], probe: ProbeSet, names: Sequence[str]) -> tuple[dict[str, Affinity], dict[str, float]]:
-    """{estimator: Affinity} over every model whose task the generator labels; seconds per estimator (+ labels)."""
+    """{estimator: Affinity}; seconds per estimator (+ labels).
+
+    Targets whose task the generator does not label get a NaN column (ranked, but their
+    per-target numbers mean nothing; the evaluation only covers targets in the ground truth).
+    """
+    from harness.probes.synthetic import TASK_INFO
+
     tick = time.perf_counter()
-    labels = synthetic_labels(probe, sorted({a.task for a in artifacts}))
+    known = sorted({a.task for a in artifacts if all(part in TASK_INFO for part in a.task.split("+"))})
+    if not known:
+        raise HarnessError("--labelled-benchmark: no zoo model's task has generated labels (tasks are named like the "
+                           f"generator's: {', '.join(sorted(TASK_INFO))}); use --labels with a CSV or a labelled folder instead")
+    labels = synthetic_labels(probe, known)
     seconds = {"labels": time.perf_counter() - tick}
     matrices, timing = labelled_affinities(artifacts, labels, names)
     seconds.update(timing)
