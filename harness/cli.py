@@ -16,7 +16,7 @@ from rich.table import Table
 
 from harness import __version__
 from harness.errors import HarnessError
-from harness.options import add_compare_arguments, add_run_arguments, add_sensitivity_arguments
+from harness.options import add_compare_arguments, add_run_arguments, add_select_layer_arguments, add_sensitivity_arguments
 
 console = Console()
 err_console = Console(stderr=True)
@@ -111,18 +111,26 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     return run_sensitivity(args, console)
 
 
+def cmd_select_layer(args: argparse.Namespace) -> int:
+    from harness.layer_selection.command import run_select_layer
+
+    return run_select_layer(args, console)
+
+
 def registries() -> dict[str, list[str]]:
     """Everything that can be named on the command line or in a card, by kind."""
     from harness.adapters import ADAPTERS
     from harness.adapters.passes import PASSES
     from harness.attribution import ATTRIBUTION_TARGETS, METHODS
     from harness.estimators import ESTIMATORS
+    from harness.estimators.labelled import LABELLED_ESTIMATORS
     from harness.probes import list_probes
 
     return {
         "methods": METHODS.names(),
         "targets": ATTRIBUTION_TARGETS.names(),
         "estimators": ESTIMATORS.names(),
+        "labelled": LABELLED_ESTIMATORS.names(),
         "probes": list_probes(),
         "frameworks": ADAPTERS.names(),
         "passes": PASSES.names(),
@@ -181,6 +189,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sensitivity", help="how stable the estimated affinities are across probe sets and probe sizes")
     add_sensitivity_arguments(p)
     p.set_defaults(func=cmd_sensitivity)
+    p = sub.add_parser("select-layer", help="rank a source model's layers for transfer to a target model (DEPARA layer selection)")
+    add_select_layer_arguments(p)
+    p.set_defaults(func=cmd_select_layer)
     return parser
 
 

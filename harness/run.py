@@ -24,6 +24,8 @@ from harness import __version__
 from harness.attribution import ATTRIBUTION_TARGETS, DEFAULT_TARGET, METHODS, map_key
 from harness.errors import HarnessError
 from harness.estimators import ESTIMATOR_INPUTS, ESTIMATORS, EstimatorParams, estimate, parse_estimator, rank_sources
+from harness.estimators.labelled import LABELLED_ESTIMATORS
+from harness.estimators.labelled.stage import benchmark_affinities, labelled_target
 from harness.evaluation import agreement, evaluate, load_ground_truth, task_tree
 from harness.importer import import_card
 from harness.options import DEFAULT_METHODS
@@ -53,6 +55,9 @@ class RunConfig:
     device: str = "auto"
     depara_lambda: float = 0.25
     n_boot: int = 1000
+    labels: str | None = None  # --labels: one labelled target (task name, CSV, or 'folder')
+    labelled_benchmark: bool = False  # --labelled-benchmark: every zoo target with its own labels
+    labelled_estimators: tuple[str, ...] = ()
     settings: ProbeSettings = field(default_factory=lambda: ProbeSettings(methods=DEFAULT_METHODS))
 
 
@@ -81,7 +86,11 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
             raise HarnessError(f"estimator {name!r} needs attribution target {target!r}: add it to --targets")
     settings = ProbeSettings(methods=methods, map_size=args.map_size, batch_size=args.batch_size,
                              max_feature_units=args.max_feature_units, ig_steps=args.ig_steps, targets=targets)
+    labelled = tuple(dict.fromkeys(args.labelled_estimators or LABELLED_ESTIMATORS.names()))
+    for name in labelled:
+        LABELLED_ESTIMATORS.get(name)
     return RunConfig(
+        labels=args.labels, labelled_benchmark=args.labelled_benchmark, labelled_estimators=labelled,
         zoo=zoo_dir, out=args.out, probe=args.probe, n_images=args.images, seed=args.seed, methods=methods,
         estimators=estimators, ground_truth=args.ground_truth, probe_size=args.probe_size, device=args.device,
         depara_lambda=args.depara_lambda, n_boot=args.bootstrap, settings=settings,
@@ -161,6 +170,14 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
     affinities = {name: estimate(name, artifacts, params) for name in config.estimators}
     timings["estimators"] = time.perf_counter() - tick
     estimator_info = {name: _estimator_info(name) for name in config.estimators}
+    labelled_seconds: dict[str, float] = {}
+    if config.labelled_benchmark:
+        labelled, labelled_seconds = benchmark_affinities(artifacts, probe, config.labelled_estimators)
+        affinities.update(labelled)
+        estimator_info.update({name: {"estimator": name, "target": None, "reads_maps": [], "labelled": True,
+                                      "description": LABELLED_ESTIMATORS.get(name).description} for name in labelled})
+        timings["labelled_estimators"] = sum(labelled_seconds.values())
+    labelled_section = labelled_target(artifacts, probe, config.labels, config.labelled_estimators) if config.labels else None
 
     tick = time.perf_counter()
     ids = [c.id for c in zoo.cards]
@@ -194,8 +211,11 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
         "tree_text": {name: tree.text for name, tree in trees.items()},
         "tree_leaf_order": {name: list(tree.leaf_order) for name, tree in trees.items()},
         "environment": environment(device),
-        "timings": {"stages": timings, "per_model": per_model, "total": sum(timings.values())},
+        "timings": {"stages": timings, "per_model": per_model, "total": sum(timings.values()),
+                    **({"labelled_estimators": labelled_seconds} if labelled_seconds else {})},
     }
+    if labelled_section is not None:
+        report["labelled_target"] = labelled_section
     return RunResult(config, report, render_markdown(report), outcomes, probe.images[: config.settings.gallery_images])
 
 
