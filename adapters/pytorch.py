@@ -1,8 +1,9 @@
 """PyTorch: normalisation of torch.onnx output, and the export helper.
 
 torch 2.x has two exporters. The legacy TorchScript one routes some Conv biases through
-Identity nodes and writes Identity-19 at high opsets; the dynamo one writes
-``Reshape(allowzero=1)`` and opset 18+ signatures. The common passes fix all of these.
+Identity nodes (the shared ``constants_to_initializers`` fixes them); the dynamo one writes
+``Reshape(allowzero=1)`` (``reshape_allowzero``, specific to this source) and records each
+node's PyTorch module path in its metadata, which :mod:`harness.layers` uses as a layer name.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from pathlib import Path
 
 import torch
 
-from harness.adapters.base import ADAPTERS, COMMON_PASSES, Adapter
+from harness.adapters.base import ADAPTERS, SHARED_PASSES, Adapter, with_passes
 
 PYTORCH_ADAPTER = Adapter(
     framework="pytorch",
-    passes=COMMON_PASSES,
-    description="torch.onnx (dynamo and legacy exporters): Identity-routed biases, Reshape allowzero, opset 18+",
+    passes=with_passes(SHARED_PASSES, "reshape_allowzero"),
+    description="torch.onnx (dynamo and legacy exporters): Identity-routed biases, Reshape allowzero, module paths",
 )
 ADAPTERS.add("pytorch", PYTORCH_ADAPTER)
 
