@@ -147,8 +147,15 @@ def pin_input_dims(model: onnx.ModelProto, ctx: PassContext) -> onnx.ModelProto:
 
 @PASSES.register("infer_shapes")
 def infer_shapes(model: onnx.ModelProto, ctx: PassContext) -> onnx.ModelProto:
-    """Static shape inference, so that layer listings and checks know every tensor's shape."""
-    return onnx.shape_inference.infer_shapes(model)
+    """Static shape inference, so that layer listings and checks know every tensor's shape.
+
+    With data propagation, shapes computed by Shape/Slice/Concat chains (paddle2onnx, tf2onnx)
+    are known too; onnx2torch needs the rank of BatchNorm inputs.
+    """
+    try:
+        return onnx.shape_inference.infer_shapes(model, data_prop=True)
+    except Exception:  # inference that stops at an op it cannot type is not fatal: fall back
+        return onnx.shape_inference.infer_shapes(model)
 
 
 def run_passes(model: onnx.ModelProto, names: list[str], keep: frozenset[str],

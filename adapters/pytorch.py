@@ -35,11 +35,15 @@ def export_torch(
     input_name: str = "input",
     output_names: list[str] | None = None,
     dynamic_batch: bool = True,
+    card: dict | None = None,
 ) -> Path:
     """Export ``module`` (in eval mode) to one self-contained ONNX file at ``path``.
 
     ``exporter`` is ``"dynamo"`` (torch.export based) or ``"legacy"`` (TorchScript based).
-    The batch dimension is dynamic unless ``dynamic_batch`` is False.
+    The batch dimension is dynamic unless ``dynamic_batch`` is False. With ``card`` (card
+    fields, at least ``id``, ``task`` and ``probe_layer``, which may be a PyTorch module path
+    such as ``layer4`` for dynamo exports) a model card is written next to the file
+    (``path`` with ``.yaml``), with ``framework``, ``onnx`` and ``input.size`` filled in.
     """
     if exporter not in EXPORTERS:
         raise ValueError(f"exporter must be one of {EXPORTERS}, got {exporter!r}")
@@ -63,4 +67,21 @@ def export_torch(
                 module, (example,), str(path), dynamo=False, opset_version=opset, input_names=[input_name],
                 output_names=output_names, dynamic_axes=axes,
             )
+    if card is not None:
+        write_card_for(path, card, "pytorch", tuple(example.shape[-2:]), "NCHW")
     return path
+
+
+def write_card_for(onnx_path: Path, fields: dict, framework: str, size: tuple[int, int], layout: str) -> Path:
+    """Write (atomically) and validate a card for an exported file; returns the card's path."""
+    import yaml
+
+    from harness.card import load_card
+    from harness.report.atomic import write_atomic
+
+    data = {"framework": framework, "onnx": onnx_path.name, **fields}
+    data["input"] = {"size": [int(size[0]), int(size[1])], "layout": layout, **fields.get("input", {})}
+    card_path = onnx_path.with_suffix(".yaml")
+    write_atomic(card_path, yaml.safe_dump(data, sort_keys=False).encode())
+    load_card(card_path)  # a card that does not validate is a bug of the caller: fail here
+    return card_path

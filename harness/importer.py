@@ -353,3 +353,35 @@ def parity_check(model: ProbedModel, original: onnx.ModelProto, x_graph: torch.T
     reference = {k: v for k, v in reference.items() if k in converted and isinstance(v, np.ndarray)}
     result = compare(reference, converted, int(x_graph.shape[0]), session.get_providers()[0], rtol=model.card.parity.rtol)
     return replace(result, reference=reference_graph)
+
+
+def import_onnx_file(path, *, framework: str | None = None) -> ProbedModel:
+    """Convert a bare ONNX file without a card (for ``harness layers MODEL.onnx``).
+
+    The input size, layout and channels are read from the graph (fixed dims; NHWC when the
+    last axis has 1 or 3 channels and the second does not); dynamic spatial dims must be
+    fixed in a card instead, and the error says so.
+    """
+    from pathlib import Path
+
+    from harness.card import InputSpec, ModelCard
+
+    path = Path(path).resolve()
+    label = str(path)
+    original = load_onnx(path, label)
+    graph_in = graph_input(original, label)
+    if len(graph_in.shape) != 4:
+        raise ImportFailure(f"{label}: graph input {graph_in.name!r} is not a 4-D image batch")
+    nhwc = graph_in.shape[3] in (1, 3) and graph_in.shape[1] not in (1, 3)
+    channels, height, width = (graph_in.shape[3], *graph_in.shape[1:3]) if nhwc else graph_in.shape[1:4]
+    if height is None or width is None:
+        raise ImportFailure(f"{label}: graph input {graph_in.name!r} has dynamic height/width; write a card with "
+                            f"input.size and run `harness layers CARD`")
+    framework = framework or ("tflite" if any(n.op_type.startswith("TFL_") for n in original.graph.node) else "onnx")
+    first = next(n for n in original.graph.node if n.output)
+    card = ModelCard(id=path.stem, task="layers", framework=framework, onnx=path, probe_layer=first.output[0],
+                     input=InputSpec(size=(height, width), layout="NHWC" if nhwc else "NCHW",
+                                     channels="gray" if channels == 1 else "RGB"), path=path)
+    messages: list[str] = []
+    with captured_noise(messages):
+        return _import(card, 1, False)

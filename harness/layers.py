@@ -110,3 +110,57 @@ def module_paths(model: onnx.ModelProto) -> dict[str, str]:
             if scope:
                 paths[scope] = node.output[0]
     return paths
+
+
+#: ops whose output is a typical probe layer (a feature map or embedding, not shape arithmetic)
+FEATURE_OPS = {"Conv", "Relu", "Clip", "Add", "Sum", "Concat", "GlobalAveragePool", "AveragePool", "MaxPool", "Flatten",
+               "Gemm", "MatMul", "LayerNormalization", "BatchNormalization", "Mul", "HardSwish", "Sigmoid", "PRelu",
+               "Gelu", "ReduceMean", "LeakyRelu", "Elu", "Mish"}
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What ``harness layers`` prints: every layer and the likely probe candidates."""
+
+    model: str
+    probe: str | None
+    rows: list[dict]
+
+
+def probe_candidates(layers: list[Layer]) -> set[str]:
+    """Tensors that are likely probe layers: the pre-logits / encoder output.
+
+    The last feature-map-shaped output (rank 4) and the last pooled/flattened feature vector
+    before the final layer(s) of the graph.
+    """
+    feature = [l for l in layers if l.op_type in FEATURE_OPS and l.shape]
+    candidates: set[str] = set()
+    maps = [l for l in feature if len(l.shape) == 4]
+    if maps:
+        candidates.add(maps[-1].tensor)
+    vectors = [l for l in feature if len(l.shape) in (2, 3) and l is not layers[-1]]
+    if vectors:
+        candidates.add(vectors[-1].tensor)
+    return candidates
+
+
+def list_layers(target) -> Listing:
+    """Layers of a card's model, or of a bare ONNX file (converted without a card)."""
+    from pathlib import Path
+
+    from harness.card import load_card
+    from harness.importer import import_card, import_onnx_file
+
+    target = Path(target)
+    if target.suffix.lower() == ".onnx":
+        model = import_onnx_file(target)
+        name, probe = target.name, None
+    else:
+        card = load_card(target)
+        model = import_card(card, check_parity=False)
+        name, probe = card.id, model.probe.tensor
+    layers = model.layers.layers
+    candidates = probe_candidates(layers)
+    rows = [{"node": l.onnx_node, "op": l.op_type, "tensor": l.tensor, "module_path": l.module_path,
+             "shape": list(l.shape) if l.shape else None, "candidate": l.tensor in candidates} for l in layers]
+    return Listing(name, probe, rows)
