@@ -113,7 +113,7 @@ def torch_models(folder: Path, quick: bool):
     out.append(("vit-small", "PyTorch", "dynamo opset 20", vit, "pytorch", (32, 32)))
     if not quick:
         r50 = export_torch(resnet50(), torch.rand(1, 3, 224, 224), folder / "resnet50.onnx", opset=18)
-        out.append(("resnet50", "PyTorch (torchvision, random weights)", "dynamo opset 18", r50, "pytorch", (224, 224)))
+        out.append(("resnet50", "PyTorch (torchvision layout, random weights)", "dynamo opset 18", r50, "pytorch", (224, 224)))
     return out
 
 
