@@ -135,6 +135,8 @@ def run(force: bool = False) -> int:
     paths.ensure()
     if force and RAW.exists():
         RAW.unlink()
+    if not force and not RAW.exists() and OUT.exists():
+        _seed_raw_from_summary()  # a fresh checkout resumes from the committed (possibly partial) layers.csv
     cards = {i: load_card(paths.CARDS / f"{i}.yaml") for pair in PAIRS for i in pair}
     tasks = tuple(sorted({cards[t].task for _, t in PAIRS}))
     data = _data(tasks)
@@ -165,9 +167,19 @@ def run(force: bool = False) -> int:
                                      "seed": seed, "test_loss": f"{loss:.6g}", "seconds": f"{time.perf_counter() - tick:.2f}"})
                     fh.flush()
                     measured += 1
+            _write_summary()  # checkpoint: ground_truth/layers.csv grows pair by pair
             progress.advance(bar)
     _write_summary()
     return measured
+
+
+def _seed_raw_from_summary() -> None:
+    with OUT.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    with RAW.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, FIELDS)
+        writer.writeheader()
+        writer.writerows({**row, "seconds": ""} for row in rows)
 
 
 def _write_summary() -> None:
