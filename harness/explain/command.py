@@ -76,6 +76,7 @@ class Explainer:
     difficulty: DifficultyModel
     classes: tuple[str, ...]
     config: ExplainConfig
+    second_order_method: str = "auto"  # resolved on the first batch (piecewise linearity is a property of the head)
 
     @classmethod
     def load(cls, card: ModelCard, config: ExplainConfig) -> Explainer:
@@ -95,7 +96,7 @@ class Explainer:
             difficulty = DifficultyModel(hard_split, score)
         else:
             difficulty = DifficultyModel(split, score)
-        return cls(card, split, difficulty, names, config)
+        return cls(card, split, difficulty, names, config, config.second_order_method)
 
     def maps(self, rgb: torch.Tensor) -> LayerMaps:
         """Layer-grid maps for a raw RGB batch in [0, 1] (NCHW)."""
@@ -105,8 +106,11 @@ class Explainer:
         hard = self.difficulty.split.model.card.input
         x_d = x if self.difficulty.split is self.split else preprocess(rgb, hard)
         x_ref_d = x_ref if self.difficulty.split is self.split else preprocess(torch.zeros(1, 3, *hard.size), hard)
-        return explain_batch(self.split, x, self.difficulty, x_d, self.config.attribution, self.config.top_classes,
-                             x_ref, x_ref_d, self.config.second_order_method)
+        maps = explain_batch(self.split, x, self.difficulty, x_d, self.config.attribution, self.config.top_classes,
+                             x_ref, x_ref_d, self.second_order_method)
+        if maps.second_order and self.second_order_method == "auto":
+            self.second_order_method = maps.second_order
+        return maps
 
 
 def explain_card(card: ModelCard, probe, config: ExplainConfig, progress: Progress | None = None) -> dict[str, bytes]:

@@ -35,8 +35,19 @@ PL_RTOL = 1e-4
 
 
 def score_hessian(score: ScoreFn, z: torch.Tensor) -> torch.Tensor:
-    """G: the Hessian of the score with respect to the outputs, per image (N, K, K)."""
-    return torch.func.vmap(torch.func.hessian(score))(z.detach())
+    """G: the Hessian of the score with respect to the outputs, per image (N, K, K).
+
+    K double-backward passes through the score alone (cheap: it is a function of K numbers);
+    images are independent, so differentiating the batch sum gives every image's block.
+    """
+    z = z.detach().requires_grad_(True)
+    with torch.enable_grad():
+        (grad,) = torch.autograd.grad(score(z).sum(), z, create_graph=True)
+        if not grad.requires_grad:  # a score linear in z
+            return z.new_zeros(*z.shape, z.shape[1])
+        rows = [torch.autograd.grad(grad[:, k].sum(), z, retain_graph=True, allow_unused=True)[0] for k in range(z.shape[1])]
+    rows = [torch.zeros_like(z) if r is None else r for r in rows]
+    return torch.stack(rows, dim=1)  # (N, K, K): row k = d(ds/dz_k)/dz
 
 
 def output_maps(head: HeadFn, x: torch.Tensor | None, a: torch.Tensor, classes: torch.Tensor | None = None,
