@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import onnx
 import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -55,16 +54,13 @@ def check_config(config: ExplainConfig) -> None:
 
 
 def is_classifier(card: ModelCard) -> bool:
-    """A card with class names, or a single-output model whose output is (batch, K >= 2)."""
-    if card.classes:
-        return True
-    if card.heads:
-        return False
-    graph = onnx.load(str(card.onnx), load_external_data=False).graph
-    if len(graph.output) != 1:
-        return False
-    dims = graph.output[0].type.tensor_type.shape.dim
-    return len(dims) == 2 and dims[1].HasField("dim_value") and dims[1].dim_value >= 2
+    """A single-head card that names its classes (field 'classes').
+
+    The output shape alone cannot tell logits from a regressed vector (room_layout outputs
+    (N, 9)), so the zoo form explains the cards that declare their classes; a single card
+    given on the command line is explained whatever its output.
+    """
+    return bool(card.classes) and not card.heads
 
 
 @dataclass
@@ -192,7 +188,7 @@ def _targets(target: Path) -> tuple[list[ModelCard], object | None]:
         zoo = load_zoo(target)
         cards = [c for c in zoo.cards if is_classifier(c)]
         if not cards:
-            raise HarnessError(f"{zoo.file}: no classifier in this zoo (a card with 'classes', or one output of shape (N, K))")
+            raise HarnessError(f"{zoo.file}: no classifier in this zoo: add 'classes: [...]' to the classifiers' cards")
         return cards, zoo
     if not target.exists():
         raise HarnessError(f"{target}: no such card, zoo folder or zoo file")
