@@ -86,6 +86,8 @@ class ModelCard:
     source: str | None = None
     notes: str | None = None
     heads: tuple[str, ...] = ()
+    classes: tuple[str, ...] = ()  # class names of a classifier's outputs (field 'classes': a list or a file)
+    hardness: Path | None = None  # card of a hardness predictor for this classifier (harness explain --score hardness)
 
     def content_hash(self) -> str:
         """sha256 over the card's bytes and the ONNX file's bytes: the model's identity in reports."""
@@ -96,7 +98,7 @@ class ModelCard:
 _TOP_FIELDS = {
     "id", "task", "framework", "onnx", "sha256", "input", "probe_layer", "target",
     "parity_tolerance", "parity", "architecture", "training_data", "group", "license", "source",
-    "notes", "heads",
+    "notes", "heads", "classes", "hardness",
 }
 _REQUIRED = ("id", "task", "framework", "onnx", "input", "probe_layer")
 _INPUT_FIELDS = {"size", "layout", "channels", "range", "mean", "std"}
@@ -216,6 +218,8 @@ def parse_card(path: Path, data: dict[str, Any], root: Path | None = None, *, ch
         source=top.string("source"),
         notes=top.string("notes"),
         heads=_parse_heads(top),
+        classes=_parse_classes(path, top, root, check_files),
+        hardness=_parse_hardness(path, top, root, check_files),
     )
 
 
@@ -276,6 +280,37 @@ def _parse_heads(top: _Fields) -> tuple[str, ...]:
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
         top.fail("heads", f"expected a list of ONNX output names, got {value!r}")
     return tuple(value)
+
+
+def _parse_classes(path: Path, top: _Fields, root: Path, check_files: bool) -> tuple[str, ...]:
+    """Class names: a YAML list of strings, or a text file (one name per line) relative to the card."""
+    if not top.has("classes"):
+        return ()
+    value = top.data["classes"]
+    if isinstance(value, str):
+        file = _resolve_inside(path, value, root, top, "classes")
+        if not check_files:
+            return ()
+        if not file.is_file():
+            top.fail("classes", f"file {file} not found (expected one class name per line)")
+        try:
+            value = [line.strip() for line in file.read_text(encoding="utf-8").splitlines() if line.strip()]
+        except (OSError, UnicodeDecodeError) as exc:
+            top.fail("classes", f"cannot read {file}: {exc}")
+    if not isinstance(value, list) or not value or not all(isinstance(v, str) and v.strip() for v in value):
+        top.fail("classes", f"expected a non-empty list of class names or a file path, got {value!r}")
+    return tuple(v.strip() for v in value)
+
+
+def _parse_hardness(path: Path, top: _Fields, root: Path, check_files: bool) -> Path | None:
+    """Path of a hardness-predictor card, relative to this card."""
+    raw = top.string("hardness")
+    if raw is None:
+        return None
+    file = _resolve_inside(path, raw, root, top, "hardness")
+    if check_files and not file.is_file():
+        top.fail("hardness", f"card file {file} not found")
+    return file
 
 
 def enclosing_zoo(card_path: Path) -> Path:

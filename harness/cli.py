@@ -1,6 +1,6 @@
 """The ``harness`` command line.
 
-Subcommands: ``validate``, ``layers``, ``import``, ``run``, ``compare``, ``sensitivity``.
+Subcommands: ``validate``, ``layers``, ``import``, ``run``, ``compare``, ``sensitivity``, ``explain``.
 User mistakes print one line and exit non-zero; ``--debug`` shows the traceback instead.
 """
 
@@ -16,6 +16,7 @@ from rich.table import Table
 
 from harness import __version__
 from harness.errors import HarnessError
+from harness.explain.options import add_explain_arguments
 from harness.options import add_compare_arguments, add_run_arguments, add_select_layer_arguments, add_sensitivity_arguments
 
 console = Console()
@@ -125,6 +126,12 @@ def cmd_select_layer(args: argparse.Namespace) -> int:
     return run_select_layer(args, console)
 
 
+def cmd_explain(args: argparse.Namespace) -> int:
+    from harness.explain.command import run_explain
+
+    return run_explain(args, console)
+
+
 def registries() -> dict[str, list[str]]:
     """Everything that can be named on the command line or in a card, by kind."""
     from harness.adapters import ADAPTERS
@@ -195,6 +202,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compare", help="compare two report.json files (exit 0; 2 not comparable / not a report; 4 a --fail-on threshold crossed)")
     add_compare_arguments(p)
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("explain", help="deliberative explanations: insecurity maps (class pairs a classifier hesitates between)")
+    add_explain_arguments(p)
+    p.set_defaults(func=cmd_explain)
 
     p = sub.add_parser("sensitivity", help="how stable the estimated affinities are across probe sets and probe sizes")
     add_sensitivity_arguments(p)

@@ -10,7 +10,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-STAGES = ("data", "train", "cards", "transfer", "affinity", "layers", "docs")
+STAGES = ("data", "train", "cards", "hardness", "transfer", "affinity", "layers", "docs")
 
 
 def main(argv=None) -> int:
@@ -45,6 +45,10 @@ def main(argv=None) -> int:
 
             work = cards.run(args.force)
             zoofile.write()
+        elif stage == "hardness":
+            from zoo.build import hardness
+
+            work = hardness.run("class_object", args.force)
         elif stage == "transfer":
             from zoo.build import transfer
 

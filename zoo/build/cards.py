@@ -98,7 +98,17 @@ def card_data(spec: ModelSpec, probe_layer: str, record: dict) -> dict:
     }
     if len(spec.tasks) > 1:
         data["heads"] = list(spec.tasks)
+    elif class_names(spec.task):
+        data["classes"] = list(class_names(spec.task))  # names for `harness explain`
     return data
+
+
+def class_names(task: str) -> tuple[str, ...]:
+    """Class names of a classification task's outputs (empty for other tasks)."""
+    from harness.probes.synthetic.geometry import OBJECT_CLASSES
+    from harness.probes.synthetic.styles import SCENE_CLASS_NAMES
+
+    return {"class_object": OBJECT_CLASSES, "class_scene": SCENE_CLASS_NAMES["indoor"]}.get(task, ())
 
 
 def run(force: bool = False, allow_missing: bool = False) -> int:

@@ -1,0 +1,153 @@
+"""Stage "hardness": a hardness predictor for a zoo classifier (the seed's second network).
+
+The deliberative-explanations seed trains, beside each classifier, a network that predicts
+how hard an image is *for that classifier* (Wang & Vasconcelos, ECCV 2018). Here: the same
+Taskonomy-style encoder and pooled head as the zoo's classifiers with one output, trained by
+binary cross-entropy on the classifier's own difficulty, t = 1 - p(true class | x), measured
+by running the classifier's ONNX file through the harness. The exported model outputs the
+pre-sigmoid logit (as the seed's ``..._presigmoid`` head); ``harness explain --score hardness``
+applies the sigmoid. The card goes to zoo/hardness/ (outside the zoo's ``cards/*.yaml``, so the
+predictor does not join the transferability benchmark) and the classifier's card points to it
+with ``hardness:``.
+
+    .venv/bin/python -m zoo.build.hardness [--classifier class_object] [--force]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+import onnx
+import torch
+import yaml
+from torch import nn
+
+from harness.card import load_card
+from harness.hashing import sha256_file
+from harness.importer import import_card
+from harness.parity import ort_session
+from harness.probes.synthetic.dataset import render_batch
+from zoo.build import paths
+from zoo.build.architectures import PooledHead, TaskonomyEncoder
+
+FOLDER = paths.ZOO / "hardness"
+TRAIN_SEEDS = range(0, 3000)  # the classifiers' own training scenes
+TEST_SEEDS = range(3000000, 3000500)  # the zoo's held-out test scenes
+STEPS, BATCH, LR, SEED = 600, 64, 0.002, 7
+
+
+class HardnessNet(nn.Sequential):
+    def __init__(self) -> None:
+        super().__init__()
+        self.encoder = TaskonomyEncoder()
+        self.head = PooledHead(1)
+
+
+def _data(task: str, seeds: range) -> tuple[torch.Tensor, torch.Tensor]:
+    batch = render_batch(list(seeds), 32, "indoor", (task,))
+    return torch.from_numpy(batch["rgb"]).permute(0, 3, 1, 2).contiguous(), torch.from_numpy(batch[task])
+
+
+def classifier_difficulty(card_path, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, float]:
+    """t = 1 - p(true class) from the classifier's ONNX file, and its accuracy."""
+    model = import_card(load_card(card_path)).module()
+    with torch.no_grad():
+        p = torch.cat([torch.softmax(model(x[i:i + 256]), -1) for i in range(0, len(x), 256)])
+    return 1.0 - p[torch.arange(len(y)), y], float((p.argmax(1) == y).float().mean())
+
+
+def _bottleneck_node(onnx_path, net: HardnessNet) -> str:
+    """The ONNX node whose output equals the encoder's (the probe layer of the card)."""
+    model = onnx.load(str(onnx_path))
+    nodes = [(n.name, n.output[0]) for n in model.graph.node if n.output and n.output[0]]
+    x = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        ref = net.encoder(x).numpy()
+    session = ort_session(model, [t for _, t in nodes])
+    names = [o.name for o in session.get_outputs()]
+    values = dict(zip(names, session.run(names, {session.get_inputs()[0].name: x.numpy()})))
+    for name, tensor in nodes:
+        v = values.get(tensor)
+        if v is not None and v.shape == ref.shape and np.allclose(v, ref, atol=1e-4, rtol=1e-4):
+            return name or tensor
+    raise RuntimeError(f"no tensor of {onnx_path} matches the encoder output")
+
+
+def run(classifier: str = "class_object", force: bool = False) -> int:
+    from harness.adapters.pytorch import export_torch
+
+    card_path = paths.CARDS / f"{classifier}.yaml"
+    out_card = FOLDER / f"{classifier}-hardness.yaml"
+    out_onnx = FOLDER / f"{classifier}-hardness.onnx"
+    if out_card.exists() and not force:
+        return 0
+    FOLDER.mkdir(parents=True, exist_ok=True)
+    task = load_card(card_path).task
+    t0 = time.perf_counter()
+    x, y = _data(task, TRAIN_SEEDS)
+    target, train_acc = classifier_difficulty(card_path, x, y)
+    xt, yt = _data(task, TEST_SEEDS)
+    target_t, test_acc = classifier_difficulty(card_path, xt, yt)
+    torch.manual_seed(SEED)
+    net = HardnessNet()
+    opt = torch.optim.Adam(net.parameters(), lr=LR)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, STEPS)
+    gen = torch.Generator().manual_seed(SEED)
+    loss_fn = nn.BCEWithLogitsLoss()
+    for _ in range(STEPS):
+        idx = torch.randint(0, len(x), (BATCH,), generator=gen)
+        net.train()
+        loss = loss_fn(net(x[idx]).squeeze(1), target[idx])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+    net.eval()
+    with torch.no_grad():
+        pred = torch.sigmoid(net(xt).squeeze(1))
+    corr = float(np.corrcoef(pred.numpy(), target_t.numpy())[0, 1])
+    mae = float((pred - target_t).abs().mean())
+    seconds = time.perf_counter() - t0
+    export_torch(net, x[:2], out_onnx, exporter="legacy")
+    data = {
+        "id": f"{classifier}-hardness",
+        "task": f"hardness of {classifier}",
+        "framework": "pytorch",
+        "onnx": out_onnx.name,
+        "sha256": sha256_file(out_onnx),
+        "input": {"size": [32, 32], "layout": "NCHW", "channels": "RGB", "range": [0.0, 1.0]},
+        "probe_layer": _bottleneck_node(out_onnx, net),
+        "architecture": "Taskonomy-style encoder (8x8x8 bottleneck) + pooled MLP head avgpool2x2-flatten-FC64-ReLU-FC1; "
+                        "outputs the pre-sigmoid hardness logit",
+        "training_data": f"probes.synthetic indoor seeds {TRAIN_SEEDS.start}..{TRAIN_SEEDS.stop - 1}, target 1 - p(true class) "
+                         f"of {classifier}",
+        "group": "hardness-predictor",
+        "license": "MIT (trained by zoo/build in this repository)",
+        "source": "zoo/build (python -m zoo.build.hardness)",
+        "notes": (f"Hardness predictor for {classifier} ({STEPS} Adam steps, batch {BATCH}, lr {LR} cosine, seed {SEED}, "
+                  f"{seconds:.0f} s, BCE on soft targets). On 500 held-out scenes (seeds {TEST_SEEDS.start}.."
+                  f"{TEST_SEEDS.stop - 1}): Pearson r {corr:.3f} between predicted and actual 1 - p(true class), "
+                  f"mean abs error {mae:.3f}; the classifier's accuracy there {test_acc:.3f} (train scenes {train_acc:.3f})."),
+    }
+    out_card.write_text(yaml.safe_dump(data, sort_keys=False, width=120, allow_unicode=True))
+    import_card(load_card(out_card))  # parity with onnxruntime
+    print(json.dumps({"card": str(out_card), "pearson_r": corr, "mae": mae, "classifier_test_accuracy": test_acc,
+                      "seconds": round(seconds, 1)}))
+    return 1
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m zoo.build.hardness", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--classifier", default="class_object", help="id of a zoo classifier (cards/<id>.yaml)")
+    parser.add_argument("--force", action="store_true")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)
+    run(args.classifier, args.force)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
