@@ -52,11 +52,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_layers(args: argparse.Namespace) -> int:
     from harness.card import load_card
-    from harness.importer import import_card
+    from harness.guarded import import_guarded
 
     card = load_card(args.card)
     with console.status(f"importing {card.id} ..."):
-        model = import_card(card, check_parity=False)
+        model = import_guarded(card, check_parity=False)
     table = Table(title=f"{card.id}: {len(model.layers.layers)} layers (address by ONNX node or tensor name)")
     for column in ("ONNX node", "op", "tensor", "output shape"):
         table.add_column(column, overflow="fold")
@@ -70,11 +70,11 @@ def cmd_layers(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from harness.card import load_card
-    from harness.importer import import_card
+    from harness.guarded import import_guarded
 
     card = load_card(args.card)
     with console.status(f"importing {card.id} ..."):
-        model = import_card(card)
+        model = import_guarded(card)
     table = Table(title=f"{card.id} imported ({card.framework})")
     table.add_column("field")
     table.add_column("value", overflow="fold")

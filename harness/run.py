@@ -25,7 +25,7 @@ from harness.attribution import METHODS
 from harness.errors import HarnessError
 from harness.estimators import ESTIMATORS, EstimatorParams, estimate, rank_sources
 from harness.evaluation import agreement, evaluate, load_ground_truth, task_tree
-from harness.importer import import_card
+from harness.guarded import import_guarded
 from harness.options import DEFAULT_METHODS
 from harness.probing import ProbeOutcome, ProbeSettings, probe_model
 from harness.report.atomic import write_all_atomic
@@ -192,7 +192,7 @@ def probe_models(zoo: Zoo, probe, config: RunConfig, device: torch.device, conso
         for card in zoo.cards:
             stage = progress.add_task(f"  {card.id}: import", total=probe.n_images)
             tick = time.perf_counter()
-            model = import_card(card)
+            model = import_guarded(card)
             imported = time.perf_counter() - tick
             progress.update(stage, description=f"  {card.id}: probe")
             outcome = probe_model(model, probe, config.settings, device, lambda n, s=stage: progress.advance(s, n))
