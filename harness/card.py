@@ -247,7 +247,7 @@ def _parse_input(path: Path, data: dict[str, Any]) -> InputSpec:
     fields.bounded("std", std, _STD_MIN, _SCALE_BOUND)
     size = fields.numbers("size", 2, integer=True, positive=True)
     if max(size) > IMAGE_SIDE.value:
-        fields.fail("size", f"{list(size)} is above the image side {IMAGE_SIDE.how()}")
+        fields.fail("size", f"{list(size)} is above {IMAGE_SIDE.how()}")
     return InputSpec(
         size=size,
         layout=fields.string("layout", LAYOUTS, default="NCHW"),

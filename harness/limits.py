@@ -35,37 +35,38 @@ class Limit:
         return value
 
     def how(self) -> str:
-        return f"limit {self.value} (set {self.env} to change it)"
+        """'the limit of N for <what> (set ENV to change it)'."""
+        return f"the limit of {self.value} for {self.what} (set {self.env} to change it)"
 
     def check(self, value: int, where: str, fix: str = "") -> None:
         """Raise a one-line :class:`ResourceLimit` naming ``where`` when ``value`` exceeds the bound."""
         if value > self.value:
             hint = f"; {fix}" if fix else ""
-            raise ResourceLimit(f"{where}: {value} is above the {self.what} {self.how()}{hint}")
+            raise ResourceLimit(f"{where}: {value} is above {self.how()}{hint}")
 
 
 MIB = 1 << 20
 GIB = 1 << 30
 
 #: Files read whole into memory.
-CARD_BYTES = Limit("HARNESS_MAX_CARD_BYTES", 1 * MIB, "size limit for card and zoo files in bytes")
-LIST_BYTES = Limit("HARNESS_MAX_LIST_BYTES", 64 * MIB, "size limit for image lists in bytes")
-CSV_BYTES = Limit("HARNESS_MAX_CSV_BYTES", 256 * MIB, "size limit for ground-truth files in bytes")
-REPORT_BYTES = Limit("HARNESS_MAX_REPORT_BYTES", 512 * MIB, "size limit for report files in bytes")
+CARD_BYTES = Limit("HARNESS_MAX_CARD_BYTES", 1 * MIB, "card and zoo file sizes in bytes")
+LIST_BYTES = Limit("HARNESS_MAX_LIST_BYTES", 64 * MIB, "image list sizes in bytes")
+CSV_BYTES = Limit("HARNESS_MAX_CSV_BYTES", 256 * MIB, "ground-truth file sizes in bytes")
+REPORT_BYTES = Limit("HARNESS_MAX_REPORT_BYTES", 512 * MIB, "report file sizes in bytes")
 #: YAML: nodes after expanding every alias (billion laughs), and nesting depth.
-YAML_NODES = Limit("HARNESS_MAX_YAML_NODES", 100_000, "limit on YAML nodes after alias expansion")
-NESTING = Limit("HARNESS_MAX_NESTING", 100, "nesting depth limit")
+YAML_NODES = Limit("HARNESS_MAX_YAML_NODES", 100_000, "YAML nodes after alias expansion")
+NESTING = Limit("HARNESS_MAX_NESTING", 100, "nesting depth")
 #: Image sides, counts and per-run sizes.
-IMAGE_SIDE = Limit("HARNESS_MAX_IMAGE_SIDE", 4096, "image side limit in pixels")
-MAP_SIDE = Limit("HARNESS_MAX_MAP_SIDE", 1024, "attribution-map side limit in pixels")
-IMAGES = Limit("HARNESS_MAX_IMAGES", 100_000, "probe image count limit")
+IMAGE_SIDE = Limit("HARNESS_MAX_IMAGE_SIDE", 4096, "image sides in pixels")
+MAP_SIDE = Limit("HARNESS_MAX_MAP_SIDE", 1024, "attribution-map sides in pixels")
+IMAGES = Limit("HARNESS_MAX_IMAGES", 100_000, "the number of probe images")
 IMAGE_PIXELS = Limit("HARNESS_MAX_IMAGE_PIXELS", 64_000_000, "pixels per decoded probe image")
-BATCH = Limit("HARNESS_MAX_BATCH", 65_536, "batch size limit")
-STEPS = Limit("HARNESS_MAX_STEPS", 100_000, "step count limit")
-BOOTSTRAP = Limit("HARNESS_MAX_BOOTSTRAP", 1_000_000, "bootstrap resample limit")
-FEATURE_UNITS = Limit("HARNESS_MAX_FEATURE_UNITS", 1 << 24, "feature unit limit")
+BATCH = Limit("HARNESS_MAX_BATCH", 65_536, "batch sizes")
+STEPS = Limit("HARNESS_MAX_STEPS", 100_000, "step counts")
+BOOTSTRAP = Limit("HARNESS_MAX_BOOTSTRAP", 1_000_000, "bootstrap resamples")
+FEATURE_UNITS = Limit("HARNESS_MAX_FEATURE_UNITS", 1 << 24, "feature units")
 #: One tensor of a model (declared shapes, external data, ConstantOfShape) in bytes.
-TENSOR_BYTES = Limit("HARNESS_MAX_TENSOR_BYTES", 4 * GIB, "size limit for one model tensor in bytes")
+TENSOR_BYTES = Limit("HARNESS_MAX_TENSOR_BYTES", 4 * GIB, "one model tensor in bytes")
 #: Longest string field of a card or zoo file, and of a free-text field.
 NAME_CHARS = 512
 TEXT_CHARS = 20_000

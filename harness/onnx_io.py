@@ -70,7 +70,7 @@ def check_external_data(model: onnx.ModelProto, path: Path, label: str) -> None:
         if offset < 0 or length < 0:
             raise ImportFailure(f"{where}: negative external-data offset or length; re-export the model")
         if max(length, expected) > cap:
-            raise ImportFailure(f"{where}: {max(length, expected)} bytes of external data, above the tensor size "
+            raise ImportFailure(f"{where}: {max(length, expected)} bytes of external data, above "
                                 f"{TENSOR_BYTES.how()}")
         if offset + length > size:
             raise ImportFailure(f"{where}: external data {excerpt(location)} is too short ({size} bytes, the tensor needs "
@@ -109,7 +109,7 @@ def check_tensor_sizes(model: onnx.ModelProto, label: str) -> None:
             count = math.ceil((limit - start) / delta) if delta and math.isfinite((limit - start) / delta) else None
         if count is not None and count * 4 > cap:
             raise ImportFailure(f"{label}: node {excerpt(node.name or node.op_type)} ({node.op_type}) would create a tensor "
-                                f"of {count} elements, above the tensor size {TENSOR_BYTES.how()}; fix the model's constant shape")
+                                f"of {count} elements, above {TENSOR_BYTES.how()}; fix the model's constant shape")
 
 
 def load_onnx(path: Path, label: str | None = None, *, check: bool = True) -> onnx.ModelProto:

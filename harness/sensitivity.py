@@ -29,7 +29,7 @@ from harness.errors import HarnessError
 from harness.estimators import EstimatorParams, estimate
 from harness.evaluation import evaluate, load_ground_truth
 from harness.evaluation.bootstrap import nanmean
-from harness.guarded import import_guarded
+from harness.importer import import_card
 from harness.probing import probe_model
 from harness.report.atomic import write_all_atomic
 from harness.report.document import dumps
@@ -57,7 +57,7 @@ def _probe_all(config: RunConfig, probe_names: list[str], n_max: int, console: C
     artifacts: dict[str, list[ModelArtifacts]] = {name: [] for name in probe_names}
     for card in zoo.cards:
         with console.status(f"{card.id}: import and probe ({len(probes)} probe set(s))"):
-            model = import_guarded(card)
+            model = import_card(card)
             for name, probe in zip(probe_names, probes):
                 artifacts[name].append(probe_model(model, probe, settings, device).artifacts)
         del model

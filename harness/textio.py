@@ -47,7 +47,7 @@ def read_bytes(path: Path | str, what: str, limit: Limit, error: type[HarnessErr
     try:
         size = os.fstat(fd).st_size
         if size > cap:
-            raise error(f"{path}: {what} of {size} bytes is above the {limit.what} {limit.how()}")
+            raise error(f"{path}: {what} of {size} bytes is above {limit.how()}")
         chunks, total = [], 0
         while True:
             chunk = os.read(fd, min(1 << 20, cap + 1 - total))
@@ -56,7 +56,7 @@ def read_bytes(path: Path | str, what: str, limit: Limit, error: type[HarnessErr
             chunks.append(chunk)
             total += len(chunk)
             if total > cap:
-                raise error(f"{path}: {what} is above the {limit.what} {limit.how()}")
+                raise error(f"{path}: {what} is above {limit.how()}")
     except OSError as exc:
         code = f"{errno.errorcode.get(exc.errno, '')} " if exc.errno else ""
         raise error(f"{path}: cannot read {what} ({code}{exc.strerror or exc})") from None
