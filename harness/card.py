@@ -181,7 +181,11 @@ def _resolve_inside(path: Path, raw: str, root: Path, fields: _Fields, name: str
     candidate = Path(raw)
     if candidate.is_absolute():
         fields.fail(name, f"{excerpt(raw)} must be a path relative to the card")
-    resolved = (path.parent / candidate).resolve()
+    try:
+        resolved = (path.parent / candidate).resolve()
+        resolved.is_file()
+    except (OSError, ValueError) as exc:  # a NUL byte, a name too long for the file system
+        fields.fail(name, f"{excerpt(raw)} is not a usable path ({excerpt(str(getattr(exc, 'strerror', None) or exc), 60)})")
     if not resolved.is_relative_to(root.resolve()):
         fields.fail(name, f"{excerpt(raw)} leaves the zoo directory {root}; keep model files inside the zoo")
     return resolved

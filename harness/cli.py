@@ -193,8 +193,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return exc.exit_code
+    except OSError as exc:  # a path the user gave that the OS refuses (name too long, permission, I/O)
+        if debug:
+            raise
+        from harness.errors import excerpt
+
+        where = f"{excerpt(str(exc.filename), 200)}: " if exc.filename else ""
+        err_console.print(f"error: {where}{exc.strerror or exc}; check the path and its permissions",
+                          markup=False, highlight=False, soft_wrap=True)
+        return 1
     except KeyboardInterrupt:
-        err_console.print("interrupted: nothing was written", markup=False)
+        err_console.print("interrupted: no report was half-written (the output folder holds its previous set)", markup=False)
         return 130
 
 

@@ -84,7 +84,11 @@ def _optional_file(root: Path, data: dict[str, Any], name: str, zoo_file: Path) 
         return None
     if not isinstance(raw, str) or not raw or len(raw) > NAME_CHARS:
         raise ValidationError(f"{zoo_file}: field '{name}': expected a path, got {excerpt(raw)}")
-    path = (root / raw).resolve()
+    try:
+        path = (root / raw).resolve()
+        path.is_file()
+    except (OSError, ValueError) as exc:  # a NUL byte, a name too long for the file system
+        raise ValidationError(f"{zoo_file}: field '{name}': {excerpt(raw)} is not a usable path ({excerpt(str(exc), 60)})") from None
     if not path.is_relative_to(root.resolve()):
         raise ValidationError(f"{zoo_file}: field '{name}': {excerpt(raw)} leaves the zoo directory")
     if not path.is_file():
@@ -140,6 +144,9 @@ def _check_string(data: dict[str, Any], key: str, cap: int, zoo_file: Path) -> N
         raise ValidationError(f"{zoo_file}: field '{key}': expected a non-empty string, got {excerpt(value)}{hint}")
     if len(value) > cap:
         raise ValidationError(f"{zoo_file}: field '{key}': {len(value)} characters, longer than the limit of {cap}; shorten it")
+    if key in ("name", "version") and (any(c in value for c in "/\\\0") or value.startswith(".")):
+        raise ValidationError(f"{zoo_file}: field '{key}': {excerpt(value)} names the default output folder "
+                              "runs/<name>-<version>: no '/', '\\' or leading '.'")
 
 
 def load_zoo(path: Path | str, *, check_files: bool = True) -> Zoo:
@@ -175,7 +182,10 @@ def _probe(name: str | None, root: Path) -> str | None:
     if name is None:
         return None
     candidate = root / name
-    return str(candidate) if not Path(name).is_absolute() and candidate.exists() else name
+    try:
+        return str(candidate) if not Path(name).is_absolute() and candidate.exists() else name
+    except (OSError, ValueError):
+        return name
 
 
 def validate_zoo(path: Path | str, *, check_files: bool = True) -> list[ValidationError]:

@@ -333,6 +333,8 @@ def test_rc4_failure_while_running_the_model_names_the_card(tmp_path, zoo):
     ({"target": {"kind": "unit", "unit": -1}}, "target.unit"),
     ({"id": 7}, "id"),
     ({"heads": [1, 2]}, "heads"),
+    ({"onnx": "m" * 300 + ".onnx"}, "onnx"),
+    ({"onnx": "a\0b.onnx"}, "onnx"),
 ])
 def test_rc5_card_numbers_and_types_refused_where_they_enter(tmp_path, zoo, capsys, changes, field):
     code, err = cli(capsys, "validate", str(card_with(zoo, tmp_path, **changes)))
@@ -342,7 +344,8 @@ def test_rc5_card_numbers_and_types_refused_where_they_enter(tmp_path, zoo, caps
 @pytest.mark.parametrize("changes, field", [
     ({"probe": 7}, "probe"), ({"name": 7}, "name"), ({"version": 1.1}, "version"), ({"version": True}, "version"),
     ({"probe": "no-such-probe-set"}, "probe"), ({"ground_truth": "zoo.yaml"}, "ground_truth"),
-    ({"aliases": ["x"]}, "aliases"), ({"cards": 7}, "cards"),
+    ({"aliases": ["x"]}, "aliases"), ({"cards": 7}, "cards"), ({"name": "../../escape"}, "name"),
+    ({"ground_truth": "g" * 300}, "ground_truth"), ({"ground_truth": "a\0b"}, "ground_truth"),
 ])
 def test_rc5_validate_rejects_what_run_would_fail_on(tmp_path, zoo, capsys, changes, field):
     folder = zoo_copy(zoo, tmp_path, **changes)
@@ -422,18 +425,19 @@ def no_probing(monkeypatch):
     monkeypatch.setattr(run, "import_guarded", lambda *a, **k: pytest.fail("a model was imported before the check"))
 
 
-@pytest.mark.parametrize("kind", ["file", "under_file", "device", "read_only"])
+@pytest.mark.parametrize("kind", ["file", "under_file", "device", "read_only", "name_too_long"])
 def test_rc6_bad_out_refused_before_probing(tmp_path, zoo, capsys, no_probing, kind):
     target = tmp_path / "taken"
     target.write_text("keep me")
-    out = {"file": target, "under_file": target / "sub", "device": Path("/dev/null/x"), "read_only": tmp_path / "ro" / "out"}[kind]
+    out = {"file": target, "under_file": target / "sub", "device": Path("/dev/null/x"), "read_only": tmp_path / "ro" / "out",
+           "name_too_long": tmp_path / ("n" * 300) / "out"}[kind]
     if kind == "read_only":
         if os.geteuid() == 0:
             pytest.skip("root writes into read-only folders")
         (tmp_path / "ro").mkdir()
         os.chmod(tmp_path / "ro", 0o500)
     code, err = cli(capsys, "run", "--zoo", str(zoo), "--out", str(out), *FAST)
-    assert_one_line(code, err, 1, "--out")
+    assert_one_line(code, err, 1, "--out" if kind != "name_too_long" else "nnnn")
     assert target.read_text() == "keep me"
 
 
