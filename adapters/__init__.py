@@ -4,9 +4,11 @@
 helpers (:mod:`harness.adapters.pytorch`, :mod:`harness.adapters.tensorflow`) bring models into the zoo.
 """
 
-from harness.adapters import onnx as _onnx  # noqa: F401  (registers the adapters)
+from harness.adapters import legacy as _legacy  # noqa: F401  (registers the adapters)
+from harness.adapters import onnx as _onnx  # noqa: F401
 from harness.adapters import pytorch as _pytorch  # noqa: F401
 from harness.adapters import tensorflow as _tensorflow  # noqa: F401
+from harness.adapters import tflite as _tflite  # noqa: F401
 from harness.adapters.base import ADAPTERS, Adapter
 
 __all__ = ["ADAPTERS", "Adapter"]

@@ -1,4 +1,9 @@
-"""What an adapter is: the normalisation passes one exporter's ONNX output needs."""
+"""What an adapter is: the normalisation passes one source's ONNX files need.
+
+The passes every source shares are :data:`SHARED_PASSES` (in :mod:`harness.adapters.passes`);
+each adapter module adds what is specific to its source (TFLite custom ops, tf2onnx's SAME
+padding, torch.onnx's ``Reshape(allowzero=1)``, Model Zoo-era IR/opset upgrades).
+"""
 
 from __future__ import annotations
 
@@ -18,12 +23,22 @@ class Adapter:
     passes: tuple[str, ...]
     description: str
 
-    def normalise(self, model: onnx.ModelProto, keep: frozenset[str] = frozenset()) -> onnx.ModelProto:
+    def normalise(self, model: onnx.ModelProto, keep: frozenset[str] = frozenset(),
+                  input_shape: tuple[int | None, ...] | None = None) -> onnx.ModelProto:
         """A copy of ``model`` that onnx2torch converts, with the ``keep`` tensors intact."""
-        return run_passes(model, list(self.passes), keep)
+        return run_passes(model, list(self.passes), keep, input_shape)
 
 
 ADAPTERS: Registry[Adapter] = Registry("framework")
 
-#: Passes every exporter's output goes through; adapters add their own around them.
-COMMON_PASSES = ("fold_constants", "constants_to_initializers", "reshape_allowzero", "downgrade_opset", "infer_shapes")
+#: Passes every source's output goes through (pin the card's input size first, so that
+#: folding removes the shape arithmetic of dynamic exports; shapes inferred last).
+SHARED_PASSES = ("pin_input_dims", "fold_constants", "constants_to_initializers", "infer_shapes")
+#: Kept for callers of the previous name.
+COMMON_PASSES = SHARED_PASSES
+
+
+def with_passes(shared: tuple[str, ...], *extra: str) -> tuple[str, ...]:
+    """``shared`` with source-specific passes inserted before the final shape inference."""
+    head = tuple(p for p in shared if p != "infer_shapes")
+    return (*head, *extra, "infer_shapes")

@@ -1,13 +1,19 @@
-"""Plain ONNX files of unknown origin: the full set of common normalisations."""
+"""Plain ONNX files of unknown origin: every normalisation, each applied where it detects its case.
+
+Old IR/opset files are upgraded (as ``onnx-legacy`` does), TFLite custom ops rewritten,
+constant int8 weights dequantized, SAME padding made explicit and ``Reshape(allowzero=1)``
+relaxed where exact; each pass leaves a graph without its construct unchanged.
+"""
 
 from __future__ import annotations
 
-from harness.adapters.base import ADAPTERS, COMMON_PASSES, Adapter
+from harness.adapters.base import ADAPTERS, SHARED_PASSES, Adapter, with_passes
 
 ONNX_ADAPTER = Adapter(
     framework="onnx",
-    passes=COMMON_PASSES,
-    description="ONNX of unknown origin: constant folding, Constant/Identity weights to initializers, "
-    "Reshape allowzero, opset conversion for onnx2torch",
+    passes=("upgrade_legacy", "pin_input_dims", "tflite_custom_ops", "fold_dequantize_weights",
+            *with_passes(SHARED_PASSES[1:], "reshape_allowzero", "explicit_pads")),
+    description="ONNX of unknown origin: detects old IR/opsets (upgrade), TFLite custom ops, int8 weights, "
+    "SAME padding, Reshape allowzero; constant folding and dims pinned from the card",
 )
 ADAPTERS.add("onnx", ONNX_ADAPTER)

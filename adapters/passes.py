@@ -1,8 +1,13 @@
 """Graph normalisation passes: ONNX in, ONNX out, each fixing one thing onnx2torch trips on.
 
 Passes live in a registry (keyed by name, duplicates refused) and each framework's adapter
-lists the ones its exporter needs. Every pass preserves the tensors named in ``keep`` (probe
-layers), so that the names a user knows still address the same values afterwards.
+lists the ones its exporter needs. This module holds the passes every source shares; passes
+specific to one source live in that source's adapter module (legacy IR/opset upgrades in
+``legacy``, TFLite custom ops in ``tflite`` ...). Every pass preserves the tensors named in
+``keep`` (probe layers), so that the names a user knows still address the same values.
+
+There is no down-conversion of opsets: ops are converted at their own version
+(:mod:`harness.converters` registers what onnx2torch lacks).
 """
 
 from __future__ import annotations
@@ -16,16 +21,13 @@ from onnx import helper, numpy_helper
 
 from harness.registry import Registry
 
-#: The highest default-domain opset whose ops onnx2torch 1.5.x converts (Reduce*/Pad/Resize/
-#: Split change signature at 18, Identity/Reshape/Cast/Shape at 19+).
-MAX_ONNX2TORCH_OPSET = 17
-
-
 @dataclass(frozen=True)
 class PassContext:
-    """What a pass may need besides the graph: tensors that must survive it."""
+    """What a pass may need besides the graph: tensors that must survive it, the card's input shape."""
 
     keep: frozenset[str] = frozenset()
+    #: the graph input's shape from the card (batch None = left dynamic); None: do not pin
+    input_shape: tuple[int | None, ...] | None = None
 
 
 GraphPass = Callable[[onnx.ModelProto, PassContext], onnx.ModelProto]
@@ -120,27 +122,146 @@ def reshape_allowzero(model: onnx.ModelProto, ctx: PassContext) -> onnx.ModelPro
     return model
 
 
-@PASSES.register("downgrade_opset")
-def downgrade_opset(model: onnx.ModelProto, ctx: PassContext) -> onnx.ModelProto:
-    """Convert the default-domain opset down to what onnx2torch converts (see MAX_ONNX2TORCH_OPSET)."""
-    from onnx import version_converter
+@PASSES.register("pin_input_dims")
+def pin_input_dims(model: onnx.ModelProto, ctx: PassContext) -> onnx.ModelProto:
+    """Fix the image input's symbolic channel/height/width dims to the card's ``input`` values.
 
-    if default_opset(model) <= MAX_ONNX2TORCH_OPSET:
+    Exports with dynamic spatial dims leave ranks and shapes unknown to onnx2torch (BatchNorm
+    of unknown rank ...) and keep Shape arithmetic that constant folding then removes.
+    """
+    if ctx.input_shape is None:
         return model
-    return version_converter.convert_version(model, MAX_ONNX2TORCH_OPSET)
+    inits = _initializer_names(model)
+    inputs = [i for i in model.graph.input if i.name not in inits]
+    if len(inputs) != 1:
+        return model
+    dims = inputs[0].type.tensor_type.shape.dim
+    if len(dims) != len(ctx.input_shape):
+        return model
+    for dim, value in zip(dims, ctx.input_shape):
+        if value is not None and not (dim.HasField("dim_value") and dim.dim_value > 0):
+            dim.Clear()
+            dim.dim_value = value
+    return model
 
 
 @PASSES.register("infer_shapes")
 def infer_shapes(model: onnx.ModelProto, ctx: PassContext) -> onnx.ModelProto:
-    """Static shape inference, so that layer listings and checks know every tensor's shape."""
-    return onnx.shape_inference.infer_shapes(model)
+    """Static shape inference, so that layer listings and checks know every tensor's shape.
+
+    With data propagation, shapes computed by Shape/Slice/Concat chains (paddle2onnx, tf2onnx)
+    are known too; onnx2torch needs the rank of BatchNorm inputs.
+    """
+    try:
+        return onnx.shape_inference.infer_shapes(model, data_prop=True)
+    except Exception:  # inference that stops at an op it cannot type is not fatal: fall back
+        return onnx.shape_inference.infer_shapes(model)
 
 
-def run_passes(model: onnx.ModelProto, names: list[str], keep: frozenset[str]) -> onnx.ModelProto:
+def run_passes(model: onnx.ModelProto, names: list[str], keep: frozenset[str],
+               input_shape: tuple[int | None, ...] | None = None) -> onnx.ModelProto:
     """Apply the named passes in order on a copy of ``model``."""
     copy = onnx.ModelProto()
     copy.CopyFrom(model)
-    ctx = PassContext(keep=keep)
+    ctx = PassContext(keep=keep, input_shape=input_shape)
     for name in names:
         copy = PASSES.get(name)(copy, ctx)
     return copy
+
+
+def _static_shapes(model: onnx.ModelProto) -> dict[str, tuple[int | None, ...]]:
+    """Tensor name -> shape (None for unknown dims), from ONNX shape inference."""
+    inferred = onnx.shape_inference.infer_shapes(model)
+    shapes = {}
+    for info in [*inferred.graph.input, *inferred.graph.value_info, *inferred.graph.output]:
+        if info.type.HasField("tensor_type") and info.type.tensor_type.HasField("shape"):
+            shapes[info.name] = tuple(d.dim_value if d.HasField("dim_value") else None for d in info.type.tensor_type.shape.dim)
+    for init in model.graph.initializer:
+        shapes[init.name] = tuple(init.dims)
+    return shapes
+
+
+_AUTO_PAD_OPS = ("Conv", "MaxPool", "AveragePool", "LpPool")
+
+
+@PASSES.register("explicit_pads")
+def explicit_pads(model: onnx.ModelProto, ctx: PassContext) -> onnx.ModelProto:
+    """``auto_pad=SAME_UPPER/SAME_LOWER`` -> explicit ``pads`` computed from the static input shape.
+
+    tf2onnx writes SAME padding this way when the input size is dynamic; with the card's size
+    pinned the pads are known, and onnx2torch converts explicit pads only. Exact by the spec's
+    formula: total = max((ceil(in / stride) - 1) * stride + (k - 1) * dilation + 1 - in, 0),
+    the odd pixel at the end (UPPER) or the beginning (LOWER).
+    """
+    nodes = [n for n in model.graph.node if n.op_type in _AUTO_PAD_OPS and n.domain in ("", "ai.onnx")
+             and any(a.name == "auto_pad" and a.s in (b"SAME_UPPER", b"SAME_LOWER") for a in n.attribute)]
+    if not nodes:
+        return model
+    shapes = _static_shapes(model)
+    for node in nodes:
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        in_shape = shapes.get(node.input[0])
+        if node.op_type == "Conv":
+            weight = shapes.get(node.input[1]) if len(node.input) > 1 else None
+            kernel = list(attrs.get("kernel_shape") or (weight[2:] if weight else []))
+        else:
+            kernel = list(attrs.get("kernel_shape", []))
+        if not in_shape or not kernel or any(d is None for d in in_shape[2:]):
+            continue  # left for the converter, which names the node when it cannot handle it
+        spatial = in_shape[2:]
+        strides = list(attrs.get("strides", [1] * len(kernel)))
+        dilations = list(attrs.get("dilations", [1] * len(kernel)))
+        begin, end = [], []
+        for size, k, s, d in zip(spatial, kernel, strides, dilations):
+            total = max((-(-size // s) - 1) * s + (k - 1) * d + 1 - size, 0)
+            small, large = total // 2, total - total // 2
+            upper = attrs["auto_pad"] in (b"SAME_UPPER", "SAME_UPPER")
+            begin.append(small if upper else large)
+            end.append(large if upper else small)
+        kept = [a for a in node.attribute if a.name not in ("auto_pad", "pads")]
+        del node.attribute[:]
+        node.attribute.extend(kept)
+        node.attribute.append(helper.make_attribute("pads", begin + end))
+    return model
+
+
+@PASSES.register("fold_dequantize_weights")
+def fold_dequantize_weights(model: onnx.ModelProto, ctx: PassContext) -> onnx.ModelProto:
+    """``DequantizeLinear`` of constant (weight) tensors -> float initializers.
+
+    onnx2torch reads Conv/Gemm weights from initializers only, and the general constant
+    folder skips large tensors. Computed per the spec, ``(q - zero_point) * scale`` per
+    tensor, per axis or per block, in float32 as onnxruntime does.
+    """
+    inits = {init.name: init for init in model.graph.initializer}
+    outputs = {o.name for o in model.graph.output}
+    kept = []
+    for node in model.graph.node:
+        present = [name for name in node.input if name]
+        if (node.op_type != "DequantizeLinear" or node.domain not in ("", "ai.onnx") or not all(n in inits for n in present)
+                or node.output[0] in outputs):
+            kept.append(node)
+            continue
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        q = numpy_helper.to_array(inits[node.input[0]]).astype(np.float32)
+        scale = numpy_helper.to_array(inits[node.input[1]]).astype(np.float32)
+        zero = numpy_helper.to_array(inits[node.input[2]]).astype(np.float32) if len(node.input) > 2 and node.input[2] else None
+        axis, block = attrs.get("axis", 1), attrs.get("block_size", 0)
+
+        def shaped(param: np.ndarray) -> np.ndarray:
+            if param.ndim == 0 or param.size == 1 and not block:
+                return param.reshape(())
+            ax = axis % q.ndim
+            if block:
+                return np.repeat(param, block, axis=ax).take(range(q.shape[ax]), axis=ax)
+            view = [1] * q.ndim
+            view[ax] = param.size
+            return param.reshape(view)
+
+        value = (q - shaped(zero)) * shaped(scale) if zero is not None else q * shaped(scale)
+        init = numpy_helper.from_array(value.astype(np.float32), node.output[0])
+        model.graph.initializer.append(init)
+        inits[init.name] = init
+    del model.graph.node[:]
+    model.graph.node.extend(kept)
+    return model

@@ -20,9 +20,12 @@ from harness.limits import IMAGE_SIDE, NAME_CHARS, TEXT_CHARS
 from harness.registry import suggest
 from harness.yaml_io import read_yaml_mapping
 
-FRAMEWORKS = ("tensorflow", "pytorch", "onnx")
+FRAMEWORKS = ("tensorflow", "pytorch", "onnx", "tflite", "onnx-legacy")
 LAYOUTS = ("NCHW", "NHWC")
-CHANNEL_ORDERS = ("RGB", "BGR")
+#: gray: the graph takes one channel, the luma 0.299 R + 0.587 G + 0.114 B of the RGB probe images
+CHANNEL_ORDERS = ("RGB", "BGR", "gray")
+#: parity defaults: |torch - onnxruntime| <= atol + rtol * |onnxruntime|, elementwise
+DEFAULT_ATOL, DEFAULT_RTOL = 1e-4, 1e-3
 #: The file that makes a folder a zoo; a card inside a zoo may reference files anywhere in it.
 ZOO_FILE = "zoo.yaml"
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
@@ -45,8 +48,21 @@ class InputSpec:
     layout: str = "NCHW"
     channels: str = "RGB"
     range: tuple[float, float] = (0.0, 1.0)
-    mean: tuple[float, float, float] | None = None
-    std: tuple[float, float, float] | None = None
+    mean: tuple[float, ...] | None = None  # one value per channel (1 for gray, 3 otherwise)
+    std: tuple[float, ...] | None = None
+
+    @property
+    def num_channels(self) -> int:
+        """Channels of the graph's input tensor."""
+        return 1 if self.channels == "gray" else 3
+
+
+@dataclass(frozen=True)
+class ParitySpec:
+    """Allclose criterion of the import's parity check against onnxruntime."""
+
+    atol: float = DEFAULT_ATOL
+    rtol: float = DEFAULT_RTOL
 
 
 @dataclass(frozen=True)
@@ -71,7 +87,8 @@ class ModelCard:
     path: Path  # the card file itself
     sha256: str | None = None
     target: TargetSpec = field(default_factory=TargetSpec)
-    parity_tolerance: float = 1e-4
+    parity_tolerance: float = DEFAULT_ATOL  # = parity.atol (the card's former field, still accepted)
+    parity: ParitySpec = field(default_factory=ParitySpec)
     architecture: str | None = None
     training_data: str | None = None
     group: str | None = None
@@ -88,12 +105,13 @@ class ModelCard:
 
 _TOP_FIELDS = {
     "id", "task", "framework", "onnx", "sha256", "input", "probe_layer", "target",
-    "parity_tolerance", "architecture", "training_data", "group", "license", "source",
+    "parity_tolerance", "parity", "architecture", "training_data", "group", "license", "source",
     "notes", "heads",
 }
 _REQUIRED = ("id", "task", "framework", "onnx", "input", "probe_layer")
 _INPUT_FIELDS = {"size", "layout", "channels", "range", "mean", "std"}
 _TARGET_FIELDS = {"kind", "output", "unit"}
+_PARITY_FIELDS = {"atol", "rtol"}
 
 
 class _Fields:
@@ -217,6 +235,7 @@ def parse_card(path: Path, data: dict[str, Any], root: Path | None = None, *, ch
             actual = sha256_file(onnx_path)
             if actual != sha.lower():
                 top.fail("sha256", f"mismatch for {onnx_path.name}: card says {sha}, file has {actual}; re-export or update the card")
+    parity = _parse_parity(path, top)
     return ModelCard(
         id=card_id,
         task=top.string("task"),
@@ -227,7 +246,8 @@ def parse_card(path: Path, data: dict[str, Any], root: Path | None = None, *, ch
         path=path.resolve(),
         sha256=sha.lower() if sha else None,
         target=_parse_target(path, top.mapping("target")),
-        parity_tolerance=top.number("parity_tolerance", 1e-4, low=0.0),
+        parity_tolerance=parity.atol,
+        parity=parity,
         architecture=top.string("architecture"),
         training_data=top.string("training_data"),
         group=top.string("group"),
@@ -245,7 +265,10 @@ def _parse_input(path: Path, data: dict[str, Any]) -> InputSpec:
     low_high = fields.bounded("range", fields.numbers("range", 2), -_SCALE_BOUND, _SCALE_BOUND) or (0.0, 1.0)
     if low_high[0] >= low_high[1]:
         fields.fail("range", f"expected [low, high] with low < high, got {list(low_high)}")
-    std = fields.numbers("std", 3)
+    channels = fields.string("channels", CHANNEL_ORDERS, default="RGB")
+    count = 1 if channels == "gray" else 3
+    mean = fields.numbers("mean", count)
+    std = fields.numbers("std", count)
     if std is not None and any(s <= 0 for s in std):
         fields.fail("std", f"every std must be positive, got {list(std)}")
     fields.bounded("std", std, _STD_MIN, _SCALE_BOUND)
@@ -255,11 +278,24 @@ def _parse_input(path: Path, data: dict[str, Any]) -> InputSpec:
     return InputSpec(
         size=size,
         layout=fields.string("layout", LAYOUTS, default="NCHW"),
-        channels=fields.string("channels", CHANNEL_ORDERS, default="RGB"),
+        channels=channels,
         range=low_high,
-        mean=fields.bounded("mean", fields.numbers("mean", 3), -_SCALE_BOUND, _SCALE_BOUND),
+        mean=fields.bounded("mean", mean, -_SCALE_BOUND, _SCALE_BOUND),
         std=std,
     )
+
+
+def _parse_parity(path: Path, top: _Fields) -> ParitySpec:
+    """``parity: {atol, rtol}``; the older ``parity_tolerance`` is an alias of ``parity.atol``."""
+    fields = _Fields(path, top.mapping("parity"), "parity.", _PARITY_FIELDS)
+    if top.has("parity_tolerance") and fields.has("atol"):
+        top.fail("parity_tolerance", "given together with parity.atol; keep only parity.atol")
+    atol = fields.number("atol", top.number("parity_tolerance", DEFAULT_ATOL))
+    rtol = fields.number("rtol", DEFAULT_RTOL)
+    for name, value in (("atol", atol), ("rtol", rtol)):
+        if value < 0:
+            fields.fail(name, f"expected a non-negative number, got {value:g}")
+    return ParitySpec(atol=atol, rtol=rtol)
 
 
 def _parse_target(path: Path, data: dict[str, Any]) -> TargetSpec:

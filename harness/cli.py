@@ -16,7 +16,7 @@ from rich.table import Table
 
 from harness import __version__
 from harness.errors import HarnessError
-from harness.options import add_compare_arguments, add_run_arguments, add_sensitivity_arguments
+from harness.options import add_compare_arguments, add_run_arguments, add_select_layer_arguments, add_sensitivity_arguments
 
 console = Console()
 err_console = Console(stderr=True)
@@ -51,19 +51,25 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_layers(args: argparse.Namespace) -> int:
-    from harness.card import load_card
-    from harness.guarded import import_guarded
+    from harness.layers import list_layers
 
-    card = load_card(args.card)
-    with console.status(f"importing {card.id} ..."):
-        model = import_guarded(card, check_parity=False)
-    table = Table(title=f"{card.id}: {len(model.layers.layers)} layers (address by ONNX node or tensor name)")
-    for column in ("ONNX node", "op", "tensor", "output shape"):
+    target = Path(args.card)
+    listing = list_layers(target)
+    rows = [row for row in listing.rows if not args.filter or args.filter.lower() in " ".join(
+        str(row.get(k) or "") for k in ("node", "op", "tensor", "module_path")).lower()]
+    if args.json:
+        import json
+
+        print(json.dumps({"model": listing.model, "probe": listing.probe, "layers": rows}, indent=1))
+        return 0
+    table = Table(title=f"{listing.model}: {len(rows)} layers (address by ONNX node, tensor name or PyTorch module path; "
+                        f"* = likely probe candidate)")
+    for column in ("ONNX node", "op", "tensor", "module path", "output shape"):
         table.add_column(column, overflow="fold")
-    for layer in model.layers.layers:
-        probe = " [bold green](probe)[/]" if layer.tensor == model.probe.tensor else ""
-        shape = "x".join(map(str, layer.shape)) if layer.shape else "?"
-        table.add_row(layer.onnx_node or "-", layer.op_type, layer.tensor + probe, shape)
+    for row in rows:
+        mark = " [bold green](probe)[/]" if row["tensor"] == listing.probe else (" [cyan]*[/]" if row["candidate"] else "")
+        shape = "x".join(map(str, row["shape"])) if row["shape"] else "?"
+        table.add_row(row["node"] or "-", row["op"], row["tensor"] + mark, row["module_path"] or "", shape)
     console.print(table)
     return 0
 
@@ -83,9 +89,11 @@ def cmd_import(args: argparse.Namespace) -> int:
         ("probe layer", f"{card.probe_layer} -> {model.probe.tensor}"),
         ("probe shape", "x".join(map(str, (model.probe.shape or ())[1:])) + " per image"),
         ("parity max abs err", f"{model.parity.max_abs_err:.3g}"),
-        ("parity max rel err", f"{model.parity.max_rel_err:.3g} (tolerance {card.parity_tolerance:g})"),
+        ("parity max rel err", f"{model.parity.max_rel_err:.3g}"),
+        ("parity criterion", f"|torch - ort| <= {card.parity.atol:g} + {card.parity.rtol:g} * |ort| (reference: {model.parity.reference})"),
         ("parity tensors", ", ".join(model.parity.tensors)),
         ("batch", "dynamic" if model.fixed_batch is None else f"fixed {model.fixed_batch}"),
+        ("third-party messages", str(len(model.parity.messages)) + " (recorded, not shown)" if model.parity.messages else "none"),
     ]
     for row in rows:
         table.add_row(*row)
@@ -111,17 +119,26 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     return run_sensitivity(args, console)
 
 
+def cmd_select_layer(args: argparse.Namespace) -> int:
+    from harness.layer_selection.command import run_select_layer
+
+    return run_select_layer(args, console)
+
+
 def registries() -> dict[str, list[str]]:
     """Everything that can be named on the command line or in a card, by kind."""
     from harness.adapters import ADAPTERS
     from harness.adapters.passes import PASSES
-    from harness.attribution import METHODS
+    from harness.attribution import ATTRIBUTION_TARGETS, METHODS
     from harness.estimators import ESTIMATORS
+    from harness.estimators.labelled import LABELLED_ESTIMATORS
     from harness.probes import list_probes
 
     return {
         "methods": METHODS.names(),
+        "targets": ATTRIBUTION_TARGETS.names(),
         "estimators": ESTIMATORS.names(),
+        "labelled": LABELLED_ESTIMATORS.names(),
         "probes": list_probes(),
         "frameworks": ADAPTERS.names(),
         "passes": PASSES.names(),
@@ -130,6 +147,7 @@ def registries() -> dict[str, list[str]]:
 
 def cmd_list(args: argparse.Namespace) -> int:
     from harness.adapters import ADAPTERS
+    from harness.attribution import ATTRIBUTION_TARGETS
     from harness.registry import did_you_mean
 
     kinds = registries()
@@ -140,6 +158,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             console.print(f"[bold]{kind}[/bold]")
             for name in names:
                 detail = f"  [dim]{ADAPTERS.get(name).description}[/dim]" if kind == "frameworks" else ""
+                detail = f"  [dim]{ATTRIBUTION_TARGETS.get(name).description}[/dim]" if kind == "targets" else detail
                 console.print(f"  {name}{detail}")
     return 0
 
@@ -155,11 +174,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("list", help="list attribution methods, estimators, built-in probe sets, frameworks, graph passes")
-    p.add_argument("kind", nargs="?", help="methods | estimators | probes | frameworks | passes (default: all)")
+    p.add_argument("kind", nargs="?", help="methods | targets | estimators | probes | frameworks | passes (default: all)")
     p.set_defaults(func=cmd_list)
 
-    p = sub.add_parser("layers", help="list every addressable layer of a model with its ONNX name and shape")
-    p.add_argument("card")
+    p = sub.add_parser("layers", help="list every addressable layer of a model (a card or a bare .onnx file) with its name and shape")
+    p.add_argument("card", help="model card, or an ONNX file (no card needed: find the probe layer first)")
+    p.add_argument("--filter", default=None, help="only layers whose node, op, tensor or module path contains this text")
+    p.add_argument("--json", action="store_true", help="print the listing as JSON")
     p.set_defaults(func=cmd_layers)
 
     p = sub.add_parser("import", help="import a model, print parity against onnxruntime and the probe shape")
@@ -178,6 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sensitivity", help="how stable the estimated affinities are across probe sets and probe sizes")
     add_sensitivity_arguments(p)
     p.set_defaults(func=cmd_sensitivity)
+    p = sub.add_parser("select-layer", help="rank a source model's layers for transfer to a target model (DEPARA layer selection)")
+    add_select_layer_arguments(p)
+    p.set_defaults(func=cmd_select_layer)
     return parser
 
 

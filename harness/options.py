@@ -32,7 +32,11 @@ def add_probing_arguments(p: argparse.ArgumentParser, *, seed_help: str, bootstr
     p.add_argument("--seed", type=int, default=0, help=seed_help)
     p.add_argument("--methods", nargs="+", default=None,
                    help=f"attribution methods (default: {' '.join(DEFAULT_METHODS)}; see `harness list methods`)")
-    p.add_argument("--estimators", nargs="+", default=None, help="estimators (default: one per attribution method, plus depara and rsa)")
+    p.add_argument("--estimators", nargs="+", default=None,
+                   help="estimators, NAME or NAME@TARGET (default: one per attribution method, plus depara, depara_edge and rsa)")
+    p.add_argument("--targets", nargs="+", default=None,
+                   help="attribution targets, each map-based estimator is computed under every one "
+                        "(default: sum, the seed's; see `harness list targets`)")
     p.add_argument("--ground-truth", type=Path, default=None, help="CSV source,target,affinity (default: the zoo's)")
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--map-size", type=int, default=32, help="common resolution of attribution maps (pixels per side)")
@@ -49,6 +53,14 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--images", type=int, default=None, help="number of probe images (default: 200 generated, or all files)")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: runs/<zoo>-<version>)")
     p.add_argument("--probe-size", type=int, default=None, help="decode probe images at this square size (default: largest model input)")
+    p.add_argument("--labels", default=None, metavar="TASK_OR_FILE",
+                   help="score every model as a source for one labelled target: a synthetic task name (generated probe sets), "
+                        "a CSV image,label (or image,value,...), or 'folder' (class = sub-folder of the probe folder)")
+    p.add_argument("--labelled-benchmark", action="store_true",
+                   help="generated probe sets: also run the labelled estimators with every zoo target's own labels, "
+                        "evaluated side by side with the label-free ones")
+    p.add_argument("--labelled-estimators", nargs="+", default=None,
+                   help="labelled estimators for --labels / --labelled-benchmark (default: all; see `harness list labelled`)")
 
 
 def add_sensitivity_arguments(p: argparse.ArgumentParser) -> None:
@@ -69,3 +81,25 @@ def add_compare_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"exit {EXIT_THRESHOLD} when a threshold is crossed: " + "; ".join(f"{k}: {v}" for k, v in THRESHOLDS.items()))
     p.add_argument("--bootstrap", type=int, default=2000, help="paired bootstrap resamples over shared targets")
     p.add_argument("--seed", type=int, default=0, help="bootstrap seed")
+
+
+#: Where a zoo keeps its measured per-layer transfer (select-layer's ground truth), relative to the zoo folder.
+LAYER_TRUTH = Path("ground_truth") / "layers.csv"
+
+
+def add_select_layer_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--zoo", type=Path, default=None, help="zoo directory or zoo file (default: the embedded zoo)")
+    p.add_argument("--source", required=True, help="id of the model to transfer from")
+    p.add_argument("--target", required=True, help="id of the model whose task is transferred to (its probe layer is the reference)")
+    p.add_argument("--layers", nargs="+", default=["auto"],
+                   help="candidate layers of the source (ONNX node or tensor names), or 'auto': every 4-D block output up to the probe layer")
+    p.add_argument("--probe", default=None, help="built-in probe set or image folder / list (default: the zoo's, else synthetic-indoor)")
+    p.add_argument("--images", type=int, default=200, help="number of probe images")
+    p.add_argument("--seed", type=int, default=0, help="probe sampling / generation seed")
+    p.add_argument("--depara-lambda", type=float, default=0.25, help="edge weight lambda in V + lambda * E")
+    p.add_argument("--map-size", type=int, default=32, help="common resolution of the node maps (pixels per side)")
+    p.add_argument("--batch-size", type=int, default=32, help="probe images per forward/backward pass")
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
+    p.add_argument("--layer-truth", type=Path, default=None,
+                   help=f"CSV of measured per-layer transfer (default: <zoo>/{LAYER_TRUTH} when present)")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: runs/select-layer/<source>--<target>)")

@@ -12,6 +12,9 @@ import torch.nn.functional as F
 
 from harness.card import InputSpec
 
+#: ITU-R BT.601 luma weights, for cards with ``input.channels: gray``
+LUMA = (0.299, 0.587, 0.114)
+
 
 def resize(batch: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
     """Resize an NCHW batch; area averaging when shrinking (no aliasing), bilinear otherwise."""
@@ -27,12 +30,15 @@ def preprocess(batch: torch.Tensor, spec: InputSpec) -> torch.Tensor:
     x = resize(batch, spec.size)
     if spec.channels == "BGR":
         x = x.flip(1)
+    elif spec.channels == "gray":
+        luma = torch.tensor(LUMA, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+        x = (x * luma).sum(dim=1, keepdim=True)
     low, high = spec.range
     x = x * (high - low) + low
     if spec.mean is not None:
-        x = x - torch.tensor(spec.mean, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+        x = x - torch.tensor(spec.mean, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
     if spec.std is not None:
-        x = x / torch.tensor(spec.std, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+        x = x / torch.tensor(spec.std, dtype=x.dtype, device=x.device).view(1, -1, 1, 1)
     return x.contiguous()
 
 

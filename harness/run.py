@@ -21,9 +21,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from harness import __version__
-from harness.attribution import METHODS
+from harness.attribution import ATTRIBUTION_TARGETS, DEFAULT_TARGET, METHODS, map_key
 from harness.errors import HarnessError
-from harness.estimators import ESTIMATORS, EstimatorParams, estimate, rank_sources
+from harness.estimators import ESTIMATOR_INPUTS, ESTIMATORS, EstimatorParams, estimate, parse_estimator, rank_sources
+from harness.estimators.labelled import LABELLED_ESTIMATORS
+from harness.estimators.labelled.stage import benchmark_affinities, labelled_target
 from harness.evaluation import agreement, evaluate, load_ground_truth, task_tree
 from harness.guarded import import_guarded
 from harness.options import DEFAULT_METHODS
@@ -37,9 +39,6 @@ from harness.report.html import Gallery, html_files
 from harness.report.markdown import render_markdown
 from harness.zoo import Zoo, default_zoo_dir, load_zoo
 from harness.probes import DEFAULT_PROBE, ProbeRequest, load_probe
-
-#: What each non-map estimator needs besides features.
-ESTIMATOR_NEEDS = {"depara": ("gradxinput",), "rsa": ()}
 
 
 @dataclass(frozen=True)
@@ -56,6 +55,9 @@ class RunConfig:
     device: str = "auto"
     depara_lambda: float = 0.25
     n_boot: int = 1000
+    labels: str | None = None  # --labels: one labelled target (task name, CSV, or 'folder')
+    labelled_benchmark: bool = False  # --labelled-benchmark: every zoo target with its own labels
+    labelled_estimators: tuple[str, ...] = ()
     settings: ProbeSettings = field(default_factory=lambda: ProbeSettings(methods=DEFAULT_METHODS))
 
 
@@ -71,16 +73,24 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     methods = tuple(dict.fromkeys(args.methods or DEFAULT_METHODS))
     for method in methods:
         METHODS.get(method)  # did-you-mean error for unknown names
-    estimators = tuple(dict.fromkeys(args.estimators or default_estimators(methods)))
+    targets = tuple(dict.fromkeys(getattr(args, "targets", None) or (DEFAULT_TARGET,)))
+    for target in targets:
+        ATTRIBUTION_TARGETS.get(target)
+    estimators = expand_targets(args.estimators or default_estimators(methods), targets)
     for name in estimators:
-        ESTIMATORS.get(name)
-        needed = ESTIMATOR_NEEDS.get(name, (name,))
-        missing = [m for m in needed if m not in methods]
+        base, target = parse_estimator(name)
+        missing = [m for m in ESTIMATOR_INPUTS[base] if m not in methods]
         if missing:
             raise HarnessError(f"estimator {name!r} needs attribution method(s) {', '.join(missing)}: add them to --methods")
+        if ESTIMATOR_INPUTS[base] and target not in targets:
+            raise HarnessError(f"estimator {name!r} needs attribution target {target!r}: add it to --targets")
     settings = ProbeSettings(methods=methods, map_size=args.map_size, batch_size=args.batch_size,
-                             max_feature_units=args.max_feature_units, ig_steps=args.ig_steps)
+                             max_feature_units=args.max_feature_units, ig_steps=args.ig_steps, targets=targets)
+    labelled = tuple(dict.fromkeys(args.labelled_estimators or LABELLED_ESTIMATORS.names()))
+    for name in labelled:
+        LABELLED_ESTIMATORS.get(name)
     return RunConfig(
+        labels=args.labels, labelled_benchmark=args.labelled_benchmark, labelled_estimators=labelled,
         zoo=zoo_dir, out=args.out, probe=args.probe, n_images=args.images, seed=args.seed, methods=methods,
         estimators=estimators, ground_truth=args.ground_truth, probe_size=args.probe_size, device=args.device,
         depara_lambda=args.depara_lambda, n_boot=args.bootstrap, settings=settings,
@@ -90,8 +100,21 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
 def default_estimators(methods: tuple[str, ...]) -> list[str]:
     names = [m for m in methods if m in ESTIMATORS]
     if "gradxinput" in methods:
-        names.append("depara")
+        names += ["depara", "depara_edge"]
     return names + ["rsa"]
+
+
+def expand_targets(names, targets: tuple[str, ...]) -> tuple[str, ...]:
+    """Every plain map-based estimator under every target, side by side (``gradxinput``,
+    ``gradxinput@energy``, ``elrp``, ...); ``name@target`` and feature-only estimators as given."""
+    out: list[str] = []
+    for name in names:
+        if "@" in name or not ESTIMATOR_INPUTS.get(name, (name,)):
+            out.append(name)
+        else:
+            ESTIMATORS.get(name)  # did-you-mean before expanding
+            out.extend(map_key(name, t) for t in targets)
+    return tuple(dict.fromkeys(out))
 
 
 def pick_device(name: str) -> torch.device:
@@ -146,6 +169,15 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
     params = EstimatorParams(depara_lambda=config.depara_lambda)
     affinities = {name: estimate(name, artifacts, params) for name in config.estimators}
     timings["estimators"] = time.perf_counter() - tick
+    estimator_info = {name: _estimator_info(name) for name in config.estimators}
+    labelled_seconds: dict[str, float] = {}
+    if config.labelled_benchmark:
+        labelled, labelled_seconds = benchmark_affinities(artifacts, probe, config.labelled_estimators)
+        affinities.update(labelled)
+        estimator_info.update({name: {"estimator": name, "target": None, "reads_maps": [], "labelled": True,
+                                      "description": LABELLED_ESTIMATORS.get(name).description} for name in labelled})
+        timings["labelled_estimators"] = sum(labelled_seconds.values())
+    labelled_section = labelled_target(artifacts, probe, config.labels, config.labelled_estimators) if config.labels else None
 
     tick = time.perf_counter()
     ids = [c.id for c in zoo.cards]
@@ -168,6 +200,8 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
         },
         "parameters": _parameters(config, device),
         "models": models_info,
+        "attribution_targets": {t: ATTRIBUTION_TARGETS.get(t).description for t in config.settings.targets},
+        "estimator_info": estimator_info,
         "estimators": {name: {"models": list(a.model_ids), "affinity": a.matrix} for name, a in affinities.items()},
         "rankings": rankings,
         "scores": {name: _ranked_scores(a.matrix, ids, rankings[name]) for name, a in affinities.items()},
@@ -177,8 +211,11 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
         "tree_text": {name: tree.text for name, tree in trees.items()},
         "tree_leaf_order": {name: list(tree.leaf_order) for name, tree in trees.items()},
         "environment": environment(device),
-        "timings": {"stages": timings, "per_model": per_model, "total": sum(timings.values())},
+        "timings": {"stages": timings, "per_model": per_model, "total": sum(timings.values()),
+                    **({"labelled_estimators": labelled_seconds} if labelled_seconds else {})},
     }
+    if labelled_section is not None:
+        report["labelled_target"] = labelled_section
     return RunResult(config, report, render_markdown(report), outcomes, probe.images[: config.settings.gallery_images])
 
 
@@ -220,6 +257,14 @@ def evaluate_all(zoo: Zoo, affinities: dict, ids: list[str], config: RunConfig) 
     return evaluation, info
 
 
+def _estimator_info(name: str) -> dict:
+    """What an estimator name means, for renderers: its family, target and the maps it reads."""
+    base, target = parse_estimator(name)
+    reads = ESTIMATOR_INPUTS[base]
+    return {"estimator": base, "target": target if reads else None, "reads_maps": [map_key(m, target) for m in reads],
+            "description": (ESTIMATORS.get(base).__doc__ or "").strip().splitlines()[0]}
+
+
 def _ranked_scores(matrix, ids: list[str], ranking: dict[str, list[str]]) -> dict[str, list[float]]:
     """For every target, the affinities of its ranked sources, in ranking order."""
     index = {model_id: i for i, model_id in enumerate(ids)}
@@ -234,6 +279,7 @@ def _relative(path: Path, root: Path) -> str:
 def _parameters(config: RunConfig, device: torch.device) -> dict:
     settings = asdict(config.settings)
     settings.pop("gallery_images")
+    settings.pop("targets")  # in the estimator names (gradxinput@energy) and the report's attribution_targets
     return {
         **settings,
         "methods": list(config.methods),
@@ -264,6 +310,7 @@ def _model_entry(model, outcome: ProbeOutcome) -> dict:
         "attribution_target": {"kind": card.target.kind, "output": card.target.output, "unit": card.target.unit},
         "feature_units": int(outcome.artifacts.features.shape[1]),
         "features_pooled": outcome.artifacts.features_pooled,
+        "probe_layout": outcome.probe_layout,
         "parity_max_abs_err": model.parity.max_abs_err,
         "parity_max_rel_err": model.parity.max_rel_err,
         "parity_provider": model.parity.provider,

@@ -63,8 +63,9 @@ def slow_spearman(features: list[np.ndarray], metric: str, centre: bool) -> np.n
 
 def test_registry_keys() -> None:
     assert sorted(ESTIMATORS.names()) == sorted(
-        ["saliency", "gradxinput", "elrp", "integrated_gradients", "second_order", "depara", "rsa"]
+        ["saliency", "gradxinput", "elrp", "integrated_gradients", "depara", "depara_edge", "rsa"]
     )
+    assert "second_order" not in ESTIMATORS  # equals gradxinput on ReLU nets; not the seed's 2ndG
     with pytest.raises(HarnessError, match="did you mean 'depara'"):
         estimate("deparra", make_models())
 
@@ -80,21 +81,31 @@ def test_map_affinity_matches_loop(method: str) -> None:
     np.testing.assert_allclose(tiny_chunks.matrix, got.matrix, atol=1e-12)
 
 
-def test_rsa_matches_scipy_spearman() -> None:
+def test_rsa_matches_scipy_spearman_of_centred_features() -> None:
     models = make_models()
     got = estimate("rsa", models).matrix
-    np.testing.assert_allclose(got, slow_spearman([m.features for m in models], "correlation", False), atol=1e-10)
+    np.testing.assert_allclose(got, slow_spearman([m.features for m in models], "correlation", True), atol=1e-10)
     np.testing.assert_allclose(got, got.T, atol=1e-12)
 
 
+def test_rsa_centres_feature_columns_as_the_seed_does() -> None:
+    """A per-unit offset (e.g. a bias) must not change RSA: the seed centres every column first."""
+    models = make_models()
+    rng = np.random.default_rng(3)
+    shifted = [ModelArtifacts(m.model_id, m.task, maps=m.maps, features=m.features + rng.normal(0, 5, m.features.shape[1]))
+               for m in models]
+    np.testing.assert_allclose(estimate("rsa", shifted).matrix, estimate("rsa", models).matrix, atol=1e-10)
+
+
 @pytest.mark.parametrize("lam", [0.25, 0.03])
-def test_depara_is_nodes_plus_lambda_edges(lam: float) -> None:
+def test_depara_is_the_seeds_nodes_over_1000_plus_lambda_edges(lam: float) -> None:
     models = make_models()
     got = estimate("depara", models, EstimatorParams(depara_lambda=lam)).matrix
     nodes = slow_cosine([m.maps["gradxinput"] for m in models])
     edges = slow_spearman([m.features for m in models], "cosine", True)
-    np.testing.assert_allclose(got, nodes + lam * edges, atol=1e-10)
-    np.testing.assert_allclose(np.diag(got), 1 + lam)
+    np.testing.assert_allclose(got, nodes / 1000 + lam * edges, atol=1e-10)
+    np.testing.assert_allclose(np.diag(got), 1 / 1000 + lam)
+    np.testing.assert_allclose(estimate("depara_edge", models).matrix, edges, atol=1e-10)
 
 
 def test_identical_models_have_affinity_one() -> None:
@@ -103,7 +114,8 @@ def test_identical_models_have_affinity_one() -> None:
     models = [base[0], twin, base[1]]
     for name in ["saliency", "gradxinput", "elrp", "rsa"]:
         assert estimate(name, models).matrix[0, 1] == pytest.approx(1.0, abs=1e-12)
-    assert estimate("depara", models).matrix[0, 1] == pytest.approx(1.25, abs=1e-12)
+    assert estimate("depara", models).matrix[0, 1] == pytest.approx(0.251, abs=1e-12)
+    assert estimate("depara_edge", models).matrix[0, 1] == pytest.approx(1.0, abs=1e-12)
 
 
 def test_degenerate_inputs_are_nan_free() -> None:
@@ -125,7 +137,7 @@ def test_degenerate_inputs_are_nan_free() -> None:
     rsa = estimate("rsa", everything).matrix
     assert rsa[3, 0] == 0.0 and rsa[4, 0] == 0.0  # constant features: no ranking, Spearman 0
     expected = slow_spearman([m.features for m in everything], "cosine", True)
-    got_edges = (estimate("depara", everything).matrix - estimate("gradxinput", everything).matrix) / 0.25
+    got_edges = estimate("depara_edge", everything).matrix
     mask = np.isfinite(expected)  # scipy gives NaN where one vector is constant; we give 0
     np.testing.assert_allclose(got_edges[mask], expected[mask], atol=1e-10)
     assert np.all(got_edges[~mask] == 0.0)

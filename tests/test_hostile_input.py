@@ -326,9 +326,10 @@ def test_rc4_failure_while_running_the_model_names_the_card(tmp_path, zoo):
     ({"input": {"mean": [math.nan, 0.0, 0.0]}}, "input.mean"),
     ({"input": {"range": [math.nan, 1.0]}}, "input.range"),
     ({"input": {"range": [-1e308, 1e308]}}, "input.range"),
-    ({"parity_tolerance": math.nan}, "parity_tolerance"),
-    ({"parity_tolerance": -1e-3}, "parity_tolerance"),
-    ({"parity_tolerance": math.inf}, "parity_tolerance"),
+    ({"parity_tolerance": math.nan}, "parity"),
+    ({"parity_tolerance": -1e-3}, "parity"),
+    ({"parity_tolerance": math.inf}, "parity"),
+    ({"parity": {"rtol": math.nan}}, "parity.rtol"),
     ({"target": {"kind": "unit", "unit": 10**30}}, "target.unit"),
     ({"target": {"kind": "unit", "unit": -1}}, "target.unit"),
     ({"id": 7}, "id"),
@@ -338,7 +339,7 @@ def test_rc4_failure_while_running_the_model_names_the_card(tmp_path, zoo):
 ])
 def test_rc5_card_numbers_and_types_refused_where_they_enter(tmp_path, zoo, capsys, changes, field):
     code, err = cli(capsys, "validate", str(card_with(zoo, tmp_path, **changes)))
-    assert_one_line(code, err, 2, f"field '{field}'")
+    assert_one_line(code, err, 2, f"field '{field}")
 
 
 @pytest.mark.parametrize("changes, field", [

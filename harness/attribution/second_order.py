@@ -1,4 +1,11 @@
-"""Second-order ("2ndG") attribution: gradient*input plus a Hessian quadratic term.
+"""Input-pixel second-order attribution: gradient*input plus a Hessian quadratic term.
+
+This is NOT the deliberative-explanations seed's 2ndG (which works on a late conv layer's
+activations and the difficulty score; see DESIGN.md 4.4). On piecewise-linear nets (ReLU,
+max-pool) with a linear target ``H = 0`` almost everywhere and this map *equals*
+gradient*input (issue #11's audit: max |diff| = 0 over the 28 zoo models x 200 images), so it
+is kept as an attribution method (smooth nets, or non-linear targets such as ``energy``) and
+is not offered as a transferability estimator.
 
 ``map = x * g + |x * (H x)| / 2`` elementwise, with ``g = dT/dx`` and ``H = d^2T/dx^2`` at
 ``x``. Element ``i``'s quadratic term ``|x_i (H x)_i| / 2 = |sum_j x_i H_ij x_j| / 2`` is its

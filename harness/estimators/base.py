@@ -7,7 +7,7 @@ higher = better transfer.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -19,6 +19,36 @@ from harness.registry import Registry
 EstimatorFn = Callable[[Sequence[ModelArtifacts], EstimatorParams], np.ndarray]
 
 ESTIMATORS: Registry[EstimatorFn] = Registry("estimator")
+#: estimator -> the attribution methods whose maps it reads (empty: features only, so it does
+#: not depend on the attribution target and has no ``name@target`` variants).
+ESTIMATOR_INPUTS: dict[str, tuple[str, ...]] = {}
+
+
+def register(name: str, reads: tuple[str, ...]):
+    """Decorator: register an estimator and the attribution maps it reads."""
+
+    def decorate(fn: EstimatorFn) -> EstimatorFn:
+        ESTIMATORS.add(name, fn)
+        ESTIMATOR_INPUTS[name] = reads
+        return fn
+
+    return decorate
+
+
+def parse_estimator(name: str) -> tuple[str, str]:
+    """``"depara@energy"`` -> ``("depara", "energy")``, both checked; a plain name -> the default target.
+
+    Estimators that read no attribution maps (``rsa``, ``depara_edge``) take no target.
+    """
+    from harness.attribution.named_targets import ATTRIBUTION_TARGETS, DEFAULT_TARGET, split_key
+
+    base, target = split_key(name)
+    ESTIMATORS.get(base)  # did-you-mean for the estimator part
+    ATTRIBUTION_TARGETS.get(target)  # and for the target part
+    if target != DEFAULT_TARGET and not ESTIMATOR_INPUTS.get(base, (base,)):
+        raise HarnessError(f"estimator {name!r}: {base!r} reads probe-layer features only, so it has no attribution "
+                           f"target; use {base!r}")
+    return base, target
 
 
 @dataclass(frozen=True)
@@ -31,15 +61,17 @@ class Affinity:
 
 
 def estimate(name: str, artifacts: Sequence[ModelArtifacts], params: EstimatorParams | None = None) -> Affinity:
-    """Run estimator ``name`` over all models; unknown names list the valid ones."""
-    fn = ESTIMATORS.get(name)
+    """Run estimator ``name`` (``base`` or ``base@target``) over all models; unknown names list the valid ones."""
+    base, target = parse_estimator(name)
+    fn = ESTIMATORS.get(base)
     if not artifacts:
         raise HarnessError(f"estimator {name!r}: no models to compare")
     ids = [a.model_id for a in artifacts]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise HarnessError(f"estimator {name!r}: model id(s) {', '.join(map(repr, dupes))} appear more than once")
-    matrix = np.array(fn(artifacts, params or EstimatorParams()), dtype=np.float64)
+    params = replace(params or EstimatorParams(), target=target)
+    matrix = np.array(fn(artifacts, params), dtype=np.float64)
     if matrix.shape != (len(ids), len(ids)):  # a bug in the estimator, not a user error
         raise AssertionError(f"estimator {name!r} returned shape {matrix.shape} for {len(ids)} models")
     matrix.setflags(write=False)

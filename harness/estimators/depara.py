@@ -1,9 +1,18 @@
-"""DEPARA (CVPR 2020): node similarity (gradient*input maps) plus lambda * edge similarity.
+"""DEPARA (CVPR 2020) as the seed code computes it, and its edge term alone.
 
-Edges: per model, column-centred probe-layer features, cosine distance between all image
-pairs; E[s, t] = Spearman of the two condensed vectors (tie-aware ranks, where the seed used
-argsort ranks). S = V + lambda * E, so the diagonal is 1 + lambda: the method's own score
-for a model against itself, kept as is (rankings skip the diagonal anyway).
+- Nodes V[s, t]: the gradient*input map affinity (:mod:`harness.estimators.maps`), the mean
+  over probe images of the per-image cosine, diagonal 1. This is what the seed's
+  attribution-map code stores (its affinity divided by the number of images).
+- Edges E[s, t] (``depara_edge``): per model, the probe-layer features (images x units) with
+  every column centred, cosine distances between all image pairs (``pdist(.., 'cosine')``),
+  and the Spearman correlation of two models' condensed distance vectors; diagonal 1.
+  Tie-aware average ranks, where the seed used argsort ranks (identical without ties).
+- DEPARA S = V / 1000 + lambda * E, exactly the seed's ``affinity / 1000 + lambda * edge``
+  (lambda 0.25 Taskonomy, 0.03 COCO, 0.27 Indoor). With V a mean over images (in [-1, 1]),
+  V / 1000 is a tie-breaker next to lambda * E, so the seed's DEPARA ranks sources essentially
+  by E; the division by 1000 matched a V stored as a *sum* over the seed's 1000 images. The
+  report keeps V (``gradxinput``) and E (``depara_edge``) as their own estimators.
+  The diagonal is 1/1000 + lambda (rankings skip it).
 """
 
 from __future__ import annotations
@@ -13,11 +22,15 @@ from collections.abc import Sequence
 import numpy as np
 
 from harness.artifacts import ModelArtifacts
+from harness.attribution.named_targets import map_key
 from harness.errors import HarnessError
-from harness.estimators.base import ESTIMATORS, stacked_features, stacked_maps
+from harness.estimators.base import register, stacked_features, stacked_maps
 from harness.estimators.maps import mean_cosine_affinity
 from harness.estimators.params import EstimatorParams
 from harness.estimators.ranks import condensed_distances, spearman_matrix
+
+#: The seed's scale of the node term: ``affinity / 1000``.
+SEED_NODE_SCALE = 1e-3
 
 
 def depara_edges(features: Sequence[np.ndarray]) -> np.ndarray:
@@ -25,15 +38,23 @@ def depara_edges(features: Sequence[np.ndarray]) -> np.ndarray:
     return spearman_matrix(condensed_distances(f, "cosine", centre_columns=True) for f in features)
 
 
-@ESTIMATORS.register("depara")
+@register("depara_edge", ())
+def depara_edge_affinity(artifacts: Sequence[ModelArtifacts], params: EstimatorParams) -> np.ndarray:
+    """E alone: DEPARA's edge similarity of the models' probe-layer features."""
+    return depara_edges(stacked_features(artifacts))
+
+
+@register("depara", ("gradxinput",))
 def depara_affinity(artifacts: Sequence[ModelArtifacts], params: EstimatorParams) -> np.ndarray:
-    """S = V + lambda * E with V the gradient*input map affinity."""
-    maps = stacked_maps(artifacts, "gradxinput")
+    """S = V / 1000 + lambda * E with V the gradient*input map affinity (the seed's computation)."""
+    key = map_key("gradxinput", params.target)
+    maps = stacked_maps(artifacts, key)
     feats = stacked_features(artifacts)
     for art, m, f in zip(artifacts, maps, feats):
         if m.shape[0] != f.shape[0]:
             raise HarnessError(
-                f"model {art.model_id!r}: 'gradxinput' maps cover {m.shape[0]} images but features "
+                f"model {art.model_id!r}: {key!r} maps cover {m.shape[0]} images but features "
                 f"cover {f.shape[0]}; both must come from the same probe set"
             )
-    return mean_cosine_affinity(maps, params.chunk_bytes) + params.depara_lambda * depara_edges(feats)
+    node = mean_cosine_affinity(maps, params.chunk_bytes)
+    return SEED_NODE_SCALE * node + params.depara_lambda * depara_edges(feats)

@@ -1,7 +1,10 @@
-"""Attribution-map affinities (NeurIPS 2019): saliency, gradient*input, epsilon-LRP.
+"""Attribution-map affinities (NeurIPS 2019): saliency, gradient*input, epsilon-LRP, integrated gradients.
 
 A[s, t] = mean over probe images of cos(map_s[i], map_t[i]); the diagonal is 1. A zero map
-(e.g. a dead probe layer) has cosine 0 with everything instead of NaN.
+(e.g. a dead probe layer) has cosine 0 with everything instead of NaN. Each runs on the maps
+of the estimator's attribution target (``gradxinput@energy`` reads ``gradxinput@energy`` maps).
+``second_order`` maps are not an estimator: on ReLU nets with a linear target they equal
+gradient*input, and they are not the deliberative-explanations seed's 2ndG.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from harness.artifacts import ModelArtifacts
-from harness.estimators.base import ESTIMATORS, stacked_maps
+from harness.attribution.named_targets import map_key
+from harness.estimators.base import register, stacked_maps
 from harness.estimators.params import EstimatorParams
 
-MAP_METHODS = ("saliency", "gradxinput", "elrp", "integrated_gradients", "second_order")
+MAP_METHODS = ("saliency", "gradxinput", "elrp", "integrated_gradients")
 
 
 def unit_rows(x: np.ndarray) -> np.ndarray:
@@ -46,7 +50,7 @@ def mean_cosine_affinity(maps: Sequence[np.ndarray], chunk_bytes: int = 256 * 2*
 
 def _map_estimator(method: str):
     def estimator(artifacts: Sequence[ModelArtifacts], params: EstimatorParams) -> np.ndarray:
-        return mean_cosine_affinity(stacked_maps(artifacts, method), params.chunk_bytes)
+        return mean_cosine_affinity(stacked_maps(artifacts, map_key(method, params.target)), params.chunk_bytes)
 
     estimator.__name__ = f"{method}_affinity"
     estimator.__doc__ = f"Mean per-image cosine of the models' {method!r} attribution maps."
@@ -54,4 +58,4 @@ def _map_estimator(method: str):
 
 
 for _method in MAP_METHODS:
-    ESTIMATORS.add(_method, _map_estimator(_method))
+    register(_method, (_method,))(_map_estimator(_method))

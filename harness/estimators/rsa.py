@@ -1,4 +1,8 @@
-"""RSA baseline: Spearman between models' correlation-distance matrices over image pairs."""
+"""RSA baseline: Spearman between models' correlation-distance matrices over image pairs.
+
+As the seed does for both of its distance computations (DEPARA's edges and RSA), every
+feature column is centred over the probe images before the distances are taken.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +11,13 @@ from collections.abc import Sequence
 import numpy as np
 
 from harness.artifacts import ModelArtifacts
-from harness.estimators.base import ESTIMATORS, stacked_features
+from harness.estimators.base import register, stacked_features
 from harness.estimators.params import EstimatorParams
 from harness.estimators.ranks import condensed_distances, spearman_matrix
 
 
-@ESTIMATORS.register("rsa")
+@register("rsa", ())
 def rsa_affinity(artifacts: Sequence[ModelArtifacts], params: EstimatorParams) -> np.ndarray:
-    """A[s, t] = Spearman(pdist(F_s, 'correlation'), pdist(F_t, 'correlation')), features uncentred."""
+    """A[s, t] = Spearman(pdist(F_s - mean, 'correlation'), pdist(F_t - mean, 'correlation')), columns centred."""
     feats = stacked_features(artifacts)
-    return spearman_matrix(condensed_distances(f, "correlation", centre_columns=False) for f in feats)
+    return spearman_matrix(condensed_distances(f, "correlation", centre_columns=True) for f in feats)

@@ -10,7 +10,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
-STAGES = ("data", "train", "cards", "transfer", "affinity", "docs")
+STAGES = ("data", "train", "cards", "transfer", "affinity", "layers", "docs")
 
 
 def main(argv=None) -> int:
@@ -55,6 +55,10 @@ def main(argv=None) -> int:
             summary = affinity.run()
             print(f"seed agreement: mean Spearman {summary['spearman']:.3f}, P@5 {summary['p_at_5']:.3f}; "
                   f"own model best source for {summary['own_model_top1']}/{summary['targets']} targets")
+        elif stage == "layers":
+            from zoo.build import layer_truth
+
+            work = layer_truth.run(args.force)
         elif stage == "docs":
             from zoo.build import docs
 

@@ -1,0 +1,62 @@
+"""The labelled-estimator stage of a run: ``--labelled-benchmark`` and ``--labels``.
+
+``--labelled-benchmark`` (generated probe sets): every zoo model's task gets its labels on the
+probe images, and every labelled estimator fills an ``A[source, target]`` matrix that is
+ranked, drawn and evaluated exactly like the label-free estimators. ``--labels`` scores every
+zoo model as a source for one labelled target (a task name, a CSV, or ``folder``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from harness.artifacts import ModelArtifacts
+from harness.errors import HarnessError
+from harness.estimators.base import Affinity
+from harness.estimators.labelled.matrix import column_scores, labelled_affinities
+from harness.estimators.labelled.targets import labels_for, synthetic_labels
+from harness.probes.base import ProbeSet
+
+
+def benchmark_affinities(artifacts: Sequence[ModelArtifacts], probe: ProbeSet, names: Sequence[str]) -> tuple[dict[str, Affinity], dict[str, float]]:
+    """{estimator: Affinity}; seconds per estimator (+ labels).
+
+    Targets whose task the generator does not label get a NaN column (ranked, but their
+    per-target numbers mean nothing; the evaluation only covers targets in the ground truth).
+    """
+    from harness.probes.synthetic import TASK_INFO
+
+    tick = time.perf_counter()
+    known = sorted({a.task for a in artifacts if all(part in TASK_INFO for part in a.task.split("+"))})
+    if not known:
+        raise HarnessError("--labelled-benchmark: no zoo model's task has generated labels (tasks are named like the "
+                           f"generator's: {', '.join(sorted(TASK_INFO))}); use --labels with a CSV or a labelled folder instead")
+    labels = synthetic_labels(probe, known)
+    seconds = {"labels": time.perf_counter() - tick}
+    matrices, timing = labelled_affinities(artifacts, labels, names)
+    seconds.update(timing)
+    ids = tuple(a.model_id for a in artifacts)
+    out = {}
+    for name, matrix in matrices.items():
+        matrix = np.asarray(matrix, dtype=np.float64)
+        matrix.setflags(write=False)
+        out[name] = Affinity(name=name, model_ids=ids, matrix=matrix)
+    return out, seconds
+
+
+def labelled_target(artifacts: Sequence[ModelArtifacts], probe: ProbeSet, spec: str, names: Sequence[str]) -> dict:
+    """report.json ``labelled_target``: per estimator, the sources ranked for the given labels."""
+    tick = time.perf_counter()
+    target = labels_for(spec, probe)
+    scores = column_scores(artifacts, target, names)
+    n_classes = None if target.classes is None else int(len(np.unique(target.classes)))
+    return {
+        "labels": spec, "task": target.task, "n_images": target.n_images, "classes": n_classes,
+        "regression": target.values is not None,
+        "rankings": {name: sorted(per, key=lambda s: -per[s]) for name, per in scores.items()},
+        "scores": scores,
+        "seconds": time.perf_counter() - tick,
+    }

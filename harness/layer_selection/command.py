@@ -1,0 +1,106 @@
+"""``harness select-layer``: rank a source model's layers for transfer to a target model."""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from harness import __version__
+from harness.errors import HarnessError
+
+from harness.options import LAYER_TRUTH
+
+
+def _check(args: argparse.Namespace) -> None:
+    for flag, value, low, high in (("--images", args.images, 2, 100_000), ("--map-size", args.map_size, 1, 1024),
+                                   ("--batch-size", args.batch_size, 1, 4096)):
+        if not low <= value <= high:
+            raise HarnessError(f"option {flag}: {value} is out of range; use {low}..{high}")
+    if not (args.depara_lambda == args.depara_lambda and abs(args.depara_lambda) < 1e6):
+        raise HarnessError("option --depara-lambda: must be a finite number")
+
+
+def select_layer(args: argparse.Namespace, console: Console) -> dict:
+    """The select-layer document (select-layer.json); nothing is written here."""
+    from harness.importer import import_card
+    from harness.layer_selection.candidates import candidate_layers
+    from harness.layer_selection.evaluate import evaluate_layers, load_layer_truth
+    from harness.layer_selection.score import score_layers
+    from harness.probes import load_probe
+    from harness.probes.base import ProbeRequest
+    from harness.run import pick_device
+    from harness.zoo import default_zoo_dir, load_zoo
+
+    _check(args)
+    zoo = load_zoo(args.zoo or default_zoo_dir())
+    source_card, target_card = zoo.card(args.source), zoo.card(args.target)
+    truth_path = args.layer_truth or (zoo.root / LAYER_TRUTH if (zoo.root / LAYER_TRUTH).is_file() else None)
+    truth = load_layer_truth(truth_path) if truth_path is not None else {}
+    device = pick_device(args.device)
+    with console.status(f"importing {source_card.id} and {target_card.id} ..."):
+        source, target = import_card(source_card), import_card(target_card)
+    layers = candidate_layers(source, None if args.layers == ["auto"] else args.layers)
+    size = max(max(source_card.input.size), max(target_card.input.size))
+    probe_name = args.probe or zoo.probe or "synthetic-indoor"
+    probe = load_probe(probe_name, ProbeRequest(n_images=args.images, seed=args.seed, size=size))
+    if probe.n_images < 2:
+        raise HarnessError(f"probe set {probe_name!r}: {probe.n_images} usable image(s); layer scores need at least 2")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        bar = progress.add_task("scoring layers", total=len(layers) + 1)
+        scores = score_layers(source, target, layers, probe, depara_lambda=args.depara_lambda, map_size=args.map_size,
+                              batch_size=args.batch_size, device=device, advance=lambda: progress.advance(bar))
+    order = sorted(range(len(scores)), key=lambda i: -scores[i].score)
+    rank = {i: r + 1 for r, i in enumerate(order)}
+    evaluation = {str(budget): evaluate_layers(scores, per_layer)
+                  for (s, t, budget), per_layer in sorted(truth.items()) if (s, t) == (source_card.id, target_card.id)}
+    return {
+        "harness_version": __version__,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "zoo": {"name": zoo.name, "version": zoo.version},
+        "source": source_card.id, "target": target_card.id, "reference_layer": target.probe.tensor,
+        "probe": {"name": probe_name, "source": probe.source, "n_images": probe.n_images, "sha256": probe.sha256()},
+        "parameters": {"depara_lambda": args.depara_lambda, "map_size": args.map_size, "seed": args.seed,
+                       "candidates": "auto" if args.layers == ["auto"] else "named"},
+        "chosen": scores[order[0]].layer,
+        "layers": [{**asdict(s), "shape": list(s.shape), "op": s.op_type, "rank": rank[i]} for i, s in enumerate(scores)],
+        "layer_truth": str(truth_path) if truth_path else None,
+        "evaluation": evaluation,
+    }
+
+
+def run_select_layer(args: argparse.Namespace, console: Console) -> int:
+    from harness.layer_selection.page import render_html, render_markdown, scores_figure
+    from harness.report.atomic import write_all_atomic
+
+    out = args.out or Path("runs") / "select-layer" / f"{args.source}--{args.target}"
+    if out.exists() and not out.is_dir():
+        raise HarnessError(f"option --out: {out} exists and is not a folder; pass a folder path")
+    doc = select_layer(args, console)
+    png = scores_figure(doc)
+    files = {"select-layer.md": render_markdown(doc).encode(), "select-layer.html": render_html(doc, png).encode(),
+             "select-layer.png": png, "select-layer.json": (json.dumps(doc, indent=1) + "\n").encode()}
+    try:
+        write_all_atomic(out, files, last="select-layer.json")
+    except OSError as exc:
+        raise HarnessError(f"option --out: cannot write {out} ({exc.strerror or exc}); choose a writable folder") from None
+    table = Table(title=f"{doc['source']} -> {doc['target']}: layers by DEPARA score")
+    for column in ("#", "layer", "score", "V", "E"):
+        table.add_column(column, overflow="fold")
+    for row in sorted(doc["layers"], key=lambda r: r["rank"]):
+        table.add_row(str(row["rank"]), row["layer"], f"{row['score']:.4f}", f"{row['node']:.4f}", f"{row['edge']:.4f}")
+    console.print(table)
+    for budget, ev in doc["evaluation"].items():
+        if "p_at_1" in ev:
+            console.print(f"budget {budget}: best layer {ev['best_layer']}; P@1 {ev['p_at_1']:.0f}, Spearman "
+                          f"{'-' if ev['spearman'] is None else format(ev['spearman'], '.3f')}, ceiling "
+                          f"{'-' if ev['ceiling_spearman'] is None else format(ev['ceiling_spearman'], '.3f')}")
+    console.print(f"wrote {out}/select-layer.json, .md, .html")
+    return 0

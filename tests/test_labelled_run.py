@@ -1,0 +1,94 @@
+"""Labelled estimators inside runs (--labelled-benchmark, --labels) and the label sources."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.cli import main
+from harness.errors import HarnessError, ValidationError
+from harness.estimators.labelled import LABELLED_ESTIMATORS
+from harness.estimators.labelled.targets import binned, csv_labels, folder_labels, pooled, synthetic_labels
+from harness.probes import load_probe
+from harness.probes.base import ProbeRequest, ProbeSet
+from tests.zoo_factory import build_test_zoo
+
+MODELS = (("scene-a", "resnet", 0, "class_scene"), ("scene-b", "resnet", 1, "class_scene"),
+          ("depth", "mobilenet", 0, "rgb2depth"), ("multi", "encoder_decoder", 0, "rgb2depth+edge2d"))
+
+
+@pytest.fixture(scope="module")
+def zoo(tmp_path_factory) -> Path:
+    return build_test_zoo(tmp_path_factory.mktemp("zoo"), models=MODELS, nhwc_model=False)
+
+
+def test_labelled_benchmark_scores_every_estimator_beside_the_label_free_ones(zoo, tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", "--zoo", str(zoo), "--images", "24", "--bootstrap", "20", "--labelled-benchmark", "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    ids = [m["id"] for m in report["models"]]
+    for name in LABELLED_ESTIMATORS.names():
+        matrix = np.array(report["estimators"][name]["affinity"], dtype=float)
+        assert matrix.shape == (4, 4) and np.all(np.isfinite(matrix))
+        # models with the same task are the same target: identical columns
+        assert np.allclose(matrix[:, ids.index("scene-a")], matrix[:, ids.index("scene-b")])
+        assert name in report["evaluation"] and name in report["timings"]["labelled_estimators"]
+    assert "rsa" in report["estimators"]
+
+
+def test_labels_option_ranks_every_model_for_one_target(zoo, tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", "--zoo", str(zoo), "--images", "16", "--bootstrap", "10", "--labels", "class_object",
+                 "--labelled-estimators", "logme", "hscore", "--out", str(out)]) == 0
+    section = json.loads((out / "report.json").read_text())["labelled_target"]
+    assert section["task"] == "class_object" and set(section["rankings"]) == {"logme", "hscore"}
+    assert sorted(section["rankings"]["logme"]) == sorted(m[0] for m in MODELS)
+    scores = section["scores"]["logme"]
+    assert [scores[s] for s in section["rankings"]["logme"]] == sorted(scores.values(), reverse=True)
+
+
+def test_synthetic_labels_match_the_generator_and_pool_dense_maps():
+    from harness.probes.synthetic import TASK_INFO, render_batch
+
+    probe = load_probe("synthetic-indoor", ProbeRequest(n_images=6, size=32))
+    labels = synthetic_labels(probe, ["class_scene", "rgb2depth", "rgb2depth+edge2d"])
+    seeds = [int(i.split("-")[1]) for i in probe.ids]
+    raw = render_batch(seeds, size=32, style="indoor", tasks=("class_scene", "rgb2depth"))
+    assert np.array_equal(labels["class_scene"].classes, raw["class_scene"])
+    depth = labels["rgb2depth"].values
+    assert depth.shape == (6, 16) and np.allclose(depth[:, 0], raw["rgb2depth"][:, :8, :8, 0].mean(axis=(1, 2)))
+    assert labels["rgb2depth+edge2d"].values.shape == (6, 32)
+    assert TASK_INFO["rgb2depth"].kind == "dense_regression"
+
+
+def test_pooling_classes_gives_fractions_and_bins_are_balanced():
+    label = np.zeros((1, 8, 8), dtype=np.int64)
+    label[0, :4, :4] = 2
+    out = pooled(label, "dense_classification", 3).reshape(16, 3)
+    assert np.allclose(out.sum(axis=1), 1.0) and np.allclose(out[0], [0, 0, 1])
+    bins = binned(np.random.default_rng(0).normal(size=(80, 5)))
+    assert np.bincount(bins).tolist() == [10] * 8
+
+
+def _probe(ids) -> ProbeSet:
+    return ProbeSet("p", np.zeros((len(ids), 3, 4, 4), np.uint8), tuple(ids))
+
+
+def test_csv_and_folder_labels(tmp_path):
+    probe = _probe(["cat/1.png", "dog/2.png", "cat/3.png"])
+    assert folder_labels(probe).classes.tolist() == [0, 1, 0]
+    path = tmp_path / "labels.csv"
+    path.write_text("image,label\ncat/1.png,x\ndog/2.png,y\ncat/3.png,y\n")
+    assert csv_labels(path, probe).classes.tolist() == [0, 1, 1]
+    path.write_text("image,value,value2\ncat/1.png,1,2\ndog/2.png,3,4\ncat/3.png,5,6\n")
+    assert csv_labels(path, probe).values.tolist() == [[1, 2], [3, 4], [5, 6]]
+    path.write_text("image,label\ncat/1.png,x\n")
+    with pytest.raises(ValidationError, match="dog/2.png"):
+        csv_labels(path, probe)
+    with pytest.raises(HarnessError, match="sub-folder"):
+        folder_labels(_probe(["a.png", "b.png"]))
+    with pytest.raises(HarnessError, match="not generated"):
+        synthetic_labels(probe, ["class_scene"])
