@@ -8,13 +8,15 @@ line naming the file and the field.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.errors import ValidationError
+from harness.errors import ValidationError, excerpt
 from harness.hashing import sha256_bytes, sha256_file
+from harness.limits import IMAGE_SIDE, NAME_CHARS, TEXT_CHARS
 from harness.registry import suggest
 from harness.yaml_io import read_yaml_mapping
 
@@ -28,6 +30,14 @@ DEFAULT_ATOL, DEFAULT_RTOL = 1e-4, 1e-3
 ZOO_FILE = "zoo.yaml"
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")
 _SHA_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+#: Free-text fields may be long (up to TEXT_CHARS); every other string is a name (NAME_CHARS).
+_FREE_TEXT = {"notes", "description", "source", "license", "training_data"}
+#: Bounds of input scaling numbers: far beyond any real convention, small enough that
+#: (x - mean) / std stays finite in float32.
+_SCALE_BOUND = 1e6
+_STD_MIN = 1e-6
+#: Largest unit index a target may name (int32: what the graph's index ops take).
+_MAX_UNIT = 2**31 - 1
 
 
 @dataclass(frozen=True)
@@ -113,7 +123,8 @@ class _Fields:
         self.path, self.data, self.prefix = path, data, prefix
         for key in data:
             if key not in allowed:
-                self.fail(str(key), "unknown field; " + suggest(str(key), sorted(allowed)))
+                name = str(key)[:NAME_CHARS] if isinstance(key, str) else excerpt(key, 40)
+                self.fail(name[:60], "unknown field; " + suggest(name, sorted(allowed)))
 
     def fail(self, name: str, message: str) -> None:
         raise ValidationError(f"{self.path}: field '{self.prefix}{name}': {message}")
@@ -126,18 +137,25 @@ class _Fields:
             return default
         value = self.data[name]
         if not isinstance(value, str) or not value.strip():
-            self.fail(name, f"expected a non-empty string, got {value!r}")
+            self.fail(name, f"expected a non-empty string, got {excerpt(value)}")
+        cap = TEXT_CHARS if name in _FREE_TEXT else NAME_CHARS
+        if len(value) > cap:
+            self.fail(name, f"{len(value)} characters, longer than the limit of {cap}; shorten it")
         if choices and value not in choices:
-            self.fail(name, f"expected one of {', '.join(choices)}, got {value!r}")
+            self.fail(name, f"expected one of {', '.join(choices)}, got {excerpt(value)}")
         return value
 
-    def number(self, name: str, default: float) -> float:
+    def number(self, name: str, default: float, low: float = -math.inf, high: float = math.inf) -> float:
+        """A finite number in [low, high]; NaN, infinities and out-of-range values are refused."""
         if not self.has(name):
             return default
         value = self.data[name]
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.fail(name, f"expected a number, got {value!r}")
-        return float(value)
+            self.fail(name, f"expected a number, got {excerpt(value)}")
+        number = _finite(value)
+        if number is None or not low <= number <= high:
+            self.fail(name, f"expected a finite number in [{low:g}, {high:g}], got {excerpt(value)}")
+        return number
 
     def numbers(self, name: str, length: int, *, integer: bool = False, positive: bool = False) -> tuple | None:
         if not self.has(name):
@@ -149,26 +167,47 @@ class _Fields:
         )
         if ok and positive:
             ok = all(v > 0 for v in value)
+        if ok and not integer and any(_finite(v) is None for v in value):
+            self.fail(name, f"expected {length} finite numbers, got {excerpt(value)} (NaN and infinities are not allowed)")
         if not ok:
-            self.fail(name, f"expected a list of {length} {kind}, got {value!r}")
+            self.fail(name, f"expected a list of {length} {kind}, got {excerpt(value)}")
         return tuple(int(v) if integer else float(v) for v in value)
+
+    def bounded(self, name: str, values: tuple | None, low: float, high: float) -> tuple | None:
+        """``values`` unchanged when every one lies in [low, high], else a one-line error."""
+        if values is not None and not all(low <= v <= high for v in values):
+            self.fail(name, f"every value must lie in [{low:g}, {high:g}], got {excerpt(list(values))}")
+        return values
 
     def mapping(self, name: str) -> dict[str, Any]:
         value = self.data.get(name)
         if value is None:
             return {}
         if not isinstance(value, dict):
-            self.fail(name, f"expected a mapping, got {value!r}")
+            self.fail(name, f"expected a mapping, got {excerpt(value)}")
         return value
+
+
+def _finite(value: int | float) -> float | None:
+    """``float(value)`` when finite (huge ints overflow to None too), else None."""
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
 
 def _resolve_inside(path: Path, raw: str, root: Path, fields: _Fields, name: str) -> Path:
     candidate = Path(raw)
     if candidate.is_absolute():
-        fields.fail(name, f"{raw!r} must be a path relative to the card")
-    resolved = (path.parent / candidate).resolve()
+        fields.fail(name, f"{excerpt(raw)} must be a path relative to the card")
+    try:
+        resolved = (path.parent / candidate).resolve()
+        resolved.is_file()
+    except (OSError, ValueError) as exc:  # a NUL byte, a name too long for the file system
+        fields.fail(name, f"{excerpt(raw)} is not a usable path ({excerpt(str(getattr(exc, 'strerror', None) or exc), 60)})")
     if not resolved.is_relative_to(root.resolve()):
-        fields.fail(name, f"{raw!r} leaves the zoo directory {root}; keep model files inside the zoo")
+        fields.fail(name, f"{excerpt(raw)} leaves the zoo directory {root}; keep model files inside the zoo")
     return resolved
 
 
@@ -186,11 +225,11 @@ def parse_card(path: Path, data: dict[str, Any], root: Path | None = None, *, ch
             top.fail(name, "missing required field")
     card_id = top.string("id")
     if not _ID_PATTERN.match(card_id):
-        top.fail("id", f"{card_id!r} may only use letters, digits and _ . + - (and not start with a symbol)")
+        top.fail("id", f"{excerpt(card_id)} may only use letters, digits and _ . + - (and not start with a symbol)")
     onnx_path = _resolve_inside(path, top.string("onnx"), root, top, "onnx")
     sha = top.string("sha256")
     if sha is not None and not _SHA_PATTERN.match(sha.lower()):
-        top.fail("sha256", f"expected 64 hex digits, got {sha!r}")
+        top.fail("sha256", f"expected 64 hex digits, got {excerpt(sha)}")
     if check_files:
         if not onnx_path.is_file():
             top.fail("onnx", f"file {onnx_path} not found")
@@ -227,7 +266,7 @@ def _parse_input(path: Path, data: dict[str, Any]) -> InputSpec:
     fields = _Fields(path, data, "input.", _INPUT_FIELDS)
     if not fields.has("size"):
         fields.fail("size", "missing required field (height, width)")
-    low_high = fields.numbers("range", 2) or (0.0, 1.0)
+    low_high = fields.bounded("range", fields.numbers("range", 2), -_SCALE_BOUND, _SCALE_BOUND) or (0.0, 1.0)
     if low_high[0] >= low_high[1]:
         fields.fail("range", f"expected [low, high] with low < high, got {list(low_high)}")
     channels = fields.string("channels", CHANNEL_ORDERS, default="RGB")
@@ -236,12 +275,16 @@ def _parse_input(path: Path, data: dict[str, Any]) -> InputSpec:
     std = fields.numbers("std", count)
     if std is not None and any(s <= 0 for s in std):
         fields.fail("std", f"every std must be positive, got {list(std)}")
+    fields.bounded("std", std, _STD_MIN, _SCALE_BOUND)
+    size = fields.numbers("size", 2, integer=True, positive=True)
+    if max(size) > IMAGE_SIDE.value:
+        fields.fail("size", f"{list(size)} is above {IMAGE_SIDE.how()}")
     return InputSpec(
-        size=fields.numbers("size", 2, integer=True, positive=True),
+        size=size,
         layout=fields.string("layout", LAYOUTS, default="NCHW"),
         channels=channels,
         range=low_high,
-        mean=mean,
+        mean=fields.bounded("mean", mean, -_SCALE_BOUND, _SCALE_BOUND),
         std=std,
     )
 
@@ -265,8 +308,8 @@ def _parse_target(path: Path, data: dict[str, Any]) -> TargetSpec:
     unit = None
     if fields.has("unit"):
         value = data["unit"]
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            fields.fail("unit", f"expected a non-negative integer, got {value!r}")
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_UNIT:
+            fields.fail("unit", f"expected an integer in [0, {_MAX_UNIT}], got {excerpt(value)}")
         unit = value
     if kind == "unit" and unit is None:
         fields.fail("unit", "required when kind is 'unit'")
@@ -277,8 +320,8 @@ def _parse_heads(top: _Fields) -> tuple[str, ...]:
     if not top.has("heads"):
         return ()
     value = top.data["heads"]
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        top.fail("heads", f"expected a list of ONNX output names, got {value!r}")
+    if not isinstance(value, list) or len(value) > 1000 or not all(isinstance(v, str) and 0 < len(v) <= NAME_CHARS for v in value):
+        top.fail("heads", f"expected a list of ONNX output names, got {excerpt(value)}")
     return tuple(value)
 
 

@@ -77,11 +77,11 @@ def cmd_layers(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     from harness.card import load_card
-    from harness.importer import import_card
+    from harness.guarded import import_guarded
 
     card = load_card(args.card)
     with console.status(f"importing {card.id} ..."):
-        model = import_card(card)
+        model = import_guarded(card)
     table = Table(title=f"{card.id} imported ({card.framework})")
     table.add_column("field")
     table.add_column("value", overflow="fold")
@@ -228,8 +228,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return exc.exit_code
+    except OSError as exc:  # a path the user gave that the OS refuses (name too long, permission, I/O)
+        if debug:
+            raise
+        from harness.errors import excerpt
+
+        where = f"{excerpt(str(exc.filename), 200)}: " if exc.filename else ""
+        err_console.print(f"error: {where}{exc.strerror or exc}; check the path and its permissions",
+                          markup=False, highlight=False, soft_wrap=True)
+        return 1
     except KeyboardInterrupt:
-        err_console.print("interrupted: nothing was written", markup=False)
+        err_console.print("interrupted: no report was half-written (the output folder holds its previous set)", markup=False)
         return 130
 
 

@@ -11,13 +11,15 @@ import difflib
 from collections.abc import Iterator
 from typing import Generic, TypeVar
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, excerpt
 
 T = TypeVar("T")
 
 
 def closest(name: str, candidates: list[str], n: int = 3) -> list[str]:
     """The candidates nearest to ``name`` (by difflib ratio), best first."""
+    if len(name) > 200:  # difflib is quadratic: a hostile 1 MB name gets no suggestion
+        return []
     return difflib.get_close_matches(name, candidates, n=n, cutoff=0.4)
 
 
@@ -32,7 +34,7 @@ def suggest(name: str, candidates: list[str]) -> str:
 
 def did_you_mean(name: str, candidates: list[str], what: str) -> str:
     """One-line message for an unknown name, with the closest valid names."""
-    return f"unknown {what} {name!r}; {suggest(name, candidates)}"
+    return f"unknown {what} {excerpt(name)}; {suggest(name, candidates)}"
 
 
 class Registry(Generic[T]):

@@ -27,7 +27,7 @@ from harness.estimators import ESTIMATOR_INPUTS, ESTIMATORS, EstimatorParams, es
 from harness.estimators.labelled import LABELLED_ESTIMATORS
 from harness.estimators.labelled.stage import benchmark_affinities, labelled_target
 from harness.evaluation import agreement, evaluate, load_ground_truth, task_tree
-from harness.importer import import_card
+from harness.guarded import import_guarded
 from harness.options import DEFAULT_METHODS
 from harness.probing import ProbeOutcome, ProbeSettings, probe_model
 from harness.report.atomic import write_all_atomic
@@ -229,7 +229,7 @@ def probe_models(zoo: Zoo, probe, config: RunConfig, device: torch.device, conso
         for card in zoo.cards:
             stage = progress.add_task(f"  {card.id}: import", total=probe.n_images)
             tick = time.perf_counter()
-            model = import_card(card)
+            model = import_guarded(card)
             imported = time.perf_counter() - tick
             progress.update(stage, description=f"  {card.id}: probe")
             outcome = probe_model(model, probe, config.settings, device, lambda n, s=stage: progress.advance(s, n))
@@ -369,7 +369,10 @@ def timing_table(report: dict) -> Table:
 
 
 def run_from_args(args: argparse.Namespace, console: Console) -> int:
+    from harness.preflight import preflight_run
+
     config = config_from_args(args)
+    preflight_run(config)  # options, --out, ground truth, probe source, cards, memory: before any probing
     result = execute(config, console)
     out = output_dir(config, result.report)
     files = write_report(result, out)

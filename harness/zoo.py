@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from harness.card import ZOO_FILE, ModelCard, load_card
-from harness.errors import ValidationError
+from harness.errors import HarnessError, ValidationError, excerpt
+from harness.limits import NAME_CHARS, TEXT_CHARS
 from harness.registry import suggest
 from harness.yaml_io import read_yaml_mapping
 
@@ -33,7 +34,7 @@ class Zoo:
         for card in self.cards:
             if card.id == model_id:
                 return card
-        raise ValidationError(f"{self.file}: no model {model_id!r}; {suggest(model_id, [c.id for c in self.cards])}")
+        raise ValidationError(f"{self.file}: no model {excerpt(model_id)}; {suggest(model_id, [c.id for c in self.cards])}")
 
 
 def default_zoo_dir() -> Path:
@@ -60,14 +61,19 @@ def default_zoo_dir() -> Path:
 def _card_paths(root: Path, spec: Any, zoo_file: Path) -> list[Path]:
     patterns = spec if isinstance(spec, list) else [spec]
     if not patterns or not all(isinstance(p, str) and p for p in patterns):
-        raise ValidationError(f"{zoo_file}: field 'cards': expected a glob or a list of card paths/globs, got {spec!r}")
+        raise ValidationError(f"{zoo_file}: field 'cards': expected a glob or a list of card paths/globs, got {excerpt(spec)}")
+    if len(patterns) > 100_000 or any(len(p) > NAME_CHARS for p in patterns):
+        raise ValidationError(f"{zoo_file}: field 'cards': too many or too long patterns (at most 100000 of {NAME_CHARS} characters)")
     found: list[Path] = []
     for pattern in patterns:
         if Path(pattern).is_absolute() or ".." in Path(pattern).parts:
-            raise ValidationError(f"{zoo_file}: field 'cards': {pattern!r} must stay inside the zoo directory")
-        matches = sorted(m for m in root.glob(pattern) if m.is_file() and m.resolve() != zoo_file.resolve())
+            raise ValidationError(f"{zoo_file}: field 'cards': {excerpt(pattern)} must stay inside the zoo directory")
+        try:
+            matches = sorted(m for m in root.glob(pattern) if m.is_file() and m.resolve() != zoo_file.resolve())
+        except (ValueError, OSError) as exc:
+            raise ValidationError(f"{zoo_file}: field 'cards': {excerpt(pattern)} is not a usable glob ({excerpt(str(exc), 80)})") from None
         if not matches:
-            raise ValidationError(f"{zoo_file}: field 'cards': {pattern!r} matches no file")
+            raise ValidationError(f"{zoo_file}: field 'cards': {excerpt(pattern)} matches no file")
         found.extend(m for m in matches if m not in found)
     return found
 
@@ -76,11 +82,15 @@ def _optional_file(root: Path, data: dict[str, Any], name: str, zoo_file: Path) 
     raw = data.get(name)
     if raw is None:
         return None
-    if not isinstance(raw, str):
-        raise ValidationError(f"{zoo_file}: field '{name}': expected a path, got {raw!r}")
-    path = (root / raw).resolve()
+    if not isinstance(raw, str) or not raw or len(raw) > NAME_CHARS:
+        raise ValidationError(f"{zoo_file}: field '{name}': expected a path, got {excerpt(raw)}")
+    try:
+        path = (root / raw).resolve()
+        path.is_file()
+    except (OSError, ValueError) as exc:  # a NUL byte, a name too long for the file system
+        raise ValidationError(f"{zoo_file}: field '{name}': {excerpt(raw)} is not a usable path ({excerpt(str(exc), 60)})") from None
     if not path.is_relative_to(root.resolve()):
-        raise ValidationError(f"{zoo_file}: field '{name}': {raw!r} leaves the zoo directory")
+        raise ValidationError(f"{zoo_file}: field '{name}': {excerpt(raw)} leaves the zoo directory")
     if not path.is_file():
         raise ValidationError(f"{zoo_file}: field '{name}': file {path} not found")
     return path
@@ -114,11 +124,29 @@ def read_zoo_header(zoo_file: Path) -> dict[str, Any]:
     data = read_yaml_mapping(zoo_file)
     for key in data:
         if key not in _ZOO_FIELDS:
-            raise ValidationError(f"{zoo_file}: field {key!r}: unknown field; {suggest(str(key), sorted(_ZOO_FIELDS))}")
+            shown = str(key)[:NAME_CHARS] if isinstance(key, str) else excerpt(key, 40)
+            raise ValidationError(f"{zoo_file}: field {excerpt(shown)}: unknown field; {suggest(shown, sorted(_ZOO_FIELDS))}")
     for key in ("name", "version", "cards"):
         if key not in data:
             raise ValidationError(f"{zoo_file}: field '{key}': missing required field")
+    for key, cap in (("name", NAME_CHARS), ("version", NAME_CHARS), ("probe", NAME_CHARS), ("description", TEXT_CHARS), ("notes", TEXT_CHARS)):
+        _check_string(data, key, cap, zoo_file)
     return data
+
+
+def _check_string(data: dict[str, Any], key: str, cap: int, zoo_file: Path) -> None:
+    """Name, version, probe and free text are strings (``version: 1.10`` would silently become '1.1')."""
+    value = data.get(key)
+    if value is None and key not in ("name", "version"):
+        return
+    if not isinstance(value, str) or not value.strip():
+        hint = f"; quote it: {key}: '{value}'" if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
+        raise ValidationError(f"{zoo_file}: field '{key}': expected a non-empty string, got {excerpt(value)}{hint}")
+    if len(value) > cap:
+        raise ValidationError(f"{zoo_file}: field '{key}': {len(value)} characters, longer than the limit of {cap}; shorten it")
+    if key in ("name", "version") and (any(c in value for c in "/\\\0") or value.startswith(".")):
+        raise ValidationError(f"{zoo_file}: field '{key}': {excerpt(value)} names the default output folder "
+                              "runs/<name>-<version>: no '/', '\\' or leading '.'")
 
 
 def load_zoo(path: Path | str, *, check_files: bool = True) -> Zoo:
@@ -128,29 +156,70 @@ def load_zoo(path: Path | str, *, check_files: bool = True) -> Zoo:
         raise scan.problems[0]
     data, root, zoo_file = scan.data, scan.root, scan.zoo_file
     return Zoo(
-        name=str(data["name"]),
-        version=str(data["version"]),
+        name=data["name"],
+        version=data["version"],
         root=root,
         file=zoo_file,
         cards=tuple(scan.cards),
         ground_truth=_optional_file(root, data, "ground_truth", zoo_file),
         ground_truth_repeat=_optional_file(root, data, "ground_truth_repeat", zoo_file),
         description=data.get("description"),
-        probe=data.get("probe"),
+        probe=_probe(data.get("probe"), root),
         aliases=_aliases(data, zoo_file),
     )
 
 
 def _aliases(data: dict[str, Any], zoo_file: Path) -> tuple[tuple[str, str], ...]:
     raw = data.get("aliases") or {}
-    if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in raw.items()):
+    if not isinstance(raw, dict) or not all(isinstance(k, str) and isinstance(v, str) and len(k) <= NAME_CHARS and len(v) <= NAME_CHARS
+                                            for k, v in raw.items()):
         raise ValidationError(f"{zoo_file}: field 'aliases': expected a mapping of ground-truth names to model ids")
     return tuple(sorted(raw.items()))
 
 
+def _probe(name: str | None, root: Path) -> str | None:
+    """A zoo's probe set: a built-in name, or a path relative to the zoo folder when one exists there."""
+    if name is None:
+        return None
+    candidate = root / name
+    try:
+        return str(candidate) if not Path(name).is_absolute() and candidate.exists() else name
+    except (OSError, ValueError):
+        return name
+
+
 def validate_zoo(path: Path | str, *, check_files: bool = True) -> list[ValidationError]:
-    """Every problem of a zoo, one error per card (so ``harness validate`` can list them all)."""
-    return _scan(path, check_files, stop_at_first=False).problems
+    """Every problem of a zoo, one error per card (so ``harness validate`` can list them all).
+
+    Beyond the cards, what ``harness run`` would otherwise find late is checked here too: the
+    ground-truth files parse, and the default probe set names a built-in set or an existing path.
+    """
+    scan = _scan(path, check_files, stop_at_first=False)
+    if scan.problems or not scan.data:
+        return scan.problems
+    return scan.problems + _run_inputs(scan.data, scan.root, scan.zoo_file)
+
+
+def _run_inputs(data: dict[str, Any], root: Path, zoo_file: Path) -> list[ValidationError]:
+    from harness.evaluation.ground_truth import load_ground_truth
+
+    problems: list[ValidationError] = []
+    for name in ("ground_truth", "ground_truth_repeat"):
+        path = _optional_file(root, data, name, zoo_file)
+        if path is not None:
+            try:
+                load_ground_truth(path, dict(_aliases(data, zoo_file)))
+            except HarnessError as exc:
+                problems.append(ValidationError(f"{zoo_file}: field '{name}': {exc}"))
+    probe = data.get("probe")
+    if probe is not None:
+        from harness.probes import check_probe_source
+
+        try:
+            check_probe_source(_probe(probe, root))
+        except HarnessError as exc:
+            problems.append(ValidationError(f"{zoo_file}: field 'probe': {exc}"))
+    return problems
 
 
 @dataclass
@@ -183,7 +252,7 @@ def _scan(path: Path | str, check_files: bool, stop_at_first: bool) -> _Scan:
             problems.append(exc)
         else:
             if card.id in seen:
-                problems.append(ValidationError(f"{card_path}: field 'id': {card.id!r} is already used by {seen[card.id]}"))
+                problems.append(ValidationError(f"{card_path}: field 'id': {excerpt(card.id)} is already used by {seen[card.id]}"))
             seen[card.id] = card_path
             cards.append(card)
         if problems and stop_at_first:

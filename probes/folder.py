@@ -3,33 +3,52 @@
 The seeds' ``imlist.txt`` has one path per line (relative to the list's folder). Every image
 is centre-cropped to a square and resized to the request's size; unreadable files are
 skipped and counted, never fatal, but a set with no usable image is an error.
+
+Hostile inputs stay cheap: the list is read through :mod:`harness.textio` (regular file,
+bounded size, decoding errors with the line), an entry that is a FIFO or a device is refused
+with its line instead of blocking the run, and an image whose header declares more pixels
+than the limit is skipped before it is decoded.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import numpy as np
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, excerpt
+from harness.limits import IMAGE_PIXELS, LIST_BYTES
 from harness.probes.base import ProbeRequest, ProbeSet, sample_indices
+from harness.textio import read_text
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm"}
 
 
+def is_image_file(path: Path) -> bool:
+    return path.suffix.lower() in IMAGE_SUFFIXES
+
+
 def decode(path: Path, size: int) -> np.ndarray | None:
     """RGB uint8 (3, size, size) of one image, or None when it cannot be read."""
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
         with Image.open(path) as image:
+            w, h = image.size
+            if w * h > IMAGE_PIXELS.value or w <= 0 or h <= 0:
+                return None
+            image.draft("RGB", (size, size))  # JPEG: decode at a reduced scale when it can
             image = image.convert("RGB")
             w, h = image.size
             side = min(w, h)
             left, top = (w - side) // 2, (h - side) // 2
             image = image.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.BILINEAR)
             return np.asarray(image, dtype=np.uint8).transpose(2, 0, 1).copy()
-    except (OSError, UnidentifiedImageError, ValueError, Image.DecompressionBombError):
+    except (Exception, Image.DecompressionBombError):  # PIL raises many types on corrupt files
         return None
 
 
@@ -50,16 +69,41 @@ def _load(paths: list[Path], base: Path, name: str, request: ProbeRequest, sourc
     return ProbeSet(name, np.stack(images), tuple(ids), skipped, source, {"candidates": len(paths)})
 
 
+def folder_images(folder: Path) -> list[Path]:
+    """Image files under ``folder`` (regular files only: ``is_file`` is False for FIFOs and devices)."""
+    return sorted(p for p in folder.rglob("*") if is_image_file(p) and p.is_file())
+
+
 def load_folder(folder: Path, request: ProbeRequest) -> ProbeSet:
-    paths = sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
-    return _load(paths, folder, folder.name, request, str(folder))
+    return _load(folder_images(folder), folder, folder.name, request, str(folder))
+
+
+def image_list_paths(list_file: Path) -> list[Path]:
+    """The entries of an image list, checked: inside the list's folder, never a FIFO or device."""
+    if is_image_file(list_file):
+        raise HarnessError(f"probe set {list_file}: is a single image file; the estimators need at least 2 images: "
+                           "pass the folder that holds the images or an image list (one path per line)")
+    base = list_file.parent
+    text = read_text(list_file, "image list", LIST_BYTES, error=HarnessError)
+    paths = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        path = base / line
+        try:
+            resolved = path.resolve()
+            mode = os.stat(path).st_mode if path.exists() else None
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise HarnessError(f"{list_file}:{number}: entry {excerpt(line)} cannot be used ({excerpt(str(exc), 80)})") from None
+        if not resolved.is_relative_to(base.resolve()):
+            raise HarnessError(f"{list_file}:{number}: entry {excerpt(line)} leaves the list's folder; use paths relative to it")
+        if mode is not None and not stat.S_ISREG(mode):
+            raise HarnessError(f"{list_file}:{number}: entry {excerpt(line)} is not a regular file (a folder, FIFO or device); "
+                               "list image files only")
+        paths.append(path)
+    return paths
 
 
 def load_image_list(list_file: Path, request: ProbeRequest) -> ProbeSet:
-    base = list_file.parent
-    lines = [line.strip() for line in list_file.read_text(encoding="utf-8").splitlines()]
-    paths = [(base / line) for line in lines if line and not line.startswith("#")]
-    for path in paths:
-        if not path.resolve().is_relative_to(base.resolve()):
-            raise HarnessError(f"{list_file}: entry {path} leaves the list's folder; use paths relative to it")
-    return _load(paths, base, list_file.stem, request, str(list_file))
+    return _load(image_list_paths(list_file), list_file.parent, list_file.stem, request, str(list_file))

@@ -58,9 +58,9 @@ def run_dir(tmp_path_factory) -> tuple[Path, list[str]]:
     zoo = build_test_zoo(tmp_path_factory.mktemp("zoo"))
     out = tmp_path_factory.mktemp("run")
     order: list[str] = []
-    real = atomic.write_atomic
+    real = atomic._write_member
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(atomic, "write_atomic", lambda path, data: (order.append(path.relative_to(out).as_posix()), real(path, data)))
+        mp.setattr(atomic, "_write_member", lambda root, name, data, **kw: (order.append(name), real(root, name, data, **kw)))
         assert main(["run", "--zoo", str(zoo), "--images", "12", "--out", str(out), "--bootstrap", "50"]) == 0
     return out, order
 

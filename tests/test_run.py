@@ -95,16 +95,16 @@ def test_same_inputs_give_a_byte_identical_report(zoo, report, tmp_path):
 def test_interrupted_write_leaves_no_report(zoo, tmp_path, monkeypatch):
     import harness.report.atomic as atomic
 
-    real = atomic.write_atomic
+    real = atomic._write_member
     calls = []
 
-    def failing(path, data):
-        calls.append(path.name)
-        if path.name == "report.json":
+    def failing(root, name, data, **kw):
+        calls.append(name)
+        if name == "report.json":
             raise KeyboardInterrupt
-        real(path, data)
+        real(root, name, data, **kw)
 
-    monkeypatch.setattr(atomic, "write_atomic", failing)
+    monkeypatch.setattr(atomic, "_write_member", failing)
     code = main(["run", "--zoo", str(zoo), "--images", "4", "--out", str(tmp_path), "--bootstrap", "10"])
     assert code == 130
     assert not (tmp_path / "report.json").exists()

@@ -8,6 +8,7 @@ not comparable (different probe set or method parameters; ``--force`` overrides)
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 from rich.console import Console
@@ -15,7 +16,7 @@ from rich.console import Console
 from harness.compare.load import NotComparable, differences, load_report
 from harness.compare.render import render_html, render_markdown, terminal_table
 from harness.compare.stats import compare_reports
-from harness.errors import HarnessError
+from harness.errors import HarnessError, excerpt
 from harness.options import EXIT_THRESHOLD, THRESHOLDS
 from harness.registry import suggest
 from harness.report.atomic import write_all_atomic
@@ -28,13 +29,15 @@ def parse_thresholds(items: list[str]) -> dict[str, float]:
     for item in (part for raw in items for part in raw.split(",") if part):
         name, sep, value = item.partition("=")
         if not sep:
-            raise HarnessError(f"option --fail-on: expected NAME=VALUE, got {item!r}")
+            raise HarnessError(f"option --fail-on: expected NAME=VALUE, got {excerpt(item)}")
         if name not in THRESHOLDS:
-            raise HarnessError(f"option --fail-on: unknown threshold {name!r}; {suggest(name, list(THRESHOLDS))}")
+            raise HarnessError(f"option --fail-on: unknown threshold {excerpt(name)}; {suggest(name, list(THRESHOLDS))}")
         try:
             out[name] = float(value)
         except ValueError:
-            raise HarnessError(f"option --fail-on: {name}={value!r} is not a number") from None
+            raise HarnessError(f"option --fail-on: {name}={excerpt(value)} is not a number") from None
+        if not math.isfinite(out[name]):
+            raise HarnessError(f"option --fail-on: {name}={excerpt(value)} is not a finite number (a NaN or infinite gate never trips)")
     return out
 
 
@@ -62,9 +65,13 @@ def _s(value: float | None) -> str:
 
 
 def run_compare(args: argparse.Namespace, console: Console) -> int:
-    if args.bootstrap <= 0:
-        raise HarnessError(f"option --bootstrap: expected a positive number, got {args.bootstrap}")
+    from harness.limits import BOOTSTRAP
+    from harness.preflight import check_count, check_output_dir, check_seed
+
+    check_count("--bootstrap", args.bootstrap, BOOTSTRAP)
+    check_seed(args.seed)
     thresholds = parse_thresholds(args.fail_on)
+    check_output_dir(args.out)  # before the reports are read and compared
     a, b = load_report(args.a), load_report(args.b)
     diffs = differences(a, b)
     if diffs and not args.force:

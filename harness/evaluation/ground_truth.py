@@ -14,7 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.errors import HarnessError
+from harness.errors import HarnessError, excerpt
+from harness.limits import CSV_BYTES, NAME_CHARS
+from harness.textio import read_text
 
 REQUIRED_COLUMNS = ("source", "target", "affinity")
 # Rows of a ground truth that are baselines, not models (Taskonomy has both).
@@ -83,23 +85,38 @@ def load_ground_truth(path: str | Path, aliases: Mapping[str, str] | None = None
     """
     path = Path(path)
     aliases = dict(aliases or {})
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise HarnessError(f"{path}: cannot read ground truth ({exc.strerror or exc})") from None
-    rows = csv.reader(text.splitlines())
+    text = read_text(path, "ground truth", CSV_BYTES, encoding="utf-8-sig", error=HarnessError)
+    return _parse(path, text, aliases)
+
+
+def _checked_rows(reader, path: Path):
+    """csv rows; csv's own errors (a field above its size limit) become one line with the line number."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise HarnessError(f"{path}:{reader.line_num}: not a readable CSV row ({excerpt(str(exc), 80)}); "
+                               "expected 'source,target,affinity'") from None
+        yield row
+
+
+def _parse(path: Path, text: str, aliases: Mapping[str, str]) -> GroundTruth:
+    reader = csv.reader(text.splitlines())
+    rows = _checked_rows(reader, path)
     header = next(rows, None)
     if header is None:
         raise HarnessError(f"{path}:1: empty file; expected a header 'source,target,affinity'")
     header = [h.strip() for h in header]
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     if missing:
-        raise HarnessError(f"{path}:1: header lacks column(s) {', '.join(missing)}; expected 'source,target,affinity', got {','.join(header)!r}")
+        raise HarnessError(f"{path}:1: header lacks column(s) {', '.join(missing)}; expected 'source,target,affinity', got {excerpt(','.join(header)[:200])}")
     col = {c: header.index(c) for c in REQUIRED_COLUMNS}
     values: dict[tuple[str, str], float] = {}
     first_line: dict[tuple[str, str], int] = {}
     for row in rows:
-        line_no = rows.line_num  # physical line, right even after quoted multi-line fields
+        line_no = reader.line_num  # physical line, right even after quoted multi-line fields
         if not row or all(not cell.strip() for cell in row):
             continue
         if len(row) < len(header):
@@ -107,12 +124,16 @@ def load_ground_truth(path: str | Path, aliases: Mapping[str, str] | None = None
         source, target, raw = (row[col[c]].strip() for c in REQUIRED_COLUMNS)
         if not source or not target:
             raise HarnessError(f"{path}:{line_no}: empty source or target name")
+        if len(source) > NAME_CHARS or len(target) > NAME_CHARS:
+            raise HarnessError(f"{path}:{line_no}: a model name longer than {NAME_CHARS} characters; use the models' ids")
         try:
+            if len(raw) > 100:
+                raise ValueError(raw)
             value = float(raw)
         except ValueError:
-            raise HarnessError(f"{path}:{line_no}: affinity {raw!r} is not a number") from None
+            raise HarnessError(f"{path}:{line_no}: affinity {excerpt(raw)} is not a number") from None
         if not math.isfinite(value):
-            raise HarnessError(f"{path}:{line_no}: affinity {raw!r} is not finite")
+            raise HarnessError(f"{path}:{line_no}: affinity {excerpt(raw)} is not finite")
         pair = (aliases.get(source, source), aliases.get(target, target))
         if pair in values:
             raise HarnessError(f"{path}:{line_no}: pair {pair[0]} -> {pair[1]} already given on line {first_line[pair]}")

@@ -1,0 +1,141 @@
+"""Everything a run can check before the first model is probed.
+
+A run that would fail at its end — an ``--out`` that is a file or read-only, a ground-truth
+CSV with a typo, an image list naming a FIFO, a card whose input size does not match its
+graph, more memory than the machine has — fails here, in seconds, with one line, before any
+probe image is decoded or model imported. The order matters: options, zoo, output, ground
+truth, probe source, cards against their graphs, then the memory estimate.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from harness import limits
+from harness.errors import HarnessError, excerpt
+
+if TYPE_CHECKING:  # pragma: no cover
+    from harness.run import RunConfig
+    from harness.zoo import Zoo
+
+#: Images a built-in (generated) probe set has when --images is not given.
+DEFAULT_GENERATED = 200
+
+
+def check_output_dir(path: Path | str, flag: str = "--out") -> None:
+    """``path`` is (or can become) a writable folder: not a file, not under a file, not read-only."""
+    path = Path(path)
+    where = f"option {flag}: {excerpt(str(path), 120)}"
+    if path.exists() and not path.is_dir():
+        raise HarnessError(f"{where} is a file, not a folder; pass a folder for the report files")
+    existing = path
+    while not existing.exists():
+        if existing.is_symlink():
+            raise HarnessError(f"{where}: {existing} is a broken symbolic link; pass another folder")
+        if existing.parent == existing:
+            break
+        existing = existing.parent
+    if not existing.is_dir():
+        raise HarnessError(f"{where} cannot be created: {existing} is not a folder")
+    if not os.access(existing, os.W_OK | os.X_OK) or not _writable(existing):
+        raise HarnessError(f"{where}: {existing} is not writable; pass a folder you can write to")
+
+
+def _writable(folder: Path) -> bool:
+    """Really create and remove a file (os.access says yes to root on read-only mounts)."""
+    import tempfile
+
+    try:
+        fd, name = tempfile.mkstemp(prefix=".harness-write-check-", dir=folder)
+    except OSError:
+        return False
+    os.close(fd)
+    try:
+        os.unlink(name)
+    except OSError:
+        pass
+    return True
+
+
+def check_count(name: str, value: int | None, limit: limits.Limit, *, minimum: int = 1) -> None:
+    if value is None:
+        return
+    if value < minimum:
+        raise HarnessError(f"option {name}: expected a number >= {minimum}, got {value}")
+    limit.check(value, f"option {name}")
+
+
+def check_run_options(config: RunConfig) -> None:
+    """Bounds on every number a run takes from the command line."""
+    s = config.settings
+    check_count("--images", config.n_images, limits.IMAGES, minimum=2)
+    check_count("--probe-size", config.probe_size, limits.IMAGE_SIDE)
+    check_count("--map-size", s.map_size, limits.MAP_SIDE)
+    check_count("--batch-size", s.batch_size, limits.BATCH)
+    check_count("--ig-steps", s.ig_steps, limits.STEPS)
+    check_count("--max-feature-units", s.max_feature_units, limits.FEATURE_UNITS)
+    check_count("--bootstrap", config.n_boot, limits.BOOTSTRAP)
+    check_seed(config.seed)
+    if not math.isfinite(config.depara_lambda) or abs(config.depara_lambda) > 1e6:
+        raise HarnessError(f"option --depara-lambda: expected a finite number, got {config.depara_lambda}")
+
+
+def check_seed(seed: int) -> None:
+    if not 0 <= seed < 2**32:
+        raise HarnessError(f"option --seed: expected an integer in [0, 2^32), got {seed}")
+
+
+def default_out(zoo: Zoo) -> Path:
+    return Path("runs") / f"{zoo.name}-{zoo.version}"
+
+
+def preflight_run(config: RunConfig) -> None:
+    """Check options, output, ground truth, probe source, cards and memory; raise one line on the first problem."""
+    from harness.evaluation import load_ground_truth
+    from harness.probes import DEFAULT_PROBE, check_probe_source
+    from harness.report.atomic import clean_stale
+    from harness.resources import check_memory
+    from harness.zoo import load_zoo
+
+    check_run_options(config)
+    zoo = load_zoo(config.zoo)
+    out = config.out if config.out is not None else default_out(zoo)
+    check_output_dir(out)
+    clean_stale(Path(out).absolute())
+    if config.ground_truth is not None:
+        load_ground_truth(config.ground_truth, dict(zoo.aliases))
+    elif zoo.ground_truth is not None:
+        load_ground_truth(zoo.ground_truth, dict(zoo.aliases))
+    probe_name = config.probe or zoo.probe or DEFAULT_PROBE
+    candidates = check_probe_source(probe_name)
+    n_images = config.n_images or (candidates if candidates is not None else DEFAULT_GENERATED)
+    if candidates is not None:
+        n_images = min(n_images, candidates)
+    check_cards(zoo)
+    probe_size = config.probe_size or max(max(c.input.size) for c in zoo.cards)
+    check_memory(n_images, len(zoo.cards), probe_size, config.settings.map_size, len(config.methods), config.estimators)
+
+
+def check_cards(zoo: Zoo) -> None:
+    """Each card's input size and layout against its graph's declared input, and the graph's sizes.
+
+    This is what makes it safe to decode the probe set at the largest card size before the
+    imports: a card claiming ``input.size: [4096, 4096]`` for a 32-px graph is refused here.
+    """
+    import onnx
+
+    from harness.importer import check_input_matches, graph_input
+    from harness.onnx_io import check_external_data, check_tensor_sizes
+
+    for card in zoo.cards:
+        label = str(card.path)
+        try:
+            model = onnx.load(str(card.onnx), load_external_data=False)
+        except Exception:  # noqa: BLE001 - an unreadable file is reported by the import itself
+            continue
+        check_external_data(model, card.onnx, label)
+        check_tensor_sizes(model, label)
+        check_input_matches(card, graph_input(model, label))
