@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from harness.compare.comparable import prose_parameters
 from harness.errors import HarnessError, ValidationError
 from harness.report.document import SCHEMA_VERSION
 
@@ -105,7 +106,7 @@ def differences(a: Mapping, b: Mapping) -> list[str]:
                 va, vb = str(va)[:12] + "…", str(vb)[:12] + "…"
             out.append(f"probe {key} {va} vs {vb}")
     pa, pb = a["parameters"], b["parameters"]
-    for key in sorted((set(pa) | set(pb)) - IGNORED_PARAMETERS):
+    for key in sorted((set(pa) | set(pb)) - IGNORED_PARAMETERS - set(prose_parameters(a, b))):
         if pa.get(key, _MISSING) != pb.get(key, _MISSING):
             out.append(f"parameter {key} {_show(pa.get(key, _MISSING))} vs {_show(pb.get(key, _MISSING))}")
     return out
