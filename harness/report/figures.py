@@ -147,7 +147,7 @@ def heatmap_figure(title: str, matrix: np.ndarray, ids: Sequence[str], order: Se
 def dendrogram_figure(title: str, matrix: np.ndarray, ids: Sequence[str], *, width_in: float = 5.6) -> bytes:
     """The task similarity tree, linkage computed by :func:`task_tree` (the report's own tree)."""
     tree = task_tree(np.asarray(matrix, dtype=np.float64), ids)
-    fig, ax = plt.subplots(figsize=(width_in, max(2.2, 0.2 * len(ids) + 0.9)))
+    fig, ax = plt.subplots(figsize=(width_in, max(2.2, 0.165 * len(ids) + 0.9)))
     if len(ids) > 1:
         dendrogram(tree.linkage, labels=list(ids), orientation="right", ax=ax, color_threshold=0,
                    above_threshold_color="#345", leaf_font_size=8 if len(ids) <= 20 else 7)

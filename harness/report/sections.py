@@ -202,18 +202,22 @@ def provenance(report: Mapping) -> str:
         if inputs else '<p class="note">This report predates input hashing.</p>',
         "<h3>Zoo</h3>", _kv({"name": zoo["name"], "version": zoo["version"], "description": zoo.get("description"),
                              "ground truth": gt.get("path"), "ground truth repeat": gt.get("repeat_path")}),
-        "<h3>Models (card hashes, parity against onnxruntime)</h3>",
-        table(("id", "card sha256", "task", "framework", "probe layer", "parity max abs err", "parity max rel err", "provider"), models, (5, 6)),
-        "<h3>Probe set</h3>", _kv(report["probe"]),
         "<h3>Parameters</h3>", table(("parameter", "value", "meaning"), parameters),
-        "<h3>Environment</h3>", _kv({k: v for k, v in env.items() if k != "packages"}), _kv(env.get("packages", {})),
+        "<h3>Models (card hashes, parity against onnxruntime)</h3>",
+        f"<details><summary>{len(models)} models</summary>"
+        + table(("id", "card sha256", "task", "framework", "probe layer", "parity max abs err", "parity max rel err", "provider"), models, (5, 6))
+        + "</details>",
+        "<h3>Probe set</h3>", _kv(report["probe"]),
+        "<h3>Environment</h3>", _kv({k: v for k, v in env.items() if k != "packages"}),
+        "<details><summary>package versions</summary>" + _kv(env.get("packages", {})) + "</details>",
         "<h3>Timings (seconds)</h3>", table(("stage", "seconds"), ((k, f"{v:.2f}") for k, v in timings["stages"].items()), (1,)),
     ]
     per_model = timings.get("per_model") or {}
     if per_model:
         stages = list(dict.fromkeys(s for t in per_model.values() for s in t))
-        parts.append(table(("model", *stages), ((m, *(f"{t.get(s, 0):.2f}" for s in stages)) for m, t in per_model.items()),
-                           range(1, len(stages) + 1)))
+        parts.append("<details><summary>per model</summary>"
+                     + table(("model", *stages), ((m, *(f"{t.get(s, 0):.2f}" for s in stages)) for m, t in per_model.items()),
+                             range(1, len(stages) + 1)) + "</details>")
     return "".join(parts)
 
 
