@@ -37,6 +37,7 @@ from harness.report.html import Gallery, html_files
 from harness.report.lookup import filled_for_tree
 from harness.report.markdown import render_markdown
 from harness.report.provenance import file_hashes, provenance
+from harness.report.verdict import verdict_line
 from harness.zoo import Zoo, default_zoo_dir, load_zoo
 from harness.probes import DEFAULT_PROBE, ProbeRequest, load_probe
 
@@ -365,6 +366,8 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
     out = output_dir(config, result.report)
     files = write_report(result, out)
     console.print(summary_table(result.report))
+    if result.report["evaluation"]:
+        console.print(verdict_line(result.report["evaluation"]), markup=False, highlight=False, soft_wrap=True)
     console.print(timing_table(result.report))
     console.print(f"wrote {', '.join(str(f) for f in files)}")
     return 0

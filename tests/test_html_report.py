@@ -294,3 +294,18 @@ def test_page_renders_in_headless_chromium(run_dir, tmp_path, width):
     pixels = np.asarray(Image.open(shot).convert("RGB"), dtype=np.float64)
     assert pixels.std() > 20  # not a blank page
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 200  # figures, not just text
+
+
+def test_verdict_orders_by_spearman_and_reads_the_cis():
+    from harness.report.verdict import verdict
+
+    evaluation = {
+        "a": {"spearman": 0.30, "spearman_ci": [0.20, 0.40]},
+        "b": {"spearman": 0.60, "spearman_ci": [0.50, 0.70]},
+        "c": {"spearman": 0.45, "spearman_ci": [0.32, 0.55]},  # overlaps b's CI
+        "d": {"spearman": 0.05, "spearman_ci": [-0.05, 0.15]},  # reaches 0
+        "e": {"spearman": None, "spearman_ci": None},
+    }
+    v = verdict(evaluation)
+    assert v.ranked == ["b", "c", "a", "d", "e"] and v.best == "b"
+    assert v.tied_with_best == ["c"] and v.not_above_random == ["d", "e"]

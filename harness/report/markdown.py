@@ -5,6 +5,7 @@ from __future__ import annotations
 from harness.report.format import ci_suffix as _ci
 from harness.report.format import num as _f
 from harness.report.lookup import models_without_truth, true_ranks
+from harness.report.verdict import verdict_line
 
 
 def render_markdown(report: dict, top: int = 5) -> str:
@@ -65,7 +66,7 @@ def render_markdown(report: dict, top: int = 5) -> str:
 
 def _evaluation_section(report: dict, evaluation: dict) -> list[str]:
     first = next(iter(evaluation.values()))
-    lines = ["", "## Evaluation against ground truth", "",
+    lines = ["", "## Evaluation against ground truth", "", f"**{verdict_line(evaluation)}**", "",
              f"{first['n_targets']} targets, {first['n_models']} models; relevant = true top {first['relevant']}; "
              f"95% bootstrap CIs over targets ({first['n_boot']} resamples).", ""]
     missing = models_without_truth(report)

@@ -16,6 +16,7 @@ NOTES: dict[str, str] = {
     "batch_size": "probe images per forward/backward pass (does not change results)",
     "max_feature_units": "probe-layer features wider than this are spatially average-pooled",
     "ig_steps": "integrated-gradients interpolation steps",
+    "eps": "epsilon-LRP stabiliser in g * f(z) / (z + eps * s(z))",
     "depara_lambda": "DEPARA edge weight: score = V + lambda * E",
     "bootstrap": "bootstrap resamples over targets for the confidence intervals",
     "map_resampling": "channel-mean+area-or-bilinear: channel mean, then area (shrink) / bilinear (enlarge) to map_size",

@@ -39,3 +39,13 @@ def verdict(evaluation: Mapping[str, Mapping]) -> Verdict:
         if value is None or (ci and ci[0] <= 0) or (not ci and value <= 0):
             weak.append(name)
     return Verdict(ranked, best, tied, weak)
+
+
+def verdict_line(evaluation: Mapping[str, Mapping]) -> str:
+    """The summary's answer in one line (terminal, report.md): which estimator to trust on this zoo."""
+    v = verdict(evaluation)
+    if v.best is None:
+        return "No estimator has a defined mean Spearman against the ground truth."
+    tied = f"; not distinguishable from it (95% CIs overlap): {', '.join(v.tied_with_best)}" if v.tied_with_best else ""
+    weak = f"; not shown to beat a random ranking (CI reaches 0): {', '.join(v.not_above_random)}" if v.not_above_random else ""
+    return f"Trust {v.best} most on this zoo (highest mean Spearman with the ground truth){tied}{weak}."
