@@ -34,8 +34,8 @@ from harness.adapters.pytorch import export_torch  # noqa: E402
 from harness.attribution import attribute  # noqa: E402
 from harness.card import load_card  # noqa: E402
 from harness.importer import import_card  # noqa: E402
-from tests.archs import torch_archs  # noqa: E402
-from tests.helpers import write_card  # noqa: E402
+from devkit.archs import torch_archs  # noqa: E402
+from devkit.cards import write_card  # noqa: E402
 
 
 def build_nets(family: str, size: int, folder: Path):

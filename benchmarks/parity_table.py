@@ -2,7 +2,7 @@
 
     python benchmarks/parity_table.py [--json FILE]
 
-Exports the small architecture families of tests/archs with torch.onnx (dynamo and legacy,
+Exports the small architecture families of devkit/archs with torch.onnx (dynamo and legacy,
 opsets 17-21) and, when TensorFlow is installed, tf2onnx (opsets 13-18), imports each and
 prints the max absolute / relative error against onnxruntime (outputs and probe layer).
 """
@@ -25,8 +25,8 @@ import torch  # noqa: E402
 from harness.adapters.pytorch import export_torch  # noqa: E402
 from harness.card import load_card  # noqa: E402
 from harness.importer import import_card  # noqa: E402
-from tests.archs import torch_archs  # noqa: E402
-from tests.helpers import last_node, write_card  # noqa: E402
+from devkit.archs import torch_archs  # noqa: E402
+from devkit.cards import last_node, write_card  # noqa: E402
 
 
 def rows(folder: Path):
@@ -40,7 +40,7 @@ def rows(folder: Path):
                 yield f"torch.onnx {exporter}", opset, family, import_card(card).parity
     try:
         from harness.adapters.tensorflow import export_keras
-        from tests.archs import keras_archs
+        from devkit.archs import keras_archs
     except ImportError:
         return
     for opset in (13, 14, 15, 16, 17, 18):

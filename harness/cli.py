@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from harness import __version__
@@ -132,49 +133,62 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return run_explain(args, console)
 
 
-def registries() -> dict[str, list[str]]:
-    """Everything that can be named on the command line or in a card, by kind."""
+def registries() -> dict[str, object]:
+    """Every registry whose names can be given on the command line or in a card, by kind."""
     from harness.adapters import ADAPTERS
     from harness.adapters.passes import PASSES
     from harness.attribution import ATTRIBUTION_TARGETS, METHODS
     from harness.estimators import ESTIMATORS
     from harness.estimators.labelled import LABELLED_ESTIMATORS
-    from harness.probes import list_probes
+    from harness.probes.base import BUILTIN_PROBES
+    import harness.probes  # noqa: F401  (registers the built-in probe sets)
 
-    return {
-        "methods": METHODS.names(),
-        "targets": ATTRIBUTION_TARGETS.names(),
-        "estimators": ESTIMATORS.names(),
-        "labelled": LABELLED_ESTIMATORS.names(),
-        "probes": list_probes(),
-        "frameworks": ADAPTERS.names(),
-        "passes": PASSES.names(),
-    }
+    return {"methods": METHODS, "targets": ATTRIBUTION_TARGETS, "estimators": ESTIMATORS, "labelled": LABELLED_ESTIMATORS,
+            "probes": BUILTIN_PROBES, "frameworks": ADAPTERS, "passes": PASSES}
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from harness.adapters import ADAPTERS
-    from harness.attribution import ATTRIBUTION_TARGETS
     from harness.registry import did_you_mean
 
     kinds = registries()
     if args.kind and args.kind not in kinds:
         raise HarnessError(did_you_mean(args.kind, list(kinds), "kind"))
-    for kind, names in kinds.items():
+    for kind, registry in kinds.items():
         if args.kind in (None, kind):
             console.print(f"[bold]{kind}[/bold]")
+            names = registry.names()
+            width = max(map(len, names), default=0)
             for name in names:
-                detail = f"  [dim]{ADAPTERS.get(name).description}[/dim]" if kind == "frameworks" else ""
-                detail = f"  [dim]{ATTRIBUTION_TARGETS.get(name).description}[/dim]" if kind == "targets" else detail
-                console.print(f"  {name}{detail}")
+                console.print(f"  {name.ljust(width)}  [dim]{escape(registry.describe(name))}[/dim]", soft_wrap=True)
     return 0
 
 
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows ``(default: X)`` for options whose default is a value; options whose default is
+    "absent" (None, False, []) explain it in their own help text instead of "(default: None)"."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        absent = action.default is None or action.default is False or action.default == [] or action.default == argparse.SUPPRESS
+        if "default" in text or absent or not action.option_strings:
+            return text
+        return super()._get_help_string(action)
+
+
+class _Parser(argparse.ArgumentParser):
+    """Subcommand parsers: defaults shown in --help like the main parser's."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("formatter_class", HelpFormatter)
+        super().__init__(*args, **kwargs)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="harness", description="Benchmark harness for deep model transferability.")
+    parser = argparse.ArgumentParser(prog="harness", description="Benchmark harness for deep model transferability.",
+                                     formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=f"harness {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
 
     p = sub.add_parser("validate", help="validate a zoo or a card (exit 0, or 2 with one line per problem)")
     p.add_argument("target", nargs="?", help="zoo directory, zoo.yaml or card file (default: the embedded zoo)")
@@ -191,7 +205,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_layers)
 
     p = sub.add_parser("import", help="import a model, print parity against onnxruntime and the probe shape")
-    p.add_argument("card")
+    p.add_argument("card", help="model card (YAML) of the model to import")
     p.set_defaults(func=cmd_import)
 
     p = sub.add_parser("run", help="attribution + features on a probe set, estimators, evaluation, report")
@@ -218,7 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
+    args.argv = argv  # the exact command line, recorded in report provenance
     debug = bool(args.debug)
     func: Callable[[argparse.Namespace], int] = args.func
     try:

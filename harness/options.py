@@ -33,18 +33,19 @@ def add_probing_arguments(p: argparse.ArgumentParser, *, seed_help: str, bootstr
     p.add_argument("--methods", nargs="+", default=None,
                    help=f"attribution methods (default: {' '.join(DEFAULT_METHODS)}; see `harness list methods`)")
     p.add_argument("--estimators", nargs="+", default=None,
-                   help="estimators, NAME or NAME@TARGET (default: one per attribution method, plus depara, depara_edge and rsa)")
+                   help="estimators, NAME or NAME@TARGET (default: one per attribution method that has one, plus depara, "
+                        "depara_edge and rsa; see `harness list estimators`)")
     p.add_argument("--targets", nargs="+", default=None,
                    help="attribution targets, each map-based estimator is computed under every one "
                         "(default: sum, the seed's; see `harness list targets`)")
     p.add_argument("--ground-truth", type=Path, default=None, help="CSV source,target,affinity (default: the zoo's)")
-    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--batch-size", type=int, default=32, help="probe images per forward/backward pass (memory vs speed; results do not change)")
     p.add_argument("--map-size", type=int, default=32, help="common resolution of attribution maps (pixels per side)")
     p.add_argument("--depara-lambda", type=float, default=0.25, help="DEPARA edge weight (0.25: the seed's Taskonomy value)")
     p.add_argument("--ig-steps", type=int, default=50, help="integrated-gradients steps")
     p.add_argument("--max-feature-units", type=int, default=16384, help="spatially pool wider probe features down to this many units")
     p.add_argument("--bootstrap", type=int, default=bootstrap_default, help="bootstrap resamples for confidence intervals")
-    p.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
+    p.add_argument("--device", default="auto", help="auto (cuda when available, else cpu) | cpu | cuda[:N]")
 
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:

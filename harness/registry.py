@@ -8,6 +8,7 @@ unknown key lists what exists and the closest matches.
 from __future__ import annotations
 
 import difflib
+import inspect
 from collections.abc import Iterator
 from typing import Generic, TypeVar
 
@@ -43,20 +44,32 @@ class Registry(Generic[T]):
     def __init__(self, what: str) -> None:
         self.what = what
         self._items: dict[str, T] = {}
+        self._descriptions: dict[str, str] = {}
 
-    def register(self, name: str):
+    def register(self, name: str, description: str | None = None):
         """Decorator registering ``obj`` under ``name``."""
 
         def decorate(obj: T) -> T:
-            self.add(name, obj)
+            self.add(name, obj, description)
             return obj
 
         return decorate
 
-    def add(self, name: str, obj: T) -> None:
+    def add(self, name: str, obj: T, description: str | None = None) -> None:
         if name in self._items:
             raise ValueError(f"{self.what} {name!r} is already registered")
         self._items[name] = obj
+        if description:
+            self._descriptions[name] = description
+
+    def describe(self, name: str) -> str:
+        """One line for ``harness list``: the description given at registration, else the
+        object's ``description`` attribute, else the first line of a function's or class's docstring."""
+        obj = self.get(name)
+        text = self._descriptions.get(name) or getattr(obj, "description", None)
+        if not (isinstance(text, str) and text) and (inspect.isroutine(obj) or inspect.isclass(obj)):
+            text = (inspect.getdoc(obj) or "").strip().split("\n\n")[0]
+        return " ".join(str(text or "").replace("``", "").split())
 
     def get(self, name: str) -> T:
         try:

@@ -36,7 +36,10 @@ from harness.report.environment import environment
 from harness.report.format import ci_suffix
 from harness.report.format import num as _fmt
 from harness.report.html import Gallery, html_files
+from harness.report.lookup import filled_for_tree
 from harness.report.markdown import render_markdown
+from harness.report.provenance import file_hashes, provenance
+from harness.report.verdict import verdict_line
 from harness.zoo import Zoo, default_zoo_dir, load_zoo
 from harness.probes import DEFAULT_PROBE, ProbeRequest, load_probe
 
@@ -59,6 +62,7 @@ class RunConfig:
     labelled_benchmark: bool = False  # --labelled-benchmark: every zoo target with its own labels
     labelled_estimators: tuple[str, ...] = ()
     settings: ProbeSettings = field(default_factory=lambda: ProbeSettings(methods=DEFAULT_METHODS))
+    argv: tuple[str, ...] | None = None  # the command line, for provenance (None when not run from the CLI)
 
 
 def _positive(name: str, value: int | None) -> None:
@@ -94,6 +98,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         zoo=zoo_dir, out=args.out, probe=args.probe, n_images=args.images, seed=args.seed, methods=methods,
         estimators=estimators, ground_truth=args.ground_truth, probe_size=args.probe_size, device=args.device,
         depara_lambda=args.depara_lambda, n_boot=args.bootstrap, settings=settings,
+        argv=tuple(args.argv) if getattr(args, "argv", None) is not None else None,
     )
 
 
@@ -186,6 +191,7 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
     evaluation, ground_truth_info = evaluate_all(zoo, affinities, ids, config)
     timings["evaluation"] = time.perf_counter() - tick
 
+    env = environment(device)
     report = {
         "schema_version": SCHEMA_VERSION,
         "harness_version": __version__,
@@ -210,7 +216,8 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
         "tree": {name: tree.newick for name, tree in trees.items()},
         "tree_text": {name: tree.text for name, tree in trees.items()},
         "tree_leaf_order": {name: list(tree.leaf_order) for name, tree in trees.items()},
-        "environment": environment(device),
+        "environment": env,
+        "provenance": provenance(config.argv, _input_hashes(zoo, ground_truth_info, probe), zoo.root, env),
         "timings": {"stages": timings, "per_model": per_model, "total": sum(timings.values()),
                     **({"labelled_estimators": labelled_seconds} if labelled_seconds else {})},
     }
@@ -248,7 +255,7 @@ def evaluate_all(zoo: Zoo, affinities: dict, ids: list[str], config: RunConfig) 
         return {}, None
     gt = load_ground_truth(gt_path, dict(zoo.aliases))
     evaluation = {name: evaluate(a.matrix, ids, gt, n_boot=config.n_boot, seed=config.seed) for name, a in affinities.items()}
-    info: dict = {"path": _relative(gt_path, zoo.root), "ceiling": None}
+    info: dict = {"path": _relative(gt_path, zoo.root), "ceiling": None, **ground_truth_matrix(gt, ids)}
     if zoo.ground_truth_repeat is not None and config.ground_truth is None:
         repeat = load_ground_truth(zoo.ground_truth_repeat, dict(zoo.aliases))
         ceiling = agreement(repeat, gt, model_ids=ids, n_boot=config.n_boot, seed=config.seed)
@@ -263,6 +270,37 @@ def _estimator_info(name: str) -> dict:
     reads = ESTIMATOR_INPUTS[base]
     return {"estimator": base, "target": target if reads else None, "reads_maps": [map_key(m, target) for m in reads],
             "description": (ESTIMATORS.get(base).__doc__ or "").strip().splitlines()[0]}
+
+
+def ground_truth_matrix(gt, ids: list[str]) -> dict:
+    """The ground truth on the zoo's models (zoo order), its task tree, and the models it lacks.
+
+    Stored in report.json so that the report shows the truth beside every estimate and
+    ``compare`` can re-score a report with the same code as ``run`` (harness.evaluation).
+    """
+    known = set(gt.sources) | set(gt.targets)
+    models = [m for m in ids if m in known]
+    matrix = gt.submatrix(models, models)
+    out: dict = {"models": models, "missing_models": [m for m in ids if m not in known], "affinity": matrix,
+                 "tree": None, "tree_leaf_order": None}
+    if len(models) >= 2:
+        tree = task_tree(filled_for_tree(matrix), models)
+        out["tree"], out["tree_leaf_order"] = tree.newick, list(tree.leaf_order)
+    return out
+
+
+def _input_hashes(zoo: Zoo, ground_truth: dict | None, probe) -> dict[str, str]:
+    """sha256 of every input: zoo file, cards, ONNX files, ground truth, and the probe set's content."""
+    files = [("zoo", zoo.file)]
+    for card in zoo.cards:
+        files += [("card", card.path), ("onnx", card.onnx)]
+    for key in ("path", "repeat_path"):
+        if ground_truth and ground_truth.get(key):
+            path = Path(ground_truth[key])
+            files.append(("ground_truth", path if path.is_absolute() else zoo.root / path))
+    hashes = file_hashes(files, zoo.root)
+    hashes[f"probe:{probe.name}"] = probe.sha256()
+    return hashes
 
 
 def _ranked_scores(matrix, ids: list[str], ranking: dict[str, list[str]]) -> dict[str, list[float]]:
@@ -286,9 +324,10 @@ def _parameters(config: RunConfig, device: torch.device) -> dict:
         "estimators": list(config.estimators),
         "depara_lambda": config.depara_lambda,
         "bootstrap": config.n_boot,
-        "map_resampling": "channel mean, then area (shrink) / bilinear (enlarge) to map_size x map_size",
-        "features": "probe-layer output flattened; 4-D maps wider than max_feature_units are spatially average-pooled",
-        "target": "sum of the probe layer's output unless a card says otherwise",
+        # Names only (prose lives in harness.report.parameters.NOTES), so compare decides from data.
+        "map_resampling": "channel-mean+area-or-bilinear",
+        "features": "flatten+spatial-mean-pool",
+        "target": "card",
         "device_type": device.type,
     }
 
@@ -377,6 +416,8 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
     out = output_dir(config, result.report)
     files = write_report(result, out)
     console.print(summary_table(result.report))
+    if result.report["evaluation"]:
+        console.print(verdict_line(result.report["evaluation"]), markup=False, highlight=False, soft_wrap=True)
     console.print(timing_table(result.report))
     console.print(f"wrote {', '.join(str(f) for f in files)}")
     return 0

@@ -25,5 +25,5 @@ def _synthetic(style: str):
     return load
 
 
-BUILTIN_PROBES.add("synthetic-indoor", _synthetic("indoor"))
-BUILTIN_PROBES.add("synthetic-studio", _synthetic("studio"))
+BUILTIN_PROBES.add("synthetic-indoor", _synthetic("indoor"), "rendered synthetic scenes, \"indoor\" style (five room types); default when a zoo names none")
+BUILTIN_PROBES.add("synthetic-studio", _synthetic("studio"), "rendered synthetic scenes, \"studio\" style (five room types of a second visual domain)")

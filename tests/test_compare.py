@@ -187,13 +187,84 @@ def test_ground_truth_delta_with_noise_is_not_significant(reports, tmp_path):
 
 
 def test_restricted_rescoring_reproduces_the_reported_values(reports):
-    """On a report's full model set, re-scoring from true rankings gives evaluate()'s numbers."""
+    """On a report's full model set, compare's re-scoring gives the report's own numbers."""
     from harness.compare.stats import restricted_per_target
 
     data = json.loads(reports[1].read_text())
     for name, ev in data["evaluation"].items():
-        again = restricted_per_target(ev, data["estimators"][name], data["estimators"][name]["models"])
+        again = restricted_per_target(data, name, data["estimators"][name]["models"])
         assert set(again) == set(ev["per_target"])
         for target, values in again.items():
             for key, value in values.items():
                 assert value == pytest.approx(ev["per_target"][target][key], abs=1e-9)
+
+
+def _with_tied_truth(data: dict, models: list[str]) -> dict:
+    """``data`` restricted to ``models``, its ground truth rounded to one decimal (many ties)
+    and every estimator re-evaluated by ``harness.evaluation.evaluate``, as ``run`` would."""
+    import numpy as np
+
+    from harness.evaluation import GroundTruth, evaluate
+    from harness.run import ground_truth_matrix
+
+    gt_models = data["ground_truth"]["models"]
+    full = np.array(data["ground_truth"]["affinity"], dtype=np.float64)
+    idx = [gt_models.index(m) for m in models]
+    truth = GroundTruth(tuple(models), tuple(models), np.round(full[np.ix_(idx, idx)], 1))
+    out = json.loads(json.dumps(data))
+    out["models"] = [m for m in data["models"] if m["id"] in models]
+    out["zoo"]["cards"] = {m: h for m, h in data["zoo"]["cards"].items() if m in models}
+    for name, est in data["estimators"].items():
+        pos = [est["models"].index(m) for m in models]
+        matrix = np.array(est["affinity"], dtype=np.float64)[np.ix_(pos, pos)]
+        out["estimators"][name] = {"models": models, "affinity": matrix.tolist()}
+        out["rankings"][name] = {t: [s for s in data["rankings"][name][t] if s in models] for t in models}
+        out["evaluation"][name] = json.loads(json.dumps(evaluate(matrix, models, truth, n_boot=20)))
+    gt = ground_truth_matrix(truth, models)
+    out["ground_truth"].update(gt, affinity=gt["affinity"].tolist())
+    return out
+
+
+def test_rescoring_shares_run_s_evaluation_with_tied_ground_truth(reports, tmp_path):
+    """compare re-scores on shared models with the same code as run: ties in the truth stay ties.
+
+    A = the report on 5 of its models, B = all 6; both evaluated against a ground truth with
+    ties. On the 5 shared models A's re-scored values must be exactly A's reported ones
+    (the estimates are the same), and the deltas exactly 0 where B's estimates agree.
+    """
+    data = json.loads(reports[1].read_text())
+    ids = [m["id"] for m in data["models"]]
+    b = _with_tied_truth(data, ids)
+    a = _with_tied_truth(data, ids[:-1])
+    pa, pb = tmp_path / "a.json", tmp_path / "b.json"
+    pa.write_text(json.dumps(a))
+    pb.write_text(json.dumps(b))
+    code, result = compare(pa, pb, tmp_path / "o")
+    assert code == 0
+    for name, e in result["estimators"].items():
+        gt = e["ground_truth"]
+        assert gt["basis"].startswith("recomputed")
+        for key in ("p_at_1", "p_at_5", "spearman"):
+            reported = [a["evaluation"][name]["per_target"][t][key] for t in gt["targets"]]
+            reported = [v for v in reported if v is not None]
+            assert gt["metrics"][key]["a"] == pytest.approx(sum(reported) / len(reported), abs=1e-9), (name, key)
+            assert gt["metrics"][key]["delta"] == pytest.approx(0, abs=1e-12), (name, key)
+
+
+def test_old_reports_with_prose_parameters_stay_comparable(reports, tmp_path, capsys):
+    """Reports from before structured parameters held sentences; rewording one is not a difference."""
+    _, b = reports
+
+    def old(d):
+        d["parameters"]["map_resampling"] = "channel mean, then area (shrink) / bilinear (enlarge) to map_size x map_size"
+        d["parameters"]["features"] = "probe-layer output flattened; 4-D maps wider than max_feature_units are spatially average-pooled"
+
+    code, result = compare(variant(b, tmp_path, "old.json", old), b, tmp_path / "o")
+    assert code == 0 and result["forced_differences"] == []
+    assert result["prose_parameters_ignored"] == ["features", "map_resampling"]
+    assert "hold prose in an older report" in capsys.readouterr().out
+
+    def changed(d):  # a structured parameter still decides
+        d["parameters"]["map_resampling"] = "nearest"
+
+    assert compare(variant(b, tmp_path, "new.json", changed), b, tmp_path / "o2")[0] == 2

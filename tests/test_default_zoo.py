@@ -65,3 +65,4 @@ def test_run_on_the_default_zoo(tmp_path):
         assert result["spearman"] is not None, name
     assert report["ground_truth"]["ceiling"] is not None
     assert report["ground_truth"]["ceiling"]["spearman"] is not None
+    assert (out / "report.html").stat().st_size <= 1_500_000  # the page stays light (issue 15: it was 3.8 MB)

@@ -176,4 +176,5 @@ def gradient_and_elrp_pass(
     return {"gradient": {"grad": plain}, "elrp_gradient": {"grad": modified}}
 
 
-METHODS.add("elrp", AttributionMethod("elrp_gradient", lambda x, p: x * p["grad"]))
+METHODS.add("elrp", AttributionMethod("elrp_gradient", lambda x, p: x * p["grad"]),
+            "epsilon-LRP (DeepExplain form): x * gradient with activation backwards replaced by g*f(z)/(z+eps*s(z))")

@@ -16,5 +16,5 @@ def gradient_pass(model: nn.Module, x: torch.Tensor, target: Target, params: Att
     return {"grad": input_gradient(model, x, target)}
 
 
-METHODS.add("saliency", AttributionMethod("gradient", lambda x, p: p["grad"].abs()))
-METHODS.add("gradxinput", AttributionMethod("gradient", lambda x, p: x * p["grad"]))
+METHODS.add("saliency", AttributionMethod("gradient", lambda x, p: p["grad"].abs()), "|dT/dx|: magnitude of the input gradient")
+METHODS.add("gradxinput", AttributionMethod("gradient", lambda x, p: x * p["grad"]), "x * dT/dx: gradient times input")

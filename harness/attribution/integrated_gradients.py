@@ -62,4 +62,5 @@ def ig_pass(model: nn.Module, x: torch.Tensor, target: Target, params: Attributi
     return {"attribution": delta * total}
 
 
-METHODS.add("integrated_gradients", AttributionMethod("integrated_gradients", lambda x, p: p["attribution"]))
+METHODS.add("integrated_gradients", AttributionMethod("integrated_gradients", lambda x, p: p["attribution"]),
+            "(x - baseline) * mean gradient on the straight path from the baseline (--ig-steps points)")

@@ -41,4 +41,5 @@ def hvp_pass(model: nn.Module, x: torch.Tensor, target: Target, params: Attribut
 METHODS.add(
     "second_order",
     AttributionMethod("hessian_vector", lambda x, p: x * p["grad"] + 0.5 * (x * p["hvp"]).abs()),
+    "gradient*input plus |x * (H x)| / 2, with an exact Hessian-vector product",
 )

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from harness.compare.comparable import prose_parameters
 from harness.compare.load import NotComparable, differences, load_report
 from harness.compare.render import render_html, render_markdown, terminal_table
 from harness.compare.stats import compare_reports
@@ -78,6 +79,7 @@ def run_compare(args: argparse.Namespace, console: Console) -> int:
         raise NotComparable(f"{args.a} and {args.b} are not comparable: {'; '.join(diffs)}; pass --force to compare anyway")
     result = compare_reports(a, b, n_boot=args.bootstrap, seed=args.seed)
     result["forced_differences"] = diffs
+    result["prose_parameters_ignored"] = prose_parameters(a, b)
     result["a"], result["b"] = _identity(args.a, a), _identity(args.b, b)
     failures, unchecked = check_thresholds(result, thresholds)
     result["fail_on"] = {"thresholds": thresholds, "failures": failures, "unchecked": unchecked}
@@ -89,7 +91,9 @@ def run_compare(args: argparse.Namespace, console: Console) -> int:
     m = result["models"]
     console.print(f"models: {len(m['added'])} added, {len(m['removed'])} removed, {len(m['changed'])} changed, {len(m['unchanged'])} unchanged",
                   markup=False, highlight=False)
-    for line in [*(f"warning: compared despite {d}" for d in diffs), *(f"not checked: {u}" for u in unchecked)]:
+    ignored = result["prose_parameters_ignored"]
+    notes = [f"note: parameter(s) {', '.join(ignored)} hold prose in an older report; not used to decide comparability"] if ignored else []
+    for line in [*notes, *(f"warning: compared despite {d}" for d in diffs), *(f"not checked: {u}" for u in unchecked)]:
         console.print(line, markup=False, highlight=False)
     console.print(f"wrote {', '.join(str(args.out / n) for n in files)}", markup=False, highlight=False)
     for line in failures:

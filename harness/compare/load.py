@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from harness.compare.comparable import prose_parameters
 from harness.errors import HarnessError, ValidationError, excerpt
 from harness.limits import REPORT_BYTES
 from harness.textio import decode, read_bytes
@@ -197,7 +198,7 @@ def differences(a: Mapping, b: Mapping) -> list[str]:
                 va, vb = str(va)[:12] + "…", str(vb)[:12] + "…"
             out.append(f"probe {key} {va} vs {vb}")
     pa, pb = a["parameters"], b["parameters"]
-    for key in sorted((set(pa) | set(pb)) - IGNORED_PARAMETERS):
+    for key in sorted((set(pa) | set(pb)) - IGNORED_PARAMETERS - set(prose_parameters(a, b))):
         if pa.get(key, _MISSING) != pb.get(key, _MISSING):
             out.append(f"parameter {key} {_show(pa.get(key, _MISSING))} vs {_show(pb.get(key, _MISSING))}")
     return out

@@ -77,6 +77,9 @@ def render_markdown(result: Mapping, a: Mapping, b: Mapping, paths: tuple[str, s
     lines = ["# Report comparison", "", f"- A: `{paths[0]}`: {_label(a)}", f"- B: `{paths[1]}`: {_label(b)}"]
     if result.get("forced_differences"):
         lines.append(f"- **compared with --force despite**: {'; '.join(result['forced_differences'])}")
+    if result.get("prose_parameters_ignored"):
+        lines.append(f"- parameters holding prose in an older report, not used to decide comparability: "
+                     f"{', '.join(result['prose_parameters_ignored'])}")
     lines += ["", "## Models", "", *_model_lines(result), "", "## Summary", "",
               f"Δ = B − A, mean over the targets both evaluated; 95% paired bootstrap CIs ({result['n_boot']} resamples over targets); "
               "* = the CI excludes 0.", "", "| " + " | ".join(HEADER) + " |", "|---" * len(HEADER) + "|"]
@@ -116,6 +119,8 @@ def render_html(result: Mapping, a: Mapping, b: Mapping, paths: tuple[str, str])
     summary = (f"<p>A: <code>{esc(paths[0])}</code> — {esc(_label(a))}<br>B: <code>{esc(paths[1])}</code> — {esc(_label(b))}</p>"
                + (f"<p><b>Compared with --force despite:</b> {esc('; '.join(result['forced_differences']))}</p>"
                   if result.get("forced_differences") else "")
+               + (f'<p class="note">Parameters holding prose in an older report, not used to decide comparability: '
+                  f'{esc(", ".join(result["prose_parameters_ignored"]))}</p>' if result.get("prose_parameters_ignored") else "")
                + f'<p class="note">Δ = B − A over shared targets; 95% paired bootstrap CIs ({esc(result["n_boot"])} resamples); '
                + "* = CI excludes 0.</p>"
                + table(HEADER, summary_rows(result), range(1, len(HEADER))))

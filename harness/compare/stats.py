@@ -16,6 +16,8 @@ from scipy.stats import kendalltau, pearsonr
 
 from harness.estimators.base import rank_sources
 from harness.evaluation.bootstrap import bootstrap_indices, nanmean, percentile_ci
+from harness.errors import HarnessError
+from harness.evaluation import GroundTruth, evaluate
 from harness.evaluation.metrics import rank_correlations
 
 #: Per-target statistics of report["evaluation"][est]["per_target"] compared with paired CIs.
@@ -75,29 +77,40 @@ def ranking_changes(ma: np.ndarray, mb: np.ndarray, ids: Sequence[str]) -> dict[
     return out
 
 
-def restricted_per_target(ev: Mapping, est: Mapping, shared: Sequence[str]) -> dict[str, dict[str, float]]:
-    """P@1, P@5 and Spearman per target recomputed on the ``shared`` models only, from the
-    report's own true rankings and affinities (Spearman against true rank positions, so
-    ties in the ground truth count as ordered). Same conventions as ``evaluate``."""
-    relevant = int(ev.get("relevant", 5))
-    matrix = submatrix(est, shared)
-    ranked = rank_sources(matrix, shared)
-    out = {}
-    for j, target in enumerate(shared):
-        row = ev["per_target"].get(target)
-        if not row:
-            continue
-        true_order = [m for m in row.get("true_ranking", []) if m in set(shared) and m != target]
-        if not true_order:
-            continue
-        rel = set(true_order[:relevant])
-        hits = np.cumsum([m in rel for m in ranked[target]])
-        pos = {m: i for i, m in enumerate(true_order)}
-        sources = [m for m in shared if m in pos]
-        scores = [matrix[shared.index(m), j] for m in sources]
-        rho, _ = rank_correlations(np.array(scores), -np.array([pos[m] for m in sources], dtype=np.float64))
-        out[target] = {"p_at_1": float(hits[0]), "p_at_5": float(hits[min(5, len(hits)) - 1]) / 5.0, "spearman": rho}
-    return out
+def report_ground_truth(report: Mapping, ev: Mapping) -> GroundTruth:
+    """The ground truth a report was evaluated against, rebuilt from report.json.
+
+    Reports store the truth on their models (``ground_truth.affinity``). Older reports only
+    hold each target's true ranking; then a source's truth is minus its rank position (the
+    target itself first), which keeps the order (ties in the truth then count as ordered).
+    """
+    gt = report.get("ground_truth") or {}
+    if gt.get("affinity") is not None and gt.get("models"):
+        matrix = np.array([[np.nan if v is None else v for v in row] for row in gt["affinity"]], dtype=np.float64)
+        return GroundTruth(tuple(gt["models"]), tuple(gt["models"]), matrix, "report.json ground_truth")
+    models = list(ev.get("models") or [])
+    targets = [t for t in models if t in ev["per_target"]]
+    matrix = np.full((len(models), len(targets)), np.nan)
+    for j, target in enumerate(targets):
+        order = [target, *ev["per_target"][target].get("true_ranking", [])]
+        for pos, source in enumerate(order):
+            if source in models:
+                matrix[models.index(source), j] = -float(pos)
+    return GroundTruth(tuple(models), tuple(targets), matrix, "report.json true rankings")
+
+
+def restricted_per_target(report: Mapping, name: str, shared: Sequence[str]) -> dict[str, dict[str, float]]:
+    """P@1, P@5 and Spearman per target on the ``shared`` models only, computed by
+    :func:`harness.evaluation.evaluate` (the code path of ``harness run``) on the report's
+    own ground truth: same ties, same conventions."""
+    ev = report["evaluation"][name]
+    matrix = submatrix(report["estimators"][name], shared)
+    truth = report_ground_truth(report, ev)
+    try:
+        rows = evaluate(matrix, list(shared), truth, relevant=int(ev.get("relevant", 5)), n_boot=1)["per_target"]
+    except HarnessError:  # fewer than 2 shared models in the truth, or no target left: nothing to compare
+        return {}
+    return {t: {k: r[k] for k in GT_METRICS} for t, r in rows.items()}
 
 
 def ground_truth_deltas(pa: Mapping, pb: Mapping, n_boot: int, seed: int, basis: str) -> dict[str, Any]:
@@ -169,8 +182,8 @@ def compare_estimator(name: str, a: Mapping, b: Mapping, n_boot: int, seed: int)
         common = [m for m in shared if m in in_a and m in in_b]  # shared models that both evaluations scored
         if in_a == in_b == set(common):  # same models: the reports' own per-target values
             pa, pb, basis = eva["per_target"], evb["per_target"], "reported per-target values"
-        else:  # different model sets: a fair comparison re-scores both on the common models
-            pa, pb = restricted_per_target(eva, ea, common), restricted_per_target(evb, eb, common)
+        else:  # different model sets: a fair comparison re-scores both on the common models, with run's evaluation
+            pa, pb = restricted_per_target(a, name, common), restricted_per_target(b, name, common)
             basis = f"recomputed on the {len(common)} shared models"
         out["ground_truth"] = ground_truth_deltas(pa, pb, n_boot, seed, basis)
     return out

@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 
 SCHEMA_VERSION = 1
-#: Keys that legitimately differ between two runs on the same inputs.
-VOLATILE_KEYS = ("created", "timings")
+#: Keys that legitimately differ between two runs on the same inputs (``provenance`` holds the
+#: command line and working directory, e.g. another ``--out``).
+VOLATILE_KEYS = ("created", "timings", "provenance")
 
 
 def clean(value: Any, digits: int = 10) -> Any:

@@ -25,14 +25,26 @@ DPI = 96
 MAP_CMAP = "RdBu_r"
 
 
-def to_png(fig: Figure) -> bytes:
-    """Encode and close ``fig`` (closing keeps long runs from accumulating figures)."""
+def to_png(fig: Figure, *, palette: bool = True) -> bytes:
+    """Encode and close ``fig`` (closing keeps long runs from accumulating figures).
+
+    ``palette``: store the PNG with an adaptive 256-colour palette: the figures are colour
+    maps (256 entries), a few line colours and anti-aliased text, so it looks the same and
+    keeps report.html small (measured on the default zoo: heatmaps and gallery ~2-3x smaller).
+    """
     buffer = io.BytesIO()
     try:
-        fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", metadata={"Software": None})
+        fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", pad_inches=0.05, metadata={"Software": None})
     finally:
         plt.close(fig)
-    return buffer.getvalue()
+    if not palette:
+        return buffer.getvalue()
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(buffer.getvalue())).convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+    out = io.BytesIO()
+    image.save(out, format="PNG", optimize=True)
+    return out.getvalue()
 
 
 def _symmetric_limit(values: np.ndarray) -> float:
@@ -42,100 +54,136 @@ def _symmetric_limit(values: np.ndarray) -> float:
     return limit if limit > 0 else 1.0
 
 
-def gallery_figure(method: str, images: np.ndarray | None, maps: Mapping[str, np.ndarray]) -> bytes:
-    """NeurIPS 2019 Fig. S1 layout: one row per probe image, the image, then each model's map.
+def gallery_figure(method: str, images: np.ndarray | None, maps: Mapping[str, np.ndarray], *,
+                   cols: int = 4, width_in: float = 11.0) -> bytes:
+    """A grid of models (``cols`` per row, in the order of ``maps``), each a strip of its maps
+    for the first probe images; the probe images themselves head the grid.
 
     ``images``: (g, 3, H, W) uint8 probe images (or None); ``maps``: model id -> (g, h, w).
     Each map gets its own colour scale symmetric around 0 (models' attribution scales differ).
     """
     models = list(maps)
-    rows = max(len(m) for m in maps.values())
+    g = max(len(m) for m in maps.values())
     if images is not None:
-        rows = min(rows, len(images))
-    cols = len(models) + (images is not None)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.3 * cols, 1.3 * rows + 0.4), squeeze=False)
-    for r in range(rows):
-        c = 0
-        if images is not None:
-            axes[r, 0].imshow(np.transpose(images[r], (1, 2, 0)))
-            if r == 0:
-                axes[r, 0].set_title("probe image", fontsize=8)
-            c = 1
-        for model in models:
-            ax = axes[r, c]
-            if r < len(maps[model]):
-                m = np.asarray(maps[model][r], dtype=np.float64)
+        g = min(g, len(images))
+    cols = max(1, min(cols, len(models)))
+    rows = -(-len(models) // cols) + (images is not None)
+    # Each model cell is g map columns; a narrow spacer column separates neighbouring cells.
+    ratios = []
+    for c in range(cols):
+        ratios += [1.0] * g + ([0.35] if c < cols - 1 else [])
+    panel = width_in / sum(ratios)
+    fig = plt.figure(figsize=(width_in, rows * panel * 1.32 + 0.35))
+    grid = fig.add_gridspec(rows, len(ratios), width_ratios=ratios, wspace=0.04, hspace=0.42,
+                            left=0.005, right=0.995, bottom=0.005, top=1 - 0.35 / (rows * panel * 1.32 + 0.35))
+
+    def cell_axes(r: int, c: int) -> list:
+        first = c * (g + 1)
+        return [fig.add_subplot(grid[r, first + i]) for i in range(g)]
+
+    r0 = 0
+    if images is not None:
+        for i, ax in enumerate(cell_axes(0, 0)):
+            ax.imshow(np.transpose(images[i], (1, 2, 0)), interpolation="nearest")
+            ax.set_title(f"image {i + 1}", fontsize=8)
+            ax.set_axis_off()
+        r0 = 1
+    for k, model in enumerate(models):
+        axes = cell_axes(r0 + k // cols, k % cols)
+        for i, ax in enumerate(axes):
+            ax.set_axis_off()
+            if i < len(maps[model]):
+                m = np.asarray(maps[model][i], dtype=np.float64)
                 lim = _symmetric_limit(m)
                 ax.imshow(m, cmap=MAP_CMAP, vmin=-lim, vmax=lim, interpolation="nearest")
-            if r == 0:
-                ax.set_title(model, fontsize=8)
-            c += 1
-    for ax in axes.flat:
-        ax.set_xticks([])
-        ax.set_yticks([])
-    fig.suptitle(f"{method} attribution maps (red > 0 > blue)", fontsize=9)
+        axes[0].set_title(model, fontsize=9, loc="left", fontweight="bold")
+    fig.suptitle(f"{method}: channel-mean attribution maps (red > 0 > blue, one scale per map)", fontsize=10)
     return to_png(fig)
 
 
-def heatmap_figure(name: str, matrix: np.ndarray, ids: Sequence[str], order: Sequence[str]) -> bytes:
-    """Affinity ``A[source, target]`` with rows and columns in the task tree's leaf order."""
-    a = np.asarray(matrix, dtype=np.float64)
-    idx = [list(ids).index(m) for m in order]
-    a = a[np.ix_(idx, idx)]
+def _reindex(matrix: np.ndarray, ids: Sequence[str], order: Sequence[str]) -> np.ndarray:
+    """``matrix`` (rows/cols = ``ids``) in ``order``; models not in ``ids`` become NaN rows and columns."""
+    pos = {m: i for i, m in enumerate(ids)}
+    out = np.full((len(order), len(order)), np.nan)
+    for a, s in enumerate(order):
+        for b, t in enumerate(order):
+            if s in pos and t in pos:
+                out[a, b] = matrix[pos[s], pos[t]]
+    return out
+
+
+def heatmap_figure(title: str, matrix: np.ndarray, ids: Sequence[str], order: Sequence[str], *, width_in: float = 5.6) -> bytes:
+    """Affinity ``A[source, target]`` with rows and columns in ``order`` (one order for every
+    heatmap of a report, so that they can be compared by eye); grey = not available."""
+    a = _reindex(np.asarray(matrix, dtype=np.float64), ids, order)
     n = len(order)
-    size = max(3.5, 0.45 * n + 2)
-    fig, ax = plt.subplots(figsize=(size + 1, size))
+    fig, ax = plt.subplots(figsize=(width_in, width_in * 0.9))
     # The colour scale spans the off-diagonal values: the diagonal (1, or 1 + lambda for depara)
     # would otherwise compress the contrast between the pairs that matter.
     off = a[~np.eye(n, dtype=bool)]
-    limits = (float(np.nanmin(off)), float(np.nanmax(off))) if off.size and np.nanmax(off) > np.nanmin(off) else (None, None)
-    image = ax.imshow(a, cmap="viridis", interpolation="nearest", vmin=limits[0], vmax=limits[1])
-    ax.set_xticks(range(n), labels=order, rotation=90, fontsize=8)
-    ax.set_yticks(range(n), labels=order, fontsize=8)
-    ax.set_xlabel("target")
-    ax.set_ylabel("source")
+    off = off[np.isfinite(off)]
+    limits = (float(off.min()), float(off.max())) if off.size and off.max() > off.min() else (None, None)
+    cmap = plt.get_cmap("viridis").with_extremes(bad="#d0d0d0")
+    image = ax.imshow(np.ma.masked_invalid(a), cmap=cmap, interpolation="nearest", vmin=limits[0], vmax=limits[1])
+    font = 8 if n <= 20 else 6.5
+    ax.set_xticks(range(n), labels=order, rotation=90, fontsize=font)
+    ax.set_yticks(range(n), labels=order, fontsize=font)
+    ax.set_xlabel("target", fontsize=8)
+    ax.set_ylabel("source", fontsize=8)
     if n <= 12:
         mid = (np.nanmax(a) + np.nanmin(a)) / 2
         for i in range(n):
             for j in range(n):
-                ax.text(j, i, f"{a[i, j]:.2f}", ha="center", va="center", fontsize=7,
-                        color="black" if a[i, j] > mid else "white")
-    fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04)
-    ax.set_title(f"{name}: affinity (task-tree order; colours span the off-diagonal range)", fontsize=10)
+                if np.isfinite(a[i, j]):
+                    ax.text(j, i, f"{a[i, j]:.2f}", ha="center", va="center", fontsize=7,
+                            color="black" if a[i, j] > mid else "white")
+    bar = fig.colorbar(image, ax=ax, fraction=0.046, pad=0.03)
+    bar.ax.tick_params(labelsize=7)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
     return to_png(fig)
 
 
-def dendrogram_figure(name: str, matrix: np.ndarray, ids: Sequence[str]) -> bytes:
+def dendrogram_figure(title: str, matrix: np.ndarray, ids: Sequence[str], *, width_in: float = 5.6) -> bytes:
     """The task similarity tree, linkage computed by :func:`task_tree` (the report's own tree)."""
     tree = task_tree(np.asarray(matrix, dtype=np.float64), ids)
-    fig, ax = plt.subplots(figsize=(6, max(2.5, 0.35 * len(ids) + 1)))
+    fig, ax = plt.subplots(figsize=(width_in, max(2.2, 0.165 * len(ids) + 0.9)))
     if len(ids) > 1:
         dendrogram(tree.linkage, labels=list(ids), orientation="right", ax=ax, color_threshold=0,
-                   above_threshold_color="#345", leaf_font_size=9)
+                   above_threshold_color="#345", leaf_font_size=8 if len(ids) <= 20 else 7)
         ax.invert_yaxis()  # first leaf on top, as in the heatmap's rows
     else:
         ax.text(0.5, 0.5, ids[0], ha="center")
-    ax.set_xlabel("single-linkage distance between affinity rows")
-    ax.set_title(f"{name}: task similarity tree", fontsize=10)
+    ax.tick_params(axis="x", labelsize=7)
+    ax.set_xlabel("single-linkage distance between affinity rows", fontsize=8)
+    ax.set_title(title, fontsize=10)
+    fig.tight_layout()
     return to_png(fig)
 
 
-def curves_figure(name: str, evaluation: Mapping, ceiling: Mapping | None) -> bytes:
-    """P@K and R@K of one estimator against the random and oracle baselines (and the ceiling)."""
-    ks = evaluation["k"]
-    fig, axes = plt.subplots(1, 2, figsize=(8, 3.2))
+def curves_figure(evaluation: Mapping[str, Mapping], ceiling: Mapping | None, *, width_in: float = 11.0) -> bytes:
+    """P@K and R@K of every estimator in one figure, with the random and oracle baselines and
+    the ceiling (a repeat measurement of the ground truth scored as an estimator)."""
+    first = next(iter(evaluation.values()))
+    ks = first["k"]
+    fig, axes = plt.subplots(1, 2, figsize=(width_in, 3.8))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    markers = "osD^vP*Xh<>"
     for ax, key, label in ((axes[0], "p_at_k", "P@K"), (axes[1], "r_at_k", "R@K")):
-        ax.plot(ks, evaluation[key], "o-", color="#1f77b4", label=name)
-        ax.plot(ks, evaluation[f"random_{key}"], "--", color="#888", label="random")
-        ax.plot(ks, evaluation[f"oracle_{key}"], ":", color="#2ca02c", label="oracle")
+        for i, (name, ev) in enumerate(evaluation.items()):
+            ax.plot(ev["k"], ev[key], marker=markers[i % len(markers)], ms=3.5, lw=1.4, color=colors[i % len(colors)], label=name)
+        ax.plot(ks, first[f"random_{key}"], "--", color="#777", lw=1.4, label="random")
+        ax.plot(ks, first[f"oracle_{key}"], ":", color="#000", lw=1.6, label="oracle")
         if ceiling and ceiling.get(key):
-            ax.plot(ceiling.get("k", ks)[: len(ceiling[key])], ceiling[key], "-.", color="#d62728", label="ceiling (repeat)")
-        ax.set_xlabel("K")
-        ax.set_ylabel(label)
+            ax.plot(ceiling.get("k", ks)[: len(ceiling[key])], ceiling[key], "-.", color="#b00", lw=1.4, label="ceiling (repeat)")
+        ax.set_xlabel("K (sources taken per target)", fontsize=9)
+        ax.set_ylabel(label, fontsize=9)
         ax.set_ylim(-0.02, 1.02)
+        ax.tick_params(labelsize=8)
         ax.grid(alpha=0.3)
-    axes[0].legend(fontsize=8)
-    fig.suptitle(f"{name}: precision and recall at K", fontsize=10)
+    axes[1].legend(fontsize=8, loc="center left", bbox_to_anchor=(1.02, 0.5), frameon=False)
+    fig.suptitle("precision and recall at K against the ground truth (relevant = true top 5)", fontsize=10)
+    fig.tight_layout()
     return to_png(fig)
 
 

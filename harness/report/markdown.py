@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from harness.report.format import ci_suffix as _ci
 from harness.report.format import num as _f
+from harness.report.lookup import models_without_truth, true_ranks
+from harness.report.verdict import verdict_line
 
 
 def render_markdown(report: dict, top: int = 5) -> str:
@@ -28,19 +30,20 @@ def render_markdown(report: dict, top: int = 5) -> str:
         lines.append(f"| {m['id']} | {m['task']} | {m['framework']} | {m['input_size'][0]}x{m['input_size'][1]} {m['input_layout']} "
                      f"| `{m['probe_layer']}` | {shape} | {m['parity_max_abs_err']:.2g} |")
     evaluation = report.get("evaluation") or {}
+    missing = set(models_without_truth(report)) if evaluation else set()
     if evaluation:
         lines += _evaluation_section(report, evaluation)
     for name in report["estimators"]:
         lines += ["", f"## Estimator `{name}`", "", f"Top {top} sources per target (score; true rank when ground truth exists):", ""]
-        per_target = (evaluation.get(name) or {}).get("per_target", {})
         lines += ["| target | " + " | ".join(f"#{i + 1}" for i in range(top)) + " |", "|---|" + "---|" * top]
         for target, sources in report["rankings"][name].items():
             scores = report["scores"][name][target]
-            true_ranks = (per_target.get(target) or {}).get("true_rank_of_estimated_sources")
+            ranks = true_ranks(report, name, target)
             cells = []
-            for i, (source, score) in enumerate(zip(sources[:top], scores[:top])):
-                rank = f", true #{true_ranks[i]}" if true_ranks and i < len(true_ranks) and true_ranks[i] is not None else ""
-                cells.append(f"{source} ({score:.3f}{rank})")
+            for source, score in zip(sources[:top], scores[:top]):
+                rank = ranks.get(source)
+                label = f", true #{rank}" if rank is not None else (", no ground truth" if source in missing else "")
+                cells.append(f"{source} ({_f(score)}{label})")
             cells += [""] * (top - len(cells))
             lines.append(f"| {target} | " + " | ".join(cells) + " |")
         lines += ["", "Task similarity tree (single linkage, optimal leaf order):", "", "```", report["tree_text"][name], "```",
@@ -48,6 +51,14 @@ def render_markdown(report: dict, top: int = 5) -> str:
     stages = report["timings"]["stages"]
     lines += ["", "## Timings", "", "| stage | seconds |", "|---|---|"] + [f"| {k} | {v:.1f} |" for k, v in stages.items()]
     env = report["environment"]
+    prov = report.get("provenance") or {}
+    if prov:
+        git = prov.get("git") or {}
+        commit = f"`{git['commit'][:12]}`" + (" (uncommitted changes)" if git.get("dirty") else "") if git.get("commit") else "not a git checkout"
+        lines += ["", "## Provenance", "", f"- command: `{prov.get('command') or '(not run from the command line)'}` in `{prov.get('cwd')}`",
+                  f"- harness {prov.get('harness_version')}, git commit {commit}",
+                  f"- inputs: {len(prov.get('inputs') or {})} hashed (sha256 of the zoo file, cards, ONNX files, ground truth, "
+                  "probe-set content; listed in report.json `provenance.inputs`)"]
     lines += ["", "## Environment", "", f"python {env['python']} on {env['platform']}, device {env['device']}; "
               + ", ".join(f"{k} {v}" for k, v in env["packages"].items())]
     return "\n".join(lines) + "\n"
@@ -55,9 +66,12 @@ def render_markdown(report: dict, top: int = 5) -> str:
 
 def _evaluation_section(report: dict, evaluation: dict) -> list[str]:
     first = next(iter(evaluation.values()))
-    lines = ["", "## Evaluation against ground truth", "",
+    lines = ["", "## Evaluation against ground truth", "", f"**{verdict_line(evaluation)}**", "",
              f"{first['n_targets']} targets, {first['n_models']} models; relevant = true top {first['relevant']}; "
              f"95% bootstrap CIs over targets ({first['n_boot']} resamples).", ""]
+    missing = models_without_truth(report)
+    if missing:
+        lines[-1:-1] = ["", f"**Not evaluated** (not in the ground truth): {', '.join(missing)}."]
     ks = [k for k in (1, 3, 5, 10) if k <= len(first["random_p_at_k"])]
     header = "| estimator | " + " | ".join(f"P@{k}" for k in ks) + " | " + " | ".join(f"R@{k}" for k in ks) + " | mean Spearman | mean Kendall |"
     lines += [header, "|---" * (3 + 2 * len(ks)) + "|"]
