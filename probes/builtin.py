@@ -12,14 +12,12 @@ DEFAULT_GENERATED_IMAGES = 200
 PROBE_SEED_BASE = 10_000_000
 
 
-def _synthetic(style: str, glyphs: bool = False):
+def _synthetic(style: str):
     def load(name: str, request: ProbeRequest) -> ProbeSet:
         from harness.probes.synthetic import render_batch
 
         n = request.n_images or DEFAULT_GENERATED_IMAGES
         seeds = [PROBE_SEED_BASE + request.seed * 1_000_000 + i for i in range(n)]
-        if glyphs:  # indoor scenes with an overlaid glyph (harness.probes.glyphs; zoo/sharing's probe set)
-            from harness.probes.glyphs import render_glyph_batch as render_batch
         rgb = render_batch(seeds, size=request.size, style=style, tasks=())["rgb"]
         images = np.clip(np.rint(rgb * 255.0), 0, 255).astype(np.uint8).transpose(0, 3, 1, 2).copy()
         return ProbeSet(name, images, tuple(f"scene-{s}" for s in seeds), 0, f"synthetic:{style}", {"style": style})
@@ -29,4 +27,3 @@ def _synthetic(style: str, glyphs: bool = False):
 
 BUILTIN_PROBES.add("synthetic-indoor", _synthetic("indoor"))
 BUILTIN_PROBES.add("synthetic-studio", _synthetic("studio"))
-BUILTIN_PROBES.add("synthetic-glyphs", _synthetic("indoor", glyphs=True))

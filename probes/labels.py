@@ -149,6 +149,15 @@ def list_label_sources() -> list[str]:
     return LABEL_SOURCES.names()
 
 
+def builtin_tasks(name: str) -> tuple[str, ...]:
+    """The tasks a built-in source labels (without rendering anything)."""
+    from harness.probes.glyphs import GLYPH_TASKS
+    from harness.probes.synthetic import TASKS
+
+    LABEL_SOURCES.get(name)
+    return TASKS + (tuple(GLYPH_TASKS) if name == "synthetic-glyphs" else ())
+
+
 def load_labelled(source: str, request: ProbeRequest, tasks: Sequence[str] | None = None) -> LabelledSet:
     """Images and labels from a built-in name, a class-per-sub-folder folder, or a CSV file."""
     path = Path(source)

@@ -24,18 +24,22 @@ from harness.sharing.units import unit_layer
 SCHEMA = "harness.sharing/1"
 
 
-def default_labels(card_path: Path) -> str:
-    """The enclosing zoo's probe set when it names a labelled source, else synthetic-indoor."""
+def default_labels(card_path: Path, heads: tuple[str, ...] = ()) -> str:
+    """The first built-in label source that labels every head (the enclosing zoo's probe set first)."""
     from harness.card import ZOO_FILE, enclosing_zoo
-    from harness.probes.labels import LABEL_SOURCES
+    from harness.probes.labels import builtin_tasks, list_label_sources
     from harness.yaml_io import read_yaml_mapping
 
+    candidates = list_label_sources()
     zoo_file = enclosing_zoo(card_path) / ZOO_FILE
     if zoo_file.is_file():
         probe = read_yaml_mapping(zoo_file).get("probe")
-        if isinstance(probe, str) and probe in LABEL_SOURCES:
-            return probe
-    return "synthetic-indoor"
+        if isinstance(probe, str) and probe in candidates:
+            candidates.insert(0, probe)
+    for name in candidates:
+        if set(heads) <= set(builtin_tasks(name)):
+            return name
+    return candidates[0]
 
 
 def _check_args(args: argparse.Namespace) -> None:
@@ -122,7 +126,7 @@ def run_sharing(args: argparse.Namespace, console) -> int:
         raise HarnessError(f"{card.path}: field 'heads': feature sharing needs at least two heads (ONNX output names), "
                            f"the card lists {len(card.heads)}")
     out = args.out or Path("runs") / f"sharing-{card.id}"
-    source = args.labels or default_labels(card.path)
+    source = args.labels or default_labels(card.path, card.heads)
     with console.status(f"importing {card.id} and labelling {args.images} images from {source} ..."):
         model = import_card(card)
         request = ProbeRequest(n_images=args.images, seed=args.seed, size=max(card.input.size))
