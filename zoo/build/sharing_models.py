@@ -176,7 +176,8 @@ ZOO_FILE = {
                     "pair (room type + its super-class) and an unrelated pair (room type + overlaid glyph), trained on "
                     "synthetic indoor scenes with a glyph overlay."),
     "cards": "cards/*.yaml",
-    "notes": "Rebuild with `.venv/bin/python -m zoo.build.sharing_models` (about 5 minutes on 2 CPU cores).",
+    "notes": ("Rebuild with `.venv/bin/python -m zoo.build.sharing_models` (resumable). Training costs about 0.36 CPU-s per "
+              "step at 2 threads (1500 steps per model); the first model took 46 min wall on a shared, overloaded 2-core machine."),
 }
 
 
