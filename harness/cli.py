@@ -1,6 +1,6 @@
 """The ``harness`` command line.
 
-Subcommands: ``validate``, ``layers``, ``import``, ``run``, ``compare``, ``sensitivity``, ``explain``.
+Subcommands: ``validate``, ``layers``, ``import``, ``run``, ``compare``, ``sensitivity``, ``select-layer``, ``explain``, ``sharing``.
 User mistakes print one line and exit non-zero; ``--debug`` shows the traceback instead.
 """
 
@@ -18,7 +18,9 @@ from rich.table import Table
 from harness import __version__
 from harness.errors import HarnessError
 from harness.explain.options import add_explain_arguments
-from harness.options import add_compare_arguments, add_run_arguments, add_select_layer_arguments, add_sensitivity_arguments
+from harness.options import (
+    add_compare_arguments, add_run_arguments, add_select_layer_arguments, add_sensitivity_arguments, add_sharing_arguments,
+)
 
 console = Console()
 err_console = Console(stderr=True)
@@ -133,6 +135,12 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return run_explain(args, console)
 
 
+def cmd_sharing(args: argparse.Namespace) -> int:
+    from harness.sharing.run import run_sharing
+
+    return run_sharing(args, console)
+
+
 def registries() -> dict[str, object]:
     """Every registry whose names can be given on the command line or in a card, by kind."""
     from harness.adapters import ADAPTERS
@@ -227,6 +235,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("select-layer", help="rank a source model's layers for transfer to a target model (DEPARA layer selection)")
     add_select_layer_arguments(p)
     p.set_defaults(func=cmd_select_layer)
+
+    p = sub.add_parser("sharing", help="which units of a layer serve which head of a multi-task model (parameter marginalisation)")
+    add_sharing_arguments(p)
+    p.set_defaults(func=cmd_sharing)
     return parser
 
 

@@ -104,3 +104,20 @@ def add_select_layer_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--layer-truth", type=Path, default=None,
                    help=f"CSV of measured per-layer transfer (default: <zoo>/{LAYER_TRUTH} when present)")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: runs/select-layer/<source>--<target>)")
+
+
+def add_sharing_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("card", type=Path, help="model card with at least two heads (field 'heads')")
+    p.add_argument("--layer", nargs="+", required=True, metavar="NAME",
+                   help="Conv / ConvTranspose / Gemm layer(s) by ONNX node or tensor name (see `harness layers CARD`)")
+    p.add_argument("--samples", type=int, default=64, help="Gaussian replacements per unit (S)")
+    p.add_argument("--images", type=int, default=200, help="number of labelled probe images (N)")
+    p.add_argument("--labels", default=None,
+                   help="label source: synthetic-indoor | synthetic-studio | synthetic-glyphs, a folder with one sub-folder "
+                        "per class, or a CSV image,<head>... (default: the card's zoo probe set, else synthetic-indoor)")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default: runs/sharing-<card id>)")
+    p.add_argument("--seed", type=int, default=0, help="probe images, parameter samples and bootstrap seed")
+    p.add_argument("--threshold", type=float, default=0.25, help="a unit matters to a head at >= this x the head's largest contribution")
+    p.add_argument("--bootstrap", type=int, default=500, help="bootstrap draws over units and parameter samples (0: no CIs)")
+    p.add_argument("--sigma", type=float, default=None, help="noise scale of regression heads (default: maximum likelihood)")
+    p.add_argument("--max-rows", type=int, default=8192, help="rows per stacked forward (memory bound)")
