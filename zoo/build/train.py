@@ -7,6 +7,8 @@ right after export) and its ONNX file exist: a killed build loses at most the mo
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import multiprocessing
 import time
@@ -17,8 +19,22 @@ import torch
 from zoo.build.progress import progress_bar
 
 
+def fingerprint(cfg, spec) -> str:
+    """What a model's training depends on; a record with another fingerprint is stale (retrained)."""
+    from zoo.build.architectures import architecture_text
+
+    arch = architecture_text(spec.encoder, spec.tasks, cfg.size) if spec.framework == "pytorch" else "keras"
+    what = {"spec": dataclasses.asdict(spec), "size": cfg.size, "steps": cfg.steps, "batch": cfg.batch, "lr": cfg.lr,
+            "split": list(cfg.splits[spec.split][:3]), "arch": arch}
+    return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
+
+
 def is_done(cfg, spec) -> bool:
-    return (cfg.files.records / f"{spec.id}.json").exists() and (cfg.files.models / f"{spec.id}.onnx").exists()
+    path = cfg.files.records / f"{spec.id}.json"
+    if not (path.exists() and (cfg.files.models / f"{spec.id}.onnx").exists()):
+        return False
+    record = json.loads(path.read_text())
+    return "probe" in record and record.get("fingerprint", fingerprint(cfg, spec)) == fingerprint(cfg, spec)
 
 
 def train_one(cfg, spec, progress=None, cache: dict | None = None) -> dict:
@@ -48,7 +64,11 @@ def run(cfg, force: bool = False, jobs: int = 1, only_ids: tuple[str, ...] = ())
         for spec in specs:
             for path in (cfg.files.ckpt / f"{spec.id}.pt", cfg.files.records / f"{spec.id}.json", cfg.files.models / f"{spec.id}.onnx"):
                 path.unlink(missing_ok=True)
-    todo = [s for s in specs if not is_done(cfg, s)]
+    # targets first (one model per task), then the twins: a partial build already covers every task
+    todo = sorted((s for s in specs if not is_done(cfg, s)), key=lambda s: not s.is_target)
+    for spec in todo:  # stale or half-written: start that model afresh
+        for path in (cfg.files.ckpt / f"{spec.id}.pt", cfg.files.ckpt / f"{spec.id}.weights.h5", cfg.files.models / f"{spec.id}.onnx"):
+            path.unlink(missing_ok=True)
     print(f"train: {len(specs) - len(todo)}/{len(specs)} models done, {len(todo)} to train ({jobs} at a time)", flush=True)
     if jobs > 1 and len(todo) > 1:
         with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:

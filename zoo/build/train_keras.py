@@ -14,6 +14,7 @@ import numpy as np
 
 from zoo.build.data import L2_DENSE_TASKS, TASK_INFO, is_dense, load_split, out_channels, task_loss, target_tensor
 from zoo.build.specs import ModelSpec
+from zoo.build.train import fingerprint
 from zoo.build.train_torch import _write_json
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -114,7 +115,8 @@ def train(cfg, spec: ModelSpec, progress, data_cache: dict) -> dict:
             pred = pred.permute(0, 3, 1, 2)
         test_loss = float(task_loss(task, pred, target_tensor(task, test[task])))
         record = {"id": spec.id, "seconds": seconds, "steps": epochs * int(np.ceil(n / BATCH)), "batch": BATCH,
-                  "lr": LR, "train_images": n, "test_loss": {task: test_loss}}
+                  "lr": LR, "train_images": n, "test_loss": {task: test_loss},
+                  "fingerprint": fingerprint(cfg, spec)}
         model.save_weights(str(weights))
         _write_json(record_path, record)
     if not onnx_path.exists() or "probe" not in record:

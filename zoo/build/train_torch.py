@@ -13,6 +13,7 @@ from harness.adapters.pytorch import export_torch
 from zoo.build.architectures import TaskModel
 from zoo.build.data import load_split, target_tensor, task_input, task_loss
 from zoo.build.specs import ModelSpec
+from zoo.build.train import fingerprint
 
 
 def evaluate(model: torch.nn.Module, spec: ModelSpec, test: dict[str, np.ndarray]) -> dict[str, float]:
@@ -78,7 +79,7 @@ def train(cfg, spec: ModelSpec, progress, data_cache: dict) -> dict:
         test = _split(cfg, data_cache, "test", spec.tasks)
         record = {"id": spec.id, "encoder": spec.encoder, "seconds": seconds, "steps": steps, "batch": batch, "lr": cfg.lr,
                   "train_images": n, "params": sum(p.numel() for p in model.parameters()),
-                  "test_loss": evaluate(model, spec, test)}
+                  "test_loss": evaluate(model, spec, test), "fingerprint": fingerprint(cfg, spec)}
         torch.save(model.state_dict(), ckpt)
         _write_json(record_path, record)
     if not onnx_path.exists() or "probe" not in record:

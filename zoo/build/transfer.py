@@ -16,6 +16,7 @@ rerun resumes. ``jobs`` sources are measured at once (one process, one torch thr
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import math
 import multiprocessing
@@ -160,13 +161,24 @@ def raw_path(cfg, source: str):
     return cfg.files.transfer / f"{source}.csv"
 
 
+def settings(cfg) -> str:
+    """Fingerprint of the measurement settings (changing them makes every earlier row stale)."""
+    what = [cfg.size, cfg.splits["transfer"][:3], cfg.splits["test"][:3], cfg.n_train, cfg.head_steps, cfg.head_batch,
+            cfg.head_lr, cfg.scratch_steps, cfg.scratch_encoder, list(cfg.random_encoders), POOL_SEED, TEST_SEED]
+    return hashlib.sha256(json.dumps(what).encode()).hexdigest()[:12]
+
+
 def source_sha(cfg, source: str, info: dict | None = None) -> str | None:
-    """Identity of a source: its ONNX file's sha256 (baselines: their name; None before its card exists);
-    a retrained model's old rows go stale."""
+    """Identity of a measurement: the source's ONNX sha256 (baselines: their name; None before its card
+    exists) and, in 2.0, the settings; a retrained model's or an old setting's rows go stale."""
     if source == "scratch" or source in cfg.random_sources:
-        return source
-    entry = (info if info is not None else probe_info(cfg)).get(source)
-    return entry["sha256"] if entry else None
+        sha = source
+    else:
+        entry = (info if info is not None else probe_info(cfg)).get(source)
+        if not entry:
+            return None
+        sha = entry["sha256"]
+    return sha if cfg.version == "1.0" else f"{sha}:{settings(cfg)}"
 
 
 def read_source(cfg, source: str, info: dict | None = None) -> list[dict]:
