@@ -26,6 +26,7 @@ def main(argv=None) -> int:
                         "inpainting rgb2depth class_scene)")
     parser.add_argument("--partial", action="store_true", help="affinity stage: ground truth of the models measured so "
                         "far, into <state>/partial_ground_truth (a progress check; the zoo file is not touched)")
+    parser.add_argument("--status", action="store_true", help="print how far the build got (one line) and exit")
     args = parser.parse_args(argv)
 
     import torch
@@ -39,6 +40,11 @@ def main(argv=None) -> int:
     elif args.tasks:
         parser.error("--tasks needs --smoke (a full build has every task)")
     files = cfg.files
+    if args.status:
+        from zoo.build.progress import status_line
+
+        print(status_line(cfg))
+        return 0
     files.ensure()
     timings = json.loads(files.timings.read_text()) if files.timings.exists() else {}
     for stage in STAGES:
