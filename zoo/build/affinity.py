@@ -93,7 +93,7 @@ def run(cfg, partial: bool = False) -> dict:
                 r = raw[(source, t)]
                 rows.append({
                     "seed": seed, "source": source, "target": t, "task": task,
-                    "loss": loss_name(task), "test_loss": r["test_loss"],
+                    "loss": loss_name(task, cfg.l2_tasks), "test_loss": r["test_loss"],
                     "random_encoder_loss": raw[(cfg.primary_random, t)]["test_loss"], "scratch_loss": raw[("scratch", t)]["test_loss"],
                     "best_source_loss": f"{best:.6g}",
                     "affinity": f"{aff[(source, t)]:.6f}" if (source, t) in aff else "",

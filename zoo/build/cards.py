@@ -75,7 +75,7 @@ def card_data(cfg, spec: ModelSpec, probe_layer: str, record: dict) -> dict:
     else:
         arch = architecture_text(spec.encoder, spec.tasks, cfg.size)
         exporter = f"torch.onnx {spec.exporter} exporter (adapters.pytorch.export_torch)"
-    losses = ", ".join(f"{t} {v:.4f} ({loss_name(t)})" for t, v in record["test_loss"].items())
+    losses = ", ".join(f"{t} {v:.4f} ({loss_name(t, cfg.l2_tasks)})" for t, v in record["test_loss"].items())
     enc = encoder_class("taskonomy" if spec.framework == "tensorflow" else spec.encoder)  # Keras: the Taskonomy layers
     side, channels = cfg.size // enc.stride, enc.channels
     _, first, n_test, _ = cfg.splits["test"]

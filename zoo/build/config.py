@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from zoo.build.data import L2_DENSE_TASKS
 from zoo.build.paths import ZOO, Layout, layout
 from zoo.build.specs import MODELS_1, TASKS, ModelSpec, models_2
 
@@ -34,6 +35,7 @@ class BuildConfig:
     scratch_steps: int = 200
     random_encoders: tuple[str, ...] = ("taskonomy",)  # frozen random encoders measured as baselines
     scratch_encoder: str = "taskonomy"
+    l2_tasks: frozenset = L2_DENSE_TASKS  # dense regression tasks trained and scored with MSE instead of L1
     compact_labels: bool = False  # hold the transfer labels as float16 in memory (64 px: 4x the bytes)
     description: str = ""
 
@@ -91,6 +93,8 @@ V2 = BuildConfig(
     models=models_2(), steps=600, batch=48, lr=2e-3,
     files=layout(ZOO, "-2.0", "zoo-2.0.yaml", state_in_cache=False),
     random_encoders=("plain", "residual", "depthwise", "vit"), scratch_encoder="plain", compact_labels=True,
+    # at 64 px the edge and keypoint maps are sparse too: under L1 every source collapses to predicting zeros
+    l2_tasks=L2_DENSE_TASKS | {"edge2d", "keypoint2d", "keypoint3d"},
 )
 
 VERSIONS = {"1.0": V1, "2.0": V2}

@@ -112,19 +112,19 @@ def is_dense(task: str) -> bool:
 L2_DENSE_TASKS = frozenset({"curvature", "edge3d"})
 
 
-def loss_name(task: str) -> str:
+def loss_name(task: str, l2: frozenset = L2_DENSE_TASKS) -> str:
     kind = TASK_INFO[task].kind
     if kind == "dense_regression":
-        return "MSE" if task in L2_DENSE_TASKS else "L1"
+        return "MSE" if task in l2 else "L1"
     return "MSE" if kind == "vector_regression" else "cross-entropy"
 
 
-def task_loss(task: str, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def task_loss(task: str, pred: torch.Tensor, target: torch.Tensor, l2: frozenset = L2_DENSE_TASKS) -> torch.Tensor:
     """L1 for dense regression (as Taskonomy; MSE for the sparse curvature/edge3d), cross-entropy for
     (per-pixel) classes, MSE for vectors."""
     kind = TASK_INFO[task].kind
     if kind == "dense_regression":
-        return F.mse_loss(pred, target) if task in L2_DENSE_TASKS else F.l1_loss(pred, target)
+        return F.mse_loss(pred, target) if task in l2 else F.l1_loss(pred, target)
     if kind in ("dense_classification", "classification"):
         return F.cross_entropy(pred, target)
     return F.mse_loss(pred, target)

@@ -22,10 +22,11 @@ from zoo.build.progress import progress_bar
 def fingerprint(cfg, spec) -> str:
     """What a model's training depends on; a record with another fingerprint is stale (retrained)."""
     from zoo.build.architectures import architecture_text
+    from zoo.build.data import loss_name
 
     arch = architecture_text(spec.encoder, spec.tasks, cfg.size) if spec.framework == "pytorch" else "keras"
     what = {"spec": dataclasses.asdict(spec), "size": cfg.size, "steps": cfg.steps, "batch": cfg.batch, "lr": cfg.lr,
-            "split": list(cfg.splits[spec.split][:3]), "arch": arch}
+            "split": list(cfg.splits[spec.split][:3]), "arch": arch, "losses": [loss_name(t, cfg.l2_tasks) for t in spec.tasks]}
     return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -113,7 +113,7 @@ def train(cfg, spec: ModelSpec, progress, data_cache: dict) -> dict:
         pred = torch.from_numpy(np.asarray(model.predict(test["rgb"], batch_size=250, verbose=0)))
         if is_dense(task) and pred.ndim == 4:
             pred = pred.permute(0, 3, 1, 2)
-        test_loss = float(task_loss(task, pred, target_tensor(task, test[task])))
+        test_loss = float(task_loss(task, pred, target_tensor(task, test[task]), cfg.l2_tasks))
         record = {"id": spec.id, "seconds": seconds, "steps": epochs * int(np.ceil(n / BATCH)), "batch": BATCH,
                   "lr": LR, "train_images": n, "test_loss": {task: test_loss},
                   "fingerprint": fingerprint(cfg, spec)}

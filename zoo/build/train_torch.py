@@ -16,7 +16,7 @@ from zoo.build.specs import ModelSpec
 from zoo.build.train import fingerprint
 
 
-def evaluate(model: torch.nn.Module, spec: ModelSpec, test: dict[str, np.ndarray]) -> dict[str, float]:
+def evaluate(cfg, model: torch.nn.Module, spec: ModelSpec, test: dict[str, np.ndarray]) -> dict[str, float]:
     """Test loss per task on the held-out indoor test split."""
     model.eval()
     losses = {}
@@ -24,7 +24,7 @@ def evaluate(model: torch.nn.Module, spec: ModelSpec, test: dict[str, np.ndarray
         for i, task in enumerate(spec.tasks):
             x = torch.from_numpy(task_input(task, test["rgb"], seed=7))
             out = torch.cat([(o[i] if isinstance(o, tuple) else o) for o in (model(x[j:j + 250]) for j in range(0, len(x), 250))])
-            losses[task] = float(task_loss(task, out, target_tensor(task, test[task])))
+            losses[task] = float(task_loss(task, out, target_tensor(task, test[task]), cfg.l2_tasks))
     return losses
 
 
@@ -66,7 +66,7 @@ def train(cfg, spec: ModelSpec, progress, data_cache: dict) -> dict:
                 x = torch.from_numpy(task_input(task, rgb[idx], seed=spec.seed * 100_000 + step))
                 out = model(x)
                 out = out[i] if isinstance(out, tuple) else out
-                loss = loss + task_loss(task, out, labels[task][idx])
+                loss = loss + task_loss(task, out, labels[task][idx], cfg.l2_tasks)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -79,7 +79,7 @@ def train(cfg, spec: ModelSpec, progress, data_cache: dict) -> dict:
         test = _split(cfg, data_cache, "test", spec.tasks)
         record = {"id": spec.id, "encoder": spec.encoder, "seconds": seconds, "steps": steps, "batch": batch, "lr": cfg.lr,
                   "train_images": n, "params": sum(p.numel() for p in model.parameters()),
-                  "test_loss": evaluate(model, spec, test), "fingerprint": fingerprint(cfg, spec)}
+                  "test_loss": evaluate(cfg, model, spec, test), "fingerprint": fingerprint(cfg, spec)}
         torch.save(model.state_dict(), ckpt)
         _write_json(record_path, record)
     if not onnx_path.exists() or "probe" not in record:

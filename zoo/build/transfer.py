@@ -114,7 +114,7 @@ def random_features(cfg, source: str, seed: int, data: dict) -> dict[str, torch.
 
 
 def fit_and_score(module: nn.Module, task: str, x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor,
-                  y_test: torch.Tensor, *, steps: int, batch: int, lr: float, seed: int) -> float:
+                  y_test: torch.Tensor, *, steps: int, batch: int, lr: float, seed: int, l2: frozenset) -> float:
     """Adam with cosine decay on random minibatches (seeded), then the test loss in eval mode."""
     opt = torch.optim.Adam(module.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)))
@@ -123,7 +123,7 @@ def fit_and_score(module: nn.Module, task: str, x_train: torch.Tensor, y_train: 
     module.train()
     for _ in range(steps):
         idx = torch.randint(0, n, (batch,), generator=gen)
-        loss = task_loss(task, module(x_train[idx]), y_train[idx])
+        loss = task_loss(task, module(x_train[idx]), y_train[idx], l2)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -131,7 +131,7 @@ def fit_and_score(module: nn.Module, task: str, x_train: torch.Tensor, y_train: 
     module.eval()
     with torch.no_grad():
         out = torch.cat([module(x_test[i:i + 250]) for i in range(0, len(x_test), 250)])
-        return float(task_loss(task, out, y_test))
+        return float(task_loss(task, out, y_test, l2))
 
 
 def train_head(cfg, task: str, f_train: torch.Tensor, y_train: torch.Tensor, f_test: torch.Tensor, y_test: torch.Tensor, seed: int) -> float:
@@ -140,10 +140,13 @@ def train_head(cfg, task: str, f_train: torch.Tensor, y_train: torch.Tensor, f_t
     head = transfer_head(cfg, task)
     # standardise features per channel (statistics of the training subset) so every source starts alike
     mean = f_train.mean(dim=(0, 2, 3), keepdim=True)
-    std = f_train.std(dim=(0, 2, 3), keepdim=True) + 1e-6
+    std = f_train.std(dim=(0, 2, 3), keepdim=True)
+    # a channel (nearly) constant on the training subset (a dead ReLU of a 2.0 neck) must not be blown up
+    # on the test split: floor its scale at 1% of the typical channel's (1.0 keeps its 1e-6)
+    std = std + 1e-6 if cfg.version == "1.0" else std.clamp_min(0.01 * float(std.median()) + 1e-6)
     f_train, f_test = (f_train - mean) / std, (f_test - mean) / std
     return fit_and_score(head, task, f_train, y_train, f_test, y_test, steps=cfg.head_steps, batch=cfg.head_batch,
-                         lr=cfg.head_lr, seed=seed)
+                         lr=cfg.head_lr, seed=seed, l2=cfg.l2_tasks)
 
 
 def train_scratch(cfg, task: str, x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor, y_test: torch.Tensor, seed: int) -> float:
@@ -151,7 +154,7 @@ def train_scratch(cfg, task: str, x_train: torch.Tensor, y_train: torch.Tensor, 
     torch.manual_seed(seed)
     model = nn.Sequential(encoder_class(cfg.scratch_encoder)(), transfer_head(cfg, task))
     return fit_and_score(model, task, x_train, y_train, x_test, y_test, steps=cfg.scratch_steps, batch=cfg.head_batch,
-                         lr=2e-3, seed=seed)
+                         lr=2e-3, seed=seed, l2=cfg.l2_tasks)
 
 
 # ---------------------------------------------------------------- measurements on disk
@@ -164,7 +167,8 @@ def raw_path(cfg, source: str):
 def settings(cfg) -> str:
     """Fingerprint of the measurement settings (changing them makes every earlier row stale)."""
     what = [cfg.size, cfg.splits["transfer"][:3], cfg.splits["test"][:3], cfg.n_train, cfg.head_steps, cfg.head_batch,
-            cfg.head_lr, cfg.scratch_steps, cfg.scratch_encoder, list(cfg.random_encoders), POOL_SEED, TEST_SEED]
+            cfg.head_lr, cfg.scratch_steps, cfg.scratch_encoder, list(cfg.random_encoders), POOL_SEED, TEST_SEED,
+            "std floor 0.01 median"]
     return hashlib.sha256(json.dumps(what).encode()).hexdigest()[:12]
 
 
@@ -188,7 +192,7 @@ def read_source(cfg, source: str, info: dict | None = None) -> list[dict]:
     if sha is None:
         return []
     with path.open() as handle:
-        rows = [r for r in csv.DictReader(handle) if r.get("source_sha256") == sha and r.get("loss") == loss_name(r["task"])]
+        rows = [r for r in csv.DictReader(handle) if r.get("source_sha256") == sha and r.get("loss") == loss_name(r["task"], cfg.l2_tasks)]
     return list({(r["seed"], r["target"]): r for r in rows}.values())
 
 
@@ -253,7 +257,7 @@ def measure_source(cfg, source: str) -> int:
                     features[seed] = random_features(cfg, source, seed, data)
                 f = features[seed]
                 loss = train_head(cfg, task, f[f"{kind}/pool"][torch.from_numpy(idx)], y_train, f[f"{kind}/test"], y_test, head_seed)
-            _append(cfg, source, {"seed": seed, "source": source, "target": target.id, "task": task, "loss": loss_name(task),
+            _append(cfg, source, {"seed": seed, "source": source, "target": target.id, "task": task, "loss": loss_name(task, cfg.l2_tasks),
                                   "source_sha256": sha, "test_loss": f"{loss:.6g}", "seconds": f"{time.perf_counter() - t0:.2f}"})
     print(f"transfer {source}: {len(todo)} heads, {time.perf_counter() - t_start:.0f} s", flush=True)
     return len(todo)
