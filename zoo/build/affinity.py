@@ -71,6 +71,11 @@ def run(cfg, partial: bool = False) -> dict:
     files.ensure()
     raws = {seed: read_raw(cfg, seed) for seed in cfg.seeds}
     ids = complete_sources(cfg, raws) if partial else [m.id for m in cfg.models]
+    baselines = [*cfg.random_sources, "scratch"]
+    missing = [b for b in baselines for seed in cfg.seeds for t in cfg.targets if (b, t.id) not in raws[seed]]
+    if missing or len(ids) < 2 or (not partial and len(complete_sources(cfg, raws)) < len(ids)):
+        raise SystemExit(f"affinity: not enough measurements yet (baselines missing: {sorted(set(missing)) or 'none'}; "
+                         f"complete zoo models: {len(complete_sources(cfg, raws))}/{len(cfg.models)}); run the transfer stage first")
     out_dir = files.ground_truth if not partial else files.state / "partial_ground_truth"
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = []
