@@ -67,7 +67,9 @@ def write(cfg, timings: dict) -> None:
         f"  conv1x1-BN-ReLU to {NECK}) giving a **{NECK}x8x8 bottleneck** = the cards' probe layer. Why: zoo 1.0's linear",
         "  8x8x8 bottleneck after 3 convs (receptive field 15 px) let a frozen random encoder keep most pixel information,",
         "  so 52% of pairs transferred worse than random. Deeper encoders (receptive field >= 50 px, global for the ViT)",
-        "  and a two-layer nonlinear neck keep little a small head can decode when random, and what the task needs when trained.",
+        "  and a two-layer nonlinear neck are meant to keep little a small head can decode when random, and what the task",
+        "  needs when trained. A pilot (`python -m zoo.build.pilot`, 150-step models) found random encoders still strong",
+        "  for low-level and classification targets: check `--only affinity --partial` early.",
         "- Families:",
     ]
     for name, text in FAMILY_TEXT.items():
