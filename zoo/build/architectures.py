@@ -1,7 +1,8 @@
-"""PyTorch architectures of the zoo: three encoders with the same 8x8x8 bottleneck, task heads.
+"""PyTorch architectures of the zoo: encoders (1.0 here, 2.0 families in ``families``) and task heads.
 
-Every encoder maps a 3x32x32 image to the Taskonomy-style bottleneck ``8 x 8 x 8`` (NCHW) and
-ends in a 1x1 conv named ``bottleneck``: the models' probe layer. Heads read that bottleneck.
+Zoo 1.0 encoders map a 3x32x32 image to the Taskonomy-style bottleneck ``8 x 8 x 8`` (NCHW) and
+end in a 1x1 conv named ``bottleneck``: the models' probe layer. Heads read the bottleneck; their
+size follows the encoder's ``channels`` and ``stride`` class attributes.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ def conv_bn(cin: int, cout: int, k: int = 3, stride: int = 1, groups: int = 1, a
 class TaskonomyEncoder(nn.Sequential):
     """The shared encoder of the Taskonomy-style models: 3 conv-BN-ReLU (two stride 2) + 1x1 bottleneck."""
 
+    channels, stride = BOTTLENECK, 4
+
     def __init__(self) -> None:
         super().__init__()
         self.conv1 = conv_bn(3, 16, 3, 2)
@@ -32,6 +35,8 @@ class TaskonomyEncoder(nn.Sequential):
 
 class MobileNetEncoder(nn.Sequential):
     """MobileNet-v1 style: depthwise-separable convs with ReLU6, then the 1x1 bottleneck."""
+
+    channels, stride = BOTTLENECK, 4
 
     def __init__(self) -> None:
         super().__init__()
@@ -59,6 +64,8 @@ class BasicBlock(nn.Module):
 class ResNetEncoder(nn.Sequential):
     """Wider ResNet style: stem + two residual basic blocks (stride 2), then the 1x1 bottleneck."""
 
+    channels, stride = BOTTLENECK, 4
+
     def __init__(self) -> None:
         super().__init__()
         self.stem = conv_bn(3, 24, 3, 2)
@@ -76,35 +83,53 @@ ENCODER_TEXT = {
 
 
 class DenseDecoder(nn.Sequential):
-    """8x8x8 -> C x 32 x 32: conv3x3-ReLU at 8x8, then two ConvTranspose(4, stride 2) upsamplings."""
+    """bottleneck -> C x H x W: conv3x3-ReLU at the bottleneck's resolution, then ConvTranspose(4, stride 2)
+    upsamplings (1.0: 8 -> 32 with widths 32, 16; 2.0: 8 -> 64 with widths 32, 24, 16)."""
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, cin: int = BOTTLENECK, widths: tuple[int, ...] = (32, 16)) -> None:
         super().__init__()
-        self.conv = nn.Conv2d(BOTTLENECK, 32, 3, padding=1)
+        self.conv = nn.Conv2d(cin, widths[0], 3, padding=1)
         self.relu1 = nn.ReLU()
-        self.up1 = nn.ConvTranspose2d(32, 16, 4, 2, 1)
-        self.relu2 = nn.ReLU()
-        self.up2 = nn.ConvTranspose2d(16, channels, 4, 2, 1)
+        outs = widths[1:] + (channels,)
+        for i, (a, b) in enumerate(zip(widths, outs), start=1):
+            self.add_module(f"up{i}", nn.ConvTranspose2d(a, b, 4, 2, 1))
+            if i < len(widths):
+                self.add_module(f"relu{i + 1}", nn.ReLU())
 
 
 class PooledHead(nn.Sequential):
-    """8x8x8 -> vector: 2x2 average pool, flatten (128), MLP 128-64-C."""
+    """bottleneck -> vector: 2x2 average pool, flatten, MLP -64-C (1.0: 8x8x8 -> 128 inputs)."""
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, cin: int = BOTTLENECK, side: int = 8) -> None:
         super().__init__()
         self.pool = nn.AvgPool2d(2)
         self.flatten = nn.Flatten()
-        self.fc1 = nn.Linear(BOTTLENECK * 16, 64)
+        self.fc1 = nn.Linear(cin * (side // 2) ** 2, 64)
         self.relu = nn.ReLU()
         self.fc2 = nn.Linear(64, channels)
 
 
-def head_for(task: str) -> nn.Module:
-    return DenseDecoder(out_channels(task)) if is_dense(task) else PooledHead(out_channels(task))
+def encoder_class(name: str) -> type[nn.Module]:
+    from zoo.build.families import FAMILIES
+
+    return {**ENCODERS, **FAMILIES}[name]
+
+
+def decoder_widths(size: int, stride: int) -> tuple[int, ...]:
+    """Decoder widths for a bottleneck ``stride`` times smaller than the image (one ConvT per factor 2)."""
+    ups = stride.bit_length() - 1
+    return {2: (32, 16), 3: (32, 24, 16)}[ups]
+
+
+def head_for(task: str, encoder: type[nn.Module], size: int) -> nn.Module:
+    side = size // encoder.stride
+    if is_dense(task):
+        return DenseDecoder(out_channels(task), encoder.channels, decoder_widths(size, encoder.stride))
+    return PooledHead(out_channels(task), encoder.channels, side)
 
 
 HEAD_TEXT = {
-    True: "dense decoder conv3x3(8->32)-ReLU, ConvT(32->16)/2-ReLU, ConvT(16->C)/2",
+    True: "dense decoder conv3x3-ReLU, {ups} ConvT/2 (widths {widths})",
     False: "pooled MLP head avgpool2x2-flatten-FC64-ReLU-FC",
 }
 
@@ -112,11 +137,12 @@ HEAD_TEXT = {
 class TaskModel(nn.Module):
     """One encoder, one head per task; returns one output, or a tuple for multi-task models."""
 
-    def __init__(self, encoder: str, tasks: tuple[str, ...]) -> None:
+    def __init__(self, encoder: str, tasks: tuple[str, ...], size: int = 32) -> None:
         super().__init__()
         self.tasks = tasks
-        self.encoder = ENCODERS[encoder]()
-        self.heads = nn.ModuleList(head_for(t) for t in tasks)
+        cls = encoder_class(encoder)
+        self.encoder = cls()
+        self.heads = nn.ModuleList(head_for(t, cls, size) for t in tasks)
 
     def forward(self, x: torch.Tensor):
         z = self.encoder(x)
@@ -124,6 +150,17 @@ class TaskModel(nn.Module):
         return outs[0] if len(outs) == 1 else outs
 
 
-def architecture_text(encoder: str, tasks: tuple[str, ...]) -> str:
-    heads = " + ".join(f"{t}: {HEAD_TEXT[is_dense(t)]}" for t in tasks)
-    return f"{ENCODER_TEXT[encoder]}; head(s) {heads}"
+def encoder_text(encoder: str) -> str:
+    from zoo.build.families import FAMILY_TEXT
+
+    return {**ENCODER_TEXT, **FAMILY_TEXT}[encoder]
+
+
+def architecture_text(encoder: str, tasks: tuple[str, ...], size: int = 32) -> str:
+    cls = encoder_class(encoder)
+    widths = decoder_widths(size, cls.stride)
+
+    def head(t: str) -> str:
+        return HEAD_TEXT[is_dense(t)].format(ups=len(widths), widths=", ".join(map(str, widths[1:] + ("C",))))
+
+    return f"{encoder_text(encoder)}; head(s) " + " + ".join(f"{t}: {head(t)}" for t in tasks)

@@ -14,11 +14,10 @@ from harness.card import load_card
 from harness.hashing import sha256_file
 from harness.importer import import_card
 from harness.parity import ort_session
-from zoo.build import paths
-from zoo.build.architectures import TaskModel, architecture_text
-from zoo.build.data import SPLITS, TASK_INFO, loss_name
+from zoo.build.architectures import TaskModel, architecture_text, encoder_class
+from zoo.build.data import TASK_INFO, loss_name
 from zoo.build.progress import progress_bar
-from zoo.build.specs import MODELS, ModelSpec
+from zoo.build.specs import ModelSpec
 
 KERAS_ARCHITECTURE = ("Keras functional model, Taskonomy-style encoder: 3x(Conv2D 3x3-BN-ReLU; strides 2,2,1; 16,32,32 ch) "
                       "+ Conv2D 1x1 'bottleneck' -> 8x8x8; head {head}")
@@ -29,7 +28,7 @@ def _tensors(model: onnx.ModelProto) -> list[tuple[str, str]]:
     return [(node.name, node.output[0]) for node in model.graph.node if node.output and node.output[0]]
 
 
-def find_probe(spec: ModelSpec, onnx_path) -> tuple[str, str]:
+def find_probe(cfg, spec: ModelSpec, onnx_path, net: torch.nn.Module | None = None) -> tuple[str, str]:
     """(probe_layer, tensor): the ONNX node whose output is the encoder bottleneck.
 
     PyTorch graphs: the tensor whose value equals the trained encoder's output on a seeded
@@ -43,10 +42,11 @@ def find_probe(spec: ModelSpec, onnx_path) -> tuple[str, str]:
         if len(hits) != 1:
             raise RuntimeError(f"{spec.id}: expected one bottleneck node, found {hits}")
         return hits[0]
-    net = TaskModel(spec.encoder, spec.tasks)
-    net.load_state_dict(torch.load(paths.CKPT / f"{spec.id}.pt"))
+    if net is None:
+        net = TaskModel(spec.encoder, spec.tasks, cfg.size)
+        net.load_state_dict(torch.load(cfg.files.ckpt / f"{spec.id}.pt"))
     net.eval()
-    x = torch.rand(3, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    x = torch.rand(3, 3, cfg.size, cfg.size, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         ref = net.encoder(x).numpy()
     session = ort_session(model, [t for _, t in nodes])
@@ -59,41 +59,44 @@ def find_probe(spec: ModelSpec, onnx_path) -> tuple[str, str]:
     raise RuntimeError(f"{spec.id}: no tensor of {onnx_path.name} matches the encoder output")
 
 
-def _training_text(spec: ModelSpec) -> str:
-    style, first, n, _ = SPLITS[spec.split]
-    return (f"probes.synthetic render_batch, style '{style}', seeds {first}..{first + n - 1} ({n} images, 32x32), "
+def _training_text(cfg, spec: ModelSpec) -> str:
+    style, first, n, _ = cfg.splits[spec.split]
+    return (f"probes.synthetic render_batch, style '{style}', seeds {first}..{first + n - 1} ({n} images, {cfg.size}x{cfg.size}), "
             f"labels {', '.join(spec.tasks)}")
 
 
-def card_data(spec: ModelSpec, probe_layer: str, record: dict) -> dict:
-    onnx_path = paths.MODELS / f"{spec.id}.onnx"
+def card_data(cfg, spec: ModelSpec, probe_layer: str, record: dict) -> dict:
+    onnx_path = cfg.files.models / f"{spec.id}.onnx"
     if spec.framework == "tensorflow":
         (task,) = spec.tasks
         head = "conv3x3-ReLU, Conv2DTranspose x2 (dense)" if TASK_INFO[task].kind.startswith("dense") else "avgpool2x2-flatten-Dense64-ReLU-Dense"
         arch = KERAS_ARCHITECTURE.format(head=head)
         exporter = "tf2onnx (adapters.tensorflow.export_keras)"
     else:
-        arch = architecture_text(spec.encoder, spec.tasks)
+        arch = architecture_text(spec.encoder, spec.tasks, cfg.size)
         exporter = f"torch.onnx {spec.exporter} exporter (adapters.pytorch.export_torch)"
-    losses = ", ".join(f"{t} {v:.4f} ({loss_name(t)})" for t, v in record["test_loss"].items())
-    notes = (f"Mini-Taskonomy model ({spec.group}). Trained on CPU by zoo/build ({record['steps']} Adam steps, batch "
+    losses = ", ".join(f"{t} {v:.4f} ({loss_name(t, cfg.l2_tasks)})" for t, v in record["test_loss"].items())
+    enc = encoder_class("taskonomy" if spec.framework == "tensorflow" else spec.encoder)  # Keras: the Taskonomy layers
+    side, channels = cfg.size // enc.stride, enc.channels
+    _, first, n_test, _ = cfg.splits["test"]
+    notes = (f"Mini-Taskonomy {cfg.version} model ({spec.group}). Trained on CPU by zoo/build ({record['steps']} Adam steps, batch "
              f"{record['batch']}, lr {record['lr']} cosine, seed {spec.seed}, {record['seconds']:.0f} s); exported with "
-             f"{exporter}. Test loss on 500 held-out indoor scenes (seeds 3000000..3000499): {losses}. "
-             f"Probe layer = encoder bottleneck (8x8x8).")
+             f"{exporter}. Test loss on {n_test} held-out indoor scenes (seeds {first}..{first + n_test - 1}): {losses}. "
+             f"Probe layer = encoder bottleneck ({channels}x{side}x{side}).")
     data = {
         "id": spec.id,
         "task": spec.task,
         "framework": spec.framework,
-        "onnx": f"../models/{spec.id}.onnx",
+        "onnx": f"../{cfg.files.models.name}/{spec.id}.onnx",
         "sha256": sha256_file(onnx_path),
-        "input": {"size": [32, 32], "layout": "NHWC" if spec.framework == "tensorflow" else "NCHW",
+        "input": {"size": [cfg.size, cfg.size], "layout": "NHWC" if spec.framework == "tensorflow" else "NCHW",
                   "channels": "RGB", "range": [0.0, 1.0]},
         "probe_layer": probe_layer,
         "architecture": arch,
-        "training_data": _training_text(spec),
+        "training_data": _training_text(cfg, spec),
         "group": spec.group,
         "license": "MIT (trained by zoo/build in this repository)",
-        "source": "zoo/build (python -m zoo.build)",
+        "source": f"zoo/build (python -m zoo.build --version {cfg.version})",
         "notes": notes,
     }
     if len(spec.tasks) > 1:
@@ -111,33 +114,35 @@ def class_names(task: str) -> tuple[str, ...]:
     return {"class_object": OBJECT_CLASSES, "class_scene": SCENE_CLASS_NAMES["indoor"]}.get(task, ())
 
 
-def run(force: bool = False, allow_missing: bool = False) -> int:
-    """(Re)write the card of every model whose ONNX file changed; returns how many were written."""
-    paths.ensure()
+def run(cfg, force: bool = False, allow_missing: bool = False) -> int:
+    """(Re)write the card of every model whose ONNX file changed, check it with the harness importer
+    (parity); returns how many were written."""
+    files = cfg.files
+    files.ensure()
     written = 0
-    info = json.loads(paths.PROBE_INFO.read_text()) if paths.PROBE_INFO.exists() and not force else {}
+    info = json.loads(files.probe_info.read_text()) if files.probe_info.exists() and not force else {}
     with progress_bar() as progress:
-        bar = progress.add_task("cards", total=len(MODELS))
-        for spec in MODELS:
-            onnx_path = paths.MODELS / f"{spec.id}.onnx"
-            card_path = paths.CARDS / f"{spec.id}.yaml"
+        bar = progress.add_task("cards", total=len(cfg.models))
+        for spec in cfg.models:
+            onnx_path = files.models / f"{spec.id}.onnx"
+            card_path = files.cards / f"{spec.id}.yaml"
             if allow_missing and not onnx_path.exists():
                 progress.advance(bar)
                 continue
             sha = sha256_file(onnx_path)
             entry = info.get(spec.id)
             if entry is None or entry.get("sha256") != sha or not card_path.exists():
-                probe_layer, tensor = find_probe(spec, onnx_path)
-                record = json.loads((paths.CKPT / f"{spec.id}.json").read_text())
-                text = yaml.safe_dump(card_data(spec, probe_layer, record), sort_keys=False, width=120, allow_unicode=True)
+                record = json.loads((files.records / f"{spec.id}.json").read_text())
+                probe_layer, tensor = record["probe"]["probe_layer"], record["probe"]["tensor"]
+                text = yaml.safe_dump(card_data(cfg, spec, probe_layer, record), sort_keys=False, width=120, allow_unicode=True)
                 card_path.write_text(text)
-                card = load_card(card_path, paths.ZOO)
+                card = load_card(card_path, files.root)
                 model = import_card(card)
                 entry = {"probe_layer": probe_layer, "tensor": tensor, "sha256": sha,
                          "probe_shape": list(model.probe.shape or ()), "parity_max_abs_err": model.parity.max_abs_err,
                          "parity_max_rel_err": model.parity.max_rel_err, "outputs": [o.name for o in onnx.load(str(onnx_path)).graph.output]}
                 info[spec.id] = entry
                 written += 1
-                paths.PROBE_INFO.write_text(json.dumps(info, indent=1))
+                files.probe_info.write_text(json.dumps(info, indent=1))
             progress.advance(bar)
     return written

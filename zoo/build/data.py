@@ -13,61 +13,68 @@ import torch
 import torch.nn.functional as F
 
 from harness.probes.synthetic import TASK_INFO, corrupt, render_batch
-from zoo.build import paths
 from zoo.build.progress import progress_bar
+from zoo.build.specs import TASKS  # noqa: F401  (re-exported: the zoo's task list)
 
-SIZE = 32
-#: The Taskonomy-style tasks of the zoo (segment2d/segment25d, whose ids are only defined up to
-#: permutation, are left out: a per-pixel cross-entropy on them is not a meaningful loss).
-TASKS = (
-    "autoencoder", "denoise", "colorization", "inpainting", "rgb2depth", "rgb2mist", "rgb2sfnorm",
-    "reshade", "curvature", "edge2d", "edge3d", "keypoint2d", "keypoint3d", "segmentsemantic",
-    "room_layout", "vanishing_point", "class_object", "class_scene",
-)
-#: split -> (style, first seed, number of images, tasks)
-SPLITS = {
-    "train": ("indoor", 0, 4000, TASKS),
-    "studio": ("studio", 1_000_000, 3000, ("rgb2depth", "segmentsemantic")),
-    "transfer": ("indoor", 2_000_000, 2400, TASKS),
-    "test": ("indoor", 3_000_000, 500, TASKS),
-}
 CHUNK = 100
 
 
 def _render(args):
-    seeds, style, tasks = args
-    return render_batch(seeds, size=SIZE, style=style, tasks=tasks)
+    seeds, size, style, tasks = args
+    return render_batch(seeds, size=size, style=style, tasks=tasks)
 
 
-def build_split(name: str, force: bool = False) -> int:
-    path = paths.DATA / f"{name}.npz"
+def build_split(cfg, name: str, force: bool = False, jobs: int = 2) -> int:
+    path = cfg.files.data / f"{name}.npz"
     if path.exists() and not force:
         return 0
-    style, first, n, tasks = SPLITS[name]
+    style, first, n, tasks = cfg.splits[name]
     seeds = list(range(first, first + n))
-    chunks = [(seeds[i:i + CHUNK], style, tasks) for i in range(0, n, CHUNK)]
+    chunks = [(seeds[i:i + CHUNK], cfg.size, style, tasks) for i in range(0, n, CHUNK)]
     parts = []
-    with progress_bar() as progress, ProcessPoolExecutor(2) as pool:
+    with progress_bar() as progress, ProcessPoolExecutor(jobs) as pool:
         bar = progress.add_task(f"render {name} ({style}, {n} images)", total=n)
         for part in pool.map(_render, chunks):
             parts.append(part)
             progress.advance(bar, len(part["rgb"]))
-    data = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+    data = {key: _stored(key, np.concatenate([p.pop(key) for p in parts])) for key in list(parts[0]) if key not in RGB_LABELS}
     tmp = path.with_suffix(".tmp.npz")
     np.savez(tmp, **data)
     tmp.replace(path)
     return 1
 
 
-def build_all(force: bool = False) -> int:
+def build_all(cfg, force: bool = False, jobs: int = 2) -> int:
     """Render every split that is not cached yet; returns how many were rendered."""
-    paths.ensure()
-    return sum(build_split(name, force) for name in SPLITS)
+    cfg.files.ensure()
+    return sum(build_split(cfg, name, force, jobs) for name in cfg.splits)
 
 
-def load_split(name: str) -> dict[str, np.ndarray]:
-    with np.load(paths.DATA / f"{name}.npz") as data:
-        return {key: data[key] for key in data.files}
+#: Tasks whose label is the clean rgb itself (their inputs differ): stored once, as "rgb".
+RGB_LABELS = frozenset({"autoencoder", "denoise", "colorization", "inpainting"})
+
+
+def _stored(key: str, value: np.ndarray) -> np.ndarray:
+    """Class labels as uint8 on disk (64-px int64 maps are 8x larger); load_split restores int64."""
+    if value.dtype == np.int64 and value.size and 0 <= value.min() and value.max() < 256:
+        return value.astype(np.uint8)
+    return value
+
+
+def load_split(cfg, name: str, keys: tuple[str, ...] | None = None, compact: bool = False) -> dict[str, np.ndarray]:
+    """A rendered split (``keys``: only these arrays; ``compact``: float labels as float16, to hold
+    every task's 64-px labels in memory at once)."""
+    tasks = cfg.splits[name][3]
+    with np.load(cfg.files.data / f"{name}.npz") as data:
+        wanted = data.files if keys is None else [k for k in data.files if k in keys or k == "rgb"]
+        out = {key: data[key] for key in wanted}
+    out = {k: v.astype(np.int64) if v.dtype == np.uint8 else v for k, v in out.items()}
+    for task in RGB_LABELS & set(tasks):
+        if keys is None or task in keys:
+            out[task] = out["rgb"]
+    if compact:
+        out = {k: v.astype(np.float16) if k != "rgb" and k not in RGB_LABELS and v.dtype == np.float32 else v for k, v in out.items()}
+    return out
 
 
 def task_input(task: str, rgb: np.ndarray, seed: int) -> np.ndarray:
@@ -86,6 +93,8 @@ def input_kind(task: str) -> str:
 def target_tensor(task: str, labels: np.ndarray) -> torch.Tensor:
     """Labels as the training target: dense regression NCHW float, classes int64, vectors float."""
     kind = TASK_INFO[task].kind
+    if labels.dtype == np.float16:
+        labels = labels.astype(np.float32)
     if kind == "dense_regression":
         return torch.from_numpy(np.ascontiguousarray(labels.transpose(0, 3, 1, 2)))
     return torch.from_numpy(np.ascontiguousarray(labels))
@@ -103,19 +112,19 @@ def is_dense(task: str) -> bool:
 L2_DENSE_TASKS = frozenset({"curvature", "edge3d"})
 
 
-def loss_name(task: str) -> str:
+def loss_name(task: str, l2: frozenset = L2_DENSE_TASKS) -> str:
     kind = TASK_INFO[task].kind
     if kind == "dense_regression":
-        return "MSE" if task in L2_DENSE_TASKS else "L1"
+        return "MSE" if task in l2 else "L1"
     return "MSE" if kind == "vector_regression" else "cross-entropy"
 
 
-def task_loss(task: str, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def task_loss(task: str, pred: torch.Tensor, target: torch.Tensor, l2: frozenset = L2_DENSE_TASKS) -> torch.Tensor:
     """L1 for dense regression (as Taskonomy; MSE for the sparse curvature/edge3d), cross-entropy for
     (per-pixel) classes, MSE for vectors."""
     kind = TASK_INFO[task].kind
     if kind == "dense_regression":
-        return F.mse_loss(pred, target) if task in L2_DENSE_TASKS else F.l1_loss(pred, target)
+        return F.mse_loss(pred, target) if task in l2 else F.l1_loss(pred, target)
     if kind in ("dense_classification", "classification"):
         return F.cross_entropy(pred, target)
     return F.mse_loss(pred, target)

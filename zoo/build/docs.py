@@ -1,22 +1,19 @@
-"""zoo/BUILD.md: what the zoo contains, how it was built (time per stage), its ground truth."""
+"""zoo/BUILD.md (1.0) and zoo/BUILD-2.0.md: what the zoo contains, how it was built (time per stage), its ground truth."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import yaml
 
-from zoo.build import paths
 from zoo.build.affinity import __doc__ as AFFINITY_DOC
-from zoo.build.specs import MODELS, TARGETS
-from zoo.build import transfer, train_torch
-from zoo.build.data import SPLITS
-
-RUN_SUMMARY = paths.CACHE / "harness_run.json"
 
 
-def record_run(report_path: Path, wall_seconds: float, command: str) -> None:
+def run_summary_path(cfg) -> Path:
+    return cfg.files.state / "harness_run.json"
+
+
+def record_run(cfg, report_path: Path, wall_seconds: float, command: str) -> None:
     """Keep the summary of a `harness run` on this zoo for BUILD.md."""
     report = json.loads(Path(report_path).read_text())
     rows = {name: {k: e.get(k) for k in ("p_at_1", "p_at_5", "spearman")} for name, e in report["evaluation"].items()}
@@ -25,14 +22,20 @@ def record_run(report_path: Path, wall_seconds: float, command: str) -> None:
                "estimators": rows, "ceiling": (report.get("ground_truth") or {}).get("ceiling"),
                "random": {"p_at_1": first["random_p_at_k"][0], "p_at_5": first["random_p_at_k"][4]},
                "stages": report["timings"]["stages"]}
-    RUN_SUMMARY.write_text(json.dumps(summary, indent=1))
+    run_summary_path(cfg).write_text(json.dumps(summary, indent=1))
 
 
 def _f(v) -> str:
     return "-" if v is None else f"{v:.3f}"
 
 
-def write(timings: dict) -> None:
+def write(cfg, timings: dict) -> None:
+    if cfg.version != "1.0":
+        from zoo.build.docs2 import write as write_2
+
+        return write_2(cfg, timings)
+    paths, MODELS, TARGETS, SPLITS = cfg.files, cfg.models, cfg.targets, cfg.splits
+    RUN_SUMMARY = run_summary_path(cfg)
     lines = ["# mini-taskonomy: the embedded default zoo", ""]
     lines += [
         "A miniature [Taskonomy](http://taskonomy.stanford.edu/) trained here, on CPU, on the deterministic synthetic",
@@ -53,8 +56,7 @@ def write(timings: dict) -> None:
         "|---|---|---|---|---|---|---|---|",
     ]
     for spec in MODELS:
-        card = yaml.safe_load((paths.CARDS / f"{spec.id}.yaml").read_text())
-        record = json.loads((paths.CKPT / f"{spec.id}.json").read_text()) if (paths.CKPT / f"{spec.id}.json").exists() else {}
+        record = json.loads((paths.records / f"{spec.id}.json").read_text()) if (paths.records / f"{spec.id}.json").exists() else {}
         losses = ", ".join(f"{v:.4f}" for v in record.get("test_loss", {}).values())
         enc = "Keras Taskonomy-style" if spec.framework == "tensorflow" else spec.encoder
         style = SPLITS[spec.split][0]
@@ -71,7 +73,7 @@ def write(timings: dict) -> None:
         "sparse curvature and edge3d targets, on which L1 collapses to predicting zeros; cross-entropy for classes; MSE",
         "for vectors) are on 500 held-out indoor scenes.",
         "",
-        f"Training: Adam, lr {train_torch.LR} with cosine decay, {train_torch.STEPS} steps of batch {train_torch.BATCH} "
+        f"Training: Adam, lr {cfg.lr} with cosine decay, {cfg.steps} steps of batch {cfg.batch} "
         "(Keras: the same number of samples with `fit`), one torch/TF thread, seeded per model.",
         "Data seeds: " + "; ".join(f"{name} {style} seeds {first}..{first + n - 1}" for name, (style, first, n, _) in SPLITS.items())
         + " (probe sets start at 10,000,000).",
@@ -99,12 +101,12 @@ def write(timings: dict) -> None:
         f"{len(TARGETS)} single-task Taskonomy-style models (its task), the source's encoder is frozen up to its probe",
         "layer; its bottleneck features are computed once per source with onnxruntime from the shipped ONNX file (clean",
         "RGB, or the target task's corrupted input for denoise / colorization / inpainting). A transfer head is trained",
-        f"on {transfer.N_TRAIN} images (a seeded subset of a 2400-image pool, indoor seeds 2,000,000..) and the target's test loss",
+        f"on {cfg.n_train} images (a seeded subset of a 2400-image pool, indoor seeds 2,000,000..) and the target's test loss",
         "is measured on 500 held-out images (seeds 3,000,000..). Features are standardised per channel; heads: for pixel",
         "tasks a fixed small decoder conv3x3(8->16)-ReLU, conv1x1(16->16C), PixelShuffle(4); for vector/class tasks the",
-        f"target models' pooled MLP head; Adam lr {transfer.HEAD_LR} cosine, {transfer.HEAD_STEPS} steps of batch {transfer.HEAD_BATCH}.",
+        f"target models' pooled MLP head; Adam lr {cfg.head_lr} cosine, {cfg.head_steps} steps of batch {cfg.head_batch}.",
         "Baselines per target: `random` (a frozen, randomly initialised Taskonomy encoder + the same head) and `scratch`",
-        f"(Taskonomy encoder + head trained end to end on the same {transfer.N_TRAIN} images, {transfer.SCRATCH_STEPS} steps).",
+        f"(Taskonomy encoder + head trained end to end on the same {cfg.n_train} images, {cfg.scratch_steps} steps).",
         "",
         "Affinity formula:",
         "",
@@ -117,7 +119,7 @@ def write(timings: dict) -> None:
         "`ground_truth/agreement.json`. Rows with source `random` are the baseline (affinity 0); the harness ignores them.",
         "",
     ]
-    agree_path = paths.GROUND_TRUTH / "agreement.json"
+    agree_path = paths.ground_truth / "agreement.json"
     if agree_path.exists():
         a = json.loads(agree_path.read_text())
         ci = a.get("spearman_ci")
@@ -146,6 +148,26 @@ def write(timings: dict) -> None:
         "- Cards refer to `../models/<id>.onnx`: a card used on its own (`harness import zoo/cards/<id>.yaml`) finds",
         "  its zoo through the zoo.yaml above it, so the path stays inside the zoo.",
         "",
+        '## Zoo 2.0',
+        '',
+        'Mini-taskonomy 2.0 (64 px, four encoder families, nonlinear bottleneck) is built by',
+        '`python -m zoo.build --version 2.0` into `zoo-2.0.yaml`, `models-2.0/`, `cards-2.0/`, `ground_truth-2.0/`;',
+        'see [BUILD-2.0.md](BUILD-2.0.md) for its design and progress. Its build spans sessions. To resume it:',
+        '',
+        '```',
+        'cd <your checkout of the branch>          # zoo/build_state-2.0/ and zoo/models-2.0/ hold the finished work',
+        '.venv/bin/python -m zoo.build --version 2.0 --status        # how far it got (models, transfer heads)',
+        'nohup nice -n 19 .venv/bin/python -m zoo.build --version 2.0 > zoo2-build.log 2>&1 &',
+        'zoo/build/checkpoint_commits.sh $! 1200 &                  # commit the state every 20 min while it runs',
+        '.venv/bin/python -m zoo.build --version 2.0 --only affinity --partial   # ceiling and % worse than random so far',
+        '```',
+        '',
+        'The rerun re-renders the data (`zoo/.cache/2.0/data`, not committed, ~2 min on 2 idle cores) and skips every',
+        'model whose record (`build_state-2.0/records/<id>.json`, with a fingerprint of its training settings) and ONNX',
+        'file exist, and every (source, seed, target) row already in `build_state-2.0/transfer/<source>.csv`; a kill',
+        "loses at most the models in training and one transfer head. `zoo.yaml` stays 1.0 until 2.0's ground truth",
+        'exists and meets its targets (two-seed ceiling >= 0.9, <= 25% of pairs worse than the random encoder).',
+        "",
     ]
     if RUN_SUMMARY.exists():
         r = json.loads(RUN_SUMMARY.read_text())
@@ -164,4 +186,4 @@ def write(timings: dict) -> None:
         for name, e in r["estimators"].items():
             lines.append(f"| {name} | {_f(e['p_at_1'])} | {_f(e['p_at_5'])} | {_f(e['spearman'])} |")
         lines += ["", "Stages (s): " + ", ".join(f"{k} {v:.1f}" for k, v in r["stages"].items()), ""]
-    (paths.ZOO / "BUILD.md").write_text("\n".join(lines) + "\n")
+    paths.build_md.write_text("\n".join(lines) + "\n")

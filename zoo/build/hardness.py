@@ -30,10 +30,13 @@ from harness.hashing import sha256_file
 from harness.importer import import_card
 from harness.parity import ort_session
 from harness.probes.synthetic.dataset import render_batch
-from zoo.build import paths
+from zoo.build.config import VERSIONS
 from zoo.build.architectures import PooledHead, TaskonomyEncoder
 
-FOLDER = paths.ZOO / "hardness"
+#: This stage belongs to zoo 1.0 (its models and folders).
+FILES = VERSIONS["1.0"].files
+
+FOLDER = FILES.root / "hardness"
 TRAIN_SEEDS = range(0, 3000)  # the classifiers' own training scenes
 TEST_SEEDS = range(3000000, 3000500)  # the zoo's held-out test scenes
 STEPS, BATCH, LR, SEED = 600, 64, 0.002, 7
@@ -79,7 +82,7 @@ def _bottleneck_node(onnx_path, net: HardnessNet) -> str:
 def run(classifier: str = "class_object", force: bool = False) -> int:
     from harness.adapters.pytorch import export_torch
 
-    card_path = paths.CARDS / f"{classifier}.yaml"
+    card_path = FILES.cards / f"{classifier}.yaml"
     out_card = FOLDER / f"{classifier}-hardness.yaml"
     out_onnx = FOLDER / f"{classifier}-hardness.onnx"
     if out_card.exists() and not force:

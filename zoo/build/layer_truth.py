@@ -29,8 +29,11 @@ from harness.importer import import_card
 from harness.layer_selection.candidates import candidate_layers
 from harness.preprocess import preprocess
 from harness.probes.synthetic import TASK_INFO, render_batch
-from zoo.build import paths
+from zoo.build.config import VERSIONS
 from zoo.build.progress import progress_bar
+
+#: This stage belongs to zoo 1.0 (its models and folders).
+FILES = VERSIONS["1.0"].files
 
 SIZE = 32
 #: (source model id, target model id): the target model names the target task and is what
@@ -49,8 +52,8 @@ SEEDS = (1, 2)
 STEPS, LR, BATCH = 300, 3e-3, 32
 POOL_SEED0, TEST_SEED0 = 4_000_000, 4_500_000  # scene seeds, disjoint from training and probe sets
 FIELDS = ("source", "target", "budget", "layer", "seed", "test_loss", "seconds")
-RAW = paths.CACHE / "layers_raw.csv"
-OUT = paths.GROUND_TRUTH / "layers.csv"
+RAW = FILES.cache / "layers_raw.csv"
+OUT = FILES.ground_truth / "layers.csv"
 
 
 class RestOfNetwork(nn.Module):
@@ -86,7 +89,7 @@ def _loss(task: str, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
 
 def _data(tasks: tuple[str, ...]) -> dict[str, dict[str, np.ndarray]]:
-    cache = paths.CACHE / "layers_data.npz"
+    cache = FILES.cache / "layers_data.npz"
     if cache.exists():
         with np.load(cache) as d:
             return {split: {k.split("/", 1)[1]: d[k] for k in d.files if k.startswith(split + "/")} for split in ("pool", "test")}
@@ -132,12 +135,12 @@ def _done() -> set[tuple[str, ...]]:
 
 def run(force: bool = False) -> int:
     """Measure every missing (pair, layer, budget, seed); returns how many were measured."""
-    paths.ensure()
+    FILES.ensure()
     if force and RAW.exists():
         RAW.unlink()
     if not force and not RAW.exists() and OUT.exists():
         _seed_raw_from_summary()  # a fresh checkout resumes from the committed (possibly partial) layers.csv
-    cards = {i: load_card(paths.CARDS / f"{i}.yaml") for pair in PAIRS for i in pair}
+    cards = {i: load_card(FILES.cards / f"{i}.yaml") for pair in PAIRS for i in pair}
     tasks = tuple(sorted({cards[t].task for _, t in PAIRS}))
     data = _data(tasks)
     done = _done()

@@ -1,17 +1,23 @@
-"""The zoo's models: who they are, how they are built and trained."""
+"""The zoo's models: who they are, how they are built and trained (one list per zoo version)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from zoo.build.data import TASKS
+#: The Taskonomy-style tasks of the zoo (segment2d/segment25d, whose ids are only defined up to
+#: permutation, are left out: a per-pixel cross-entropy on them is not a meaningful loss).
+TASKS = (
+    "autoencoder", "denoise", "colorization", "inpainting", "rgb2depth", "rgb2mist", "rgb2sfnorm",
+    "reshade", "curvature", "edge2d", "edge3d", "keypoint2d", "keypoint3d", "segmentsemantic",
+    "room_layout", "vanishing_point", "class_object", "class_scene",
+)
 
 
 @dataclass(frozen=True)
 class ModelSpec:
     id: str
     tasks: tuple[str, ...]
-    encoder: str = "taskonomy"  # taskonomy | mobilenet | resnet
+    encoder: str = "taskonomy"  # 1.0: taskonomy | mobilenet | resnet; 2.0: plain | residual | depthwise | vit
     framework: str = "pytorch"  # pytorch | tensorflow
     exporter: str = "dynamo"  # dynamo | legacy (pytorch) | tf2onnx (tensorflow)
     split: str = "train"  # train (indoor) | studio
@@ -24,14 +30,16 @@ class ModelSpec:
 
     @property
     def is_target(self) -> bool:
-        """Single-task Taskonomy-style models are the ground truth's targets."""
+        """Single-task Taskonomy-style models are the ground truth's targets (one per task)."""
         return self.group == "taskonomy"
 
 
-TASKONOMY = tuple(
+# ---------------------------------------------------------------- zoo 1.0: one shared encoder + a collected group
+
+TASKONOMY_1 = tuple(
     ModelSpec(task, (task,), exporter="dynamo" if i % 2 == 0 else "legacy", seed=i) for i, task in enumerate(TASKS)
 )
-COLLECTED = (
+COLLECTED_1 = (
     ModelSpec("rgb2depth-mobilenet", ("rgb2depth",), encoder="mobilenet", exporter="dynamo", group="collected-architecture", seed=101),
     ModelSpec("rgb2depth-resnet", ("rgb2depth",), encoder="resnet", exporter="legacy", group="collected-architecture", seed=102),
     ModelSpec("class_scene-mobilenet", ("class_scene",), encoder="mobilenet", exporter="legacy", group="collected-architecture", seed=103),
@@ -43,9 +51,23 @@ COLLECTED = (
     ModelSpec("multi-rgb2depth+rgb2mist", ("rgb2depth", "rgb2mist"), exporter="dynamo", group="multi-task", seed=131),
     ModelSpec("multi-class_scene+edge2d", ("class_scene", "edge2d"), exporter="legacy", group="multi-task", seed=132),
 )
-MODELS: tuple[ModelSpec, ...] = TASKONOMY + COLLECTED
-TARGETS: tuple[ModelSpec, ...] = tuple(m for m in MODELS if m.is_target)
+MODELS_1: tuple[ModelSpec, ...] = TASKONOMY_1 + COLLECTED_1
+
+# ---------------------------------------------------------------- zoo 2.0: every task on two encoder families
+
+FAMILIES_2 = ("plain", "residual", "depthwise", "vit")
 
 
-def spec(model_id: str) -> ModelSpec:
-    return next(m for m in MODELS if m.id == model_id)
+def models_2(tasks: tuple[str, ...] = TASKS, multi: bool = True) -> tuple[ModelSpec, ...]:
+    """Task i is trained on families i mod 4 (the target, id = task) and i+1 mod 4 (its twin,
+    id = task-family), so every family sees every kind of task and every task two families."""
+    out = []
+    for i, task in enumerate(tasks):
+        first, second = FAMILIES_2[i % 4], FAMILIES_2[(i + 1) % 4]
+        out.append(ModelSpec(task, (task,), encoder=first, exporter="dynamo" if i % 2 == 0 else "legacy", seed=200 + i))
+        out.append(ModelSpec(f"{task}-{second}", (task,), encoder=second, exporter="legacy" if i % 2 == 0 else "dynamo",
+                             group="taskonomy-twin", seed=300 + i))
+    if multi:
+        out.append(ModelSpec("multi-rgb2depth+rgb2sfnorm", ("rgb2depth", "rgb2sfnorm"), encoder="residual", group="multi-task", seed=401))
+        out.append(ModelSpec("multi-class_scene+edge2d", ("class_scene", "edge2d"), encoder="plain", exporter="legacy", group="multi-task", seed=402))
+    return tuple(out)

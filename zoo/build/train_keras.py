@@ -12,10 +12,10 @@ import time
 
 import numpy as np
 
-from zoo.build import paths
 from zoo.build.data import L2_DENSE_TASKS, TASK_INFO, is_dense, load_split, out_channels, task_loss, target_tensor
 from zoo.build.specs import ModelSpec
-from zoo.build.train_torch import BATCH, LR, STEPS
+from zoo.build.train import fingerprint
+from zoo.build.train_torch import _write_json
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
@@ -34,12 +34,12 @@ def _tf():
     return tf, keras
 
 
-def build_model(task: str, seed: int):
+def build_model(task: str, seed: int, size: int = 32):
     tf, keras = _tf()
     from keras import layers
 
     keras.utils.set_random_seed(seed)
-    inp = keras.Input((32, 32, 3), name="input")
+    inp = keras.Input((size, size, 3), name="input")
     x = inp
     for i, (filters, stride) in enumerate(((16, 2), (32, 2), (32, 1)), start=1):
         x = layers.Conv2D(filters, 3, stride, padding="same", use_bias=False, name=f"conv{i}")(x)
@@ -69,55 +69,64 @@ def _loss(task: str):
     return keras.losses.MeanSquaredError()
 
 
-def train(spec: ModelSpec, progress, data_cache: dict) -> dict:
+def train(cfg, spec: ModelSpec, progress, data_cache: dict) -> dict:
     (task,) = spec.tasks
-    onnx_path = paths.MODELS / f"{spec.id}.onnx"
-    weights = paths.CKPT / f"{spec.id}.weights.h5"
-    record_path = paths.CKPT / f"{spec.id}.json"
+    onnx_path = cfg.files.models / f"{spec.id}.onnx"
+    weights = cfg.files.ckpt / f"{spec.id}.weights.h5"
+    record_path = cfg.files.records / f"{spec.id}.json"
+    STEPS, BATCH, LR = cfg.steps, cfg.batch, cfg.lr
     tf, keras = _tf()
-    model = build_model(task, spec.seed)
+    model = build_model(task, spec.seed, cfg.size)
     if weights.exists() and record_path.exists():
         model.load_weights(str(weights))
         record = json.loads(record_path.read_text())
     else:
         if spec.split not in data_cache:
-            data_cache[spec.split] = load_split(spec.split)
+            data_cache[spec.split] = load_split(cfg, spec.split)
         data = data_cache[spec.split]
         x, y = data["rgb"], data[task]
         n = len(x)
         epochs = int(np.ceil(STEPS * BATCH / n))
         schedule = keras.optimizers.schedules.CosineDecay(LR, decay_steps=epochs * int(np.ceil(n / BATCH)))
         model.compile(optimizer=keras.optimizers.Adam(schedule), loss=_loss(task))
-        bar = progress.add_task(f"train {spec.id} (keras)", total=epochs * int(np.ceil(n / BATCH)))
+        bar = progress.add_task(f"train {spec.id} (keras)", total=epochs * int(np.ceil(n / BATCH))) if progress else None
 
         class Bar(keras.callbacks.Callback):
             def on_train_batch_end(self, batch, logs=None):
-                progress.advance(bar, 1)
+                if bar is not None:
+                    progress.advance(bar, 1)
 
             def on_epoch_end(self, epoch, logs=None):
-                progress.update(bar, description=f"train {spec.id} (keras) loss {logs['loss']:.4f}")
+                if bar is not None:
+                    progress.update(bar, description=f"train {spec.id} (keras) loss {logs['loss']:.4f}")
 
         t0 = time.perf_counter()
         model.fit(x, y, batch_size=BATCH, epochs=epochs, shuffle=True, verbose=0, callbacks=[Bar()])
         seconds = time.perf_counter() - t0
-        progress.update(bar, visible=False)
+        if bar is not None:
+            progress.update(bar, visible=False)
         if "test" not in data_cache:
-            data_cache["test"] = load_split("test")
+            data_cache["test"] = load_split(cfg, "test")
         test = data_cache["test"]
         import torch
 
         pred = torch.from_numpy(np.asarray(model.predict(test["rgb"], batch_size=250, verbose=0)))
         if is_dense(task) and pred.ndim == 4:
             pred = pred.permute(0, 3, 1, 2)
-        test_loss = float(task_loss(task, pred, target_tensor(task, test[task])))
+        test_loss = float(task_loss(task, pred, target_tensor(task, test[task]), cfg.l2_tasks))
         record = {"id": spec.id, "seconds": seconds, "steps": epochs * int(np.ceil(n / BATCH)), "batch": BATCH,
-                  "lr": LR, "train_images": n, "test_loss": {task: test_loss}}
+                  "lr": LR, "train_images": n, "test_loss": {task: test_loss},
+                  "fingerprint": fingerprint(cfg, spec)}
         model.save_weights(str(weights))
-        record_path.write_text(json.dumps(record, indent=1))
-    if not onnx_path.exists():
+        _write_json(record_path, record)
+    if not onnx_path.exists() or "probe" not in record:
         from harness.adapters.tensorflow import export_keras
+        from zoo.build.cards import find_probe
 
         tmp = onnx_path.with_suffix(".tmp.onnx")
         export_keras(model, tmp)
+        probe_layer, tensor = find_probe(cfg, spec, tmp)
+        record["probe"] = {"probe_layer": probe_layer, "tensor": tensor}
+        _write_json(record_path, record)
         tmp.replace(onnx_path)
     return record

@@ -10,78 +10,95 @@ import numpy as np
 import torch
 
 from harness.adapters.pytorch import export_torch
-from zoo.build import paths
 from zoo.build.architectures import TaskModel
 from zoo.build.data import load_split, target_tensor, task_input, task_loss
 from zoo.build.specs import ModelSpec
-
-STEPS = 800
-BATCH = 64
-LR = 2e-3
+from zoo.build.train import fingerprint
 
 
-def evaluate(model: torch.nn.Module, spec: ModelSpec, test: dict[str, np.ndarray]) -> dict[str, float]:
+def evaluate(cfg, model: torch.nn.Module, spec: ModelSpec, test: dict[str, np.ndarray]) -> dict[str, float]:
     """Test loss per task on the held-out indoor test split."""
     model.eval()
     losses = {}
     with torch.no_grad():
         for i, task in enumerate(spec.tasks):
             x = torch.from_numpy(task_input(task, test["rgb"], seed=7))
-            out = model(x)
-            out = out[i] if isinstance(out, tuple) else out
-            losses[task] = float(task_loss(task, out, target_tensor(task, test[task])))
+            out = torch.cat([(o[i] if isinstance(o, tuple) else o) for o in (model(x[j:j + 250]) for j in range(0, len(x), 250))])
+            losses[task] = float(task_loss(task, out, target_tensor(task, test[task]), cfg.l2_tasks))
     return losses
 
 
-def train(spec: ModelSpec, progress, data_cache: dict) -> dict:
-    """Train ``spec`` (skipped when its checkpoint exists), export ONNX, return its record."""
-    ckpt = paths.CKPT / f"{spec.id}.pt"
-    record_path = paths.CKPT / f"{spec.id}.json"
-    onnx_path = paths.MODELS / f"{spec.id}.onnx"
+def _split(cfg, data_cache: dict, name: str, tasks) -> dict[str, np.ndarray]:
+    key = (name, tuple(tasks))
+    if key not in data_cache:
+        data_cache.clear() if cfg.size > 32 else None  # 64 px splits are large: keep one
+        data_cache[key] = load_split(cfg, name, ("rgb", *tasks))
+    return data_cache[key]
+
+
+def train(cfg, spec: ModelSpec, progress, data_cache: dict) -> dict:
+    """Train ``spec`` (skipped when its checkpoint exists), export ONNX, find its probe tensor, return its record."""
+    files = cfg.files
+    ckpt = files.ckpt / f"{spec.id}.pt"
+    record_path = files.records / f"{spec.id}.json"
+    onnx_path = files.models / f"{spec.id}.onnx"
     torch.manual_seed(spec.seed)
-    model = TaskModel(spec.encoder, spec.tasks)
+    model = TaskModel(spec.encoder, spec.tasks, cfg.size)
     if ckpt.exists() and record_path.exists():
         model.load_state_dict(torch.load(ckpt))
         record = json.loads(record_path.read_text())
     else:
-        if spec.split not in data_cache:
-            data_cache[spec.split] = load_split(spec.split)
-        data = data_cache[spec.split]
+        data = _split(cfg, data_cache, spec.split, spec.tasks)
         rgb = data["rgb"]
         labels = {t: target_tensor(t, data[t]) for t in spec.tasks}
         n = len(rgb)
+        steps, batch = cfg.steps, cfg.batch
         rng = np.random.default_rng(spec.seed)
-        opt = torch.optim.Adam(model.parameters(), lr=LR)
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / STEPS)))
-        bar = progress.add_task(f"train {spec.id}", total=STEPS)
+        opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)))
+        bar = progress.add_task(f"train {spec.id}", total=steps) if progress else None
         t0 = time.perf_counter()
         model.train()
-        for step in range(STEPS):
-            idx = rng.integers(0, n, BATCH)
+        for step in range(steps):
+            idx = rng.integers(0, n, batch)
             loss = 0.0
             for i, task in enumerate(spec.tasks):
                 x = torch.from_numpy(task_input(task, rgb[idx], seed=spec.seed * 100_000 + step))
                 out = model(x)
                 out = out[i] if isinstance(out, tuple) else out
-                loss = loss + task_loss(task, out, labels[task][idx])
+                loss = loss + task_loss(task, out, labels[task][idx], cfg.l2_tasks)
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
-            if step % 25 == 0 or step == STEPS - 1:
+            if bar is not None and (step % 25 == 0 or step == steps - 1):
                 progress.update(bar, completed=step + 1, description=f"train {spec.id} loss {float(loss.detach()):.4f}")
         seconds = time.perf_counter() - t0
-        progress.update(bar, visible=False)
-        if "test" not in data_cache:
-            data_cache["test"] = load_split("test")
-        record = {"id": spec.id, "seconds": seconds, "steps": STEPS, "batch": BATCH, "lr": LR,
-                  "train_images": n, "test_loss": evaluate(model, spec, data_cache["test"])}
+        if bar is not None:
+            progress.update(bar, visible=False)
+        test = _split(cfg, data_cache, "test", spec.tasks)
+        record = {"id": spec.id, "encoder": spec.encoder, "seconds": seconds, "steps": steps, "batch": batch, "lr": cfg.lr,
+                  "train_images": n, "params": sum(p.numel() for p in model.parameters()),
+                  "test_loss": evaluate(cfg, model, spec, test), "fingerprint": fingerprint(cfg, spec)}
         torch.save(model.state_dict(), ckpt)
-        record_path.write_text(json.dumps(record, indent=1))
-    if not onnx_path.exists():
+        _write_json(record_path, record)
+    if not onnx_path.exists() or "probe" not in record:
         model.eval()
         names = list(spec.tasks) if len(spec.tasks) > 1 else ["output"]
         tmp = onnx_path.with_suffix(".tmp.onnx")
-        export_torch(model, torch.rand(2, 3, 32, 32), tmp, exporter=spec.exporter, output_names=names)
+        t0 = time.perf_counter()
+        export_torch(model, torch.rand(2, 3, cfg.size, cfg.size), tmp, exporter=spec.exporter, output_names=names)
+        from zoo.build.cards import find_probe
+
+        probe_layer, tensor = find_probe(cfg, spec, tmp, model)
+        record["probe"] = {"probe_layer": probe_layer, "tensor": tensor}
+        record["export_seconds"] = time.perf_counter() - t0
+        _write_json(record_path, record)  # before the ONNX file: "record + ONNX" means done
         tmp.replace(onnx_path)
     return record
+
+
+def _write_json(path, data: dict) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1))
+    tmp.replace(path)

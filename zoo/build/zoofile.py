@@ -1,30 +1,37 @@
-"""zoo/zoo.yaml."""
+"""The zoo file of a version: zoo/zoo.yaml (1.0) or zoo/zoo-2.0.yaml (2.0)."""
 
 from __future__ import annotations
 
 import yaml
 
-from zoo.build import paths
-from zoo.build.specs import MODELS, TARGETS
+DESCRIPTIONS = {
+    "1.0": ("A miniature Taskonomy trained in this repository on synthetic indoor scenes (probes.synthetic, 32x32): "
+            "{targets} single-task Taskonomy-style encoder-decoders with one shared encoder architecture "
+            "(8x8x8 bottleneck = probe layer), plus a collected group (other encoders, studio data, Keras/tf2onnx, "
+            "two-headed multi-task models), {models} models in all. Ground truth = measured transfer of every "
+            "model's frozen encoder to every Taskonomy-style target task (zoo/BUILD.md)."),
+    "2.0": ("Mini-taskonomy 2.0, trained in this repository on synthetic indoor scenes (probes.synthetic, 64x64): "
+            "{targets} Taskonomy-style tasks, each trained on two of four encoder families (plain CNN, residual, "
+            "depthwise-separable, small ViT) with a nonlinear 16x8x8 bottleneck (probe layer), plus two-headed "
+            "multi-task models, {models} models in all. Ground truth = measured transfer of every model's frozen "
+            "encoder to every task, against frozen random encoders of every family (zoo/BUILD-2.0.md)."),
+}
 
-VERSION = "1.0.0"
 
-
-def write() -> None:
+def write(cfg) -> None:
+    files = cfg.files
+    gt = files.ground_truth
     data = {
         "name": "mini-taskonomy",
-        "version": VERSION,
-        "description": (
-            f"A miniature Taskonomy trained in this repository on synthetic indoor scenes (probes.synthetic, 32x32): "
-            f"{len(TARGETS)} single-task Taskonomy-style encoder-decoders with one shared encoder architecture "
-            f"(8x8x8 bottleneck = probe layer), plus a collected group (other encoders, studio data, Keras/tf2onnx, "
-            f"two-headed multi-task models), {len(MODELS)} models in all. Ground truth = measured transfer of every "
-            f"model's frozen encoder to every Taskonomy-style target task (zoo/BUILD.md)."
-        ),
-        "cards": "cards/*.yaml",
+        "version": cfg.zoo_version,
+        "description": DESCRIPTIONS[cfg.version].format(targets=len(cfg.targets), models=len(cfg.models)),
+        "cards": f"{files.cards.name}/*.yaml",
         "probe": "synthetic-indoor",
-        "ground_truth": "ground_truth/affinity.csv",
-        "ground_truth_repeat": "ground_truth/affinity_seed2.csv",
-        "notes": "Rebuild with `.venv/bin/python -m zoo.build` (see zoo/BUILD.md for the stages and their times).",
     }
-    (paths.ZOO / "zoo.yaml").write_text(yaml.safe_dump(data, sort_keys=False, width=120))
+    if (gt / "affinity.csv").exists() and (gt / "affinity_seed2.csv").exists():
+        data["ground_truth"] = f"{gt.name}/affinity.csv"
+        data["ground_truth_repeat"] = f"{gt.name}/affinity_seed2.csv"
+    build = "" if cfg.version == "1.0" else f" --version {cfg.version}"
+    data["notes"] = (f"Rebuild with `.venv/bin/python -m zoo.build{build}` "
+                     f"(see zoo/{files.build_md.name} for the stages and their times).")
+    files.zoo_file.write_text(yaml.safe_dump(data, sort_keys=False, width=120))
