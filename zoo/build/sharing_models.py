@@ -31,11 +31,14 @@ from torch import nn
 from harness.adapters.pytorch import export_torch
 from harness.hashing import sha256_file
 from harness.probes.glyphs import GLYPH_TASKS
-from zoo.build import paths
+from zoo.build.config import VERSIONS
 from zoo.build.architectures import conv_bn
 from zoo.build.progress import progress_bar
 
-ZOO = paths.ZOO / "sharing"
+#: The two-headed classifiers are trained beside zoo 1.0 (its scene generator settings and cache).
+FILES = VERSIONS["1.0"].files
+
+ZOO = FILES.root / "sharing"
 SIZE = 32
 TASKS = ("class_scene", "class_scene_super", "glyph")
 CLASSES = {"class_scene": 5, **{k: len(v) for k, v in GLYPH_TASKS.items()}}
@@ -68,7 +71,7 @@ def _render(args):
 
 
 def data(name: str, force: bool) -> dict[str, np.ndarray]:
-    path = paths.DATA / f"{name}.npz"
+    path = FILES.data / f"{name}.npz"
     if force or not path.exists():
         first, n = SPLITS[name]
         seeds = list(range(first, first + n))
@@ -100,7 +103,7 @@ def accuracy(model: nn.Module, heads, test: dict) -> dict[str, float]:
 
 def train(model_id: str, train_data: dict, test: dict, progress, force: bool) -> dict:
     heads, seed, relation = MODELS[model_id]
-    ckpt, record_path = paths.CKPT / f"{model_id}.pt", paths.CKPT / f"{model_id}.json"
+    ckpt, record_path = FILES.ckpt / f"{model_id}.pt", FILES.ckpt / f"{model_id}.json"
     torch.manual_seed(seed)
     model = TwoHeadClassifier(heads)
     if ckpt.exists() and record_path.exists() and not force:
@@ -135,7 +138,7 @@ def train(model_id: str, train_data: dict, test: dict, progress, force: bool) ->
 def export(model_id: str, force: bool) -> tuple:
     heads = MODELS[model_id][0]
     model = TwoHeadClassifier(heads)
-    model.load_state_dict(torch.load(paths.CKPT / f"{model_id}.pt"))
+    model.load_state_dict(torch.load(FILES.ckpt / f"{model_id}.pt"))
     model.eval()
     onnx_path = ZOO / "models" / f"{model_id}.onnx"
     if force or not onnx_path.exists():
@@ -186,7 +189,7 @@ def main(argv=None) -> int:
     parser.add_argument("--force", action="store_true", help="re-render, retrain and re-export")
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
-    paths.ensure()
+    FILES.ensure()
     for folder in ("cards", "models"):
         (ZOO / folder).mkdir(parents=True, exist_ok=True)
     train_data, test = data("sharing-train", args.force), data("sharing-test", args.force)
