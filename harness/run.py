@@ -90,11 +90,12 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
             raise HarnessError(f"estimator {name!r} needs attribution target {target!r}: add it to --targets")
     settings = ProbeSettings(methods=methods, map_size=args.map_size, batch_size=args.batch_size,
                              max_feature_units=args.max_feature_units, ig_steps=args.ig_steps, targets=targets)
-    labelled = tuple(dict.fromkeys(args.labelled_estimators or LABELLED_ESTIMATORS.names()))
+    labelled = tuple(dict.fromkeys(getattr(args, "labelled_estimators", None) or LABELLED_ESTIMATORS.names()))
     for name in labelled:
         LABELLED_ESTIMATORS.get(name)
     return RunConfig(
-        labels=args.labels, labelled_benchmark=args.labelled_benchmark, labelled_estimators=labelled,
+        labels=getattr(args, "labels", None), labelled_benchmark=getattr(args, "labelled_benchmark", False),
+        labelled_estimators=labelled,
         zoo=zoo_dir, out=args.out, probe=args.probe, n_images=args.images, seed=args.seed, methods=methods,
         estimators=estimators, ground_truth=args.ground_truth, probe_size=args.probe_size, device=args.device,
         depara_lambda=args.depara_lambda, n_boot=args.bootstrap, settings=settings,
