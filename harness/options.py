@@ -60,6 +60,8 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--labelled-benchmark", action="store_true",
                    help="generated probe sets: also run the labelled estimators with every zoo target's own labels, "
                         "evaluated side by side with the label-free ones")
+    p.add_argument("--select-layer", nargs="+", default=None, metavar="SOURCE:TARGET",
+                   help="also rank each pair's source layers for transfer (DEPARA layer selection) in a report section")
     p.add_argument("--labelled-estimators", nargs="+", default=None,
                    help="labelled estimators for --labels / --labelled-benchmark (default: all; see `harness list labelled`)")
 

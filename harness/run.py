@@ -26,6 +26,7 @@ from harness.errors import HarnessError
 from harness.estimators import ESTIMATOR_INPUTS, ESTIMATORS, EstimatorParams, estimate, parse_estimator, rank_sources
 from harness.estimators.labelled import LABELLED_ESTIMATORS
 from harness.estimators.labelled.stage import benchmark_affinities, labelled_target
+from harness.layer_selection.command import pair_document, zoo_layer_truth
 from harness.evaluation import agreement, evaluate, load_ground_truth, task_tree
 from harness.guarded import import_guarded
 from harness.options import DEFAULT_METHODS
@@ -61,6 +62,7 @@ class RunConfig:
     labels: str | None = None  # --labels: one labelled target (task name, CSV, or 'folder')
     labelled_benchmark: bool = False  # --labelled-benchmark: every zoo target with its own labels
     labelled_estimators: tuple[str, ...] = ()
+    select_layer: tuple[tuple[str, str], ...] = ()  # --select-layer SOURCE:TARGET pairs for the report's section
     settings: ProbeSettings = field(default_factory=lambda: ProbeSettings(methods=DEFAULT_METHODS))
     argv: tuple[str, ...] | None = None  # the command line, for provenance (None when not run from the CLI)
 
@@ -95,12 +97,23 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         LABELLED_ESTIMATORS.get(name)
     return RunConfig(
         labels=getattr(args, "labels", None), labelled_benchmark=getattr(args, "labelled_benchmark", False),
-        labelled_estimators=labelled,
+        labelled_estimators=labelled, select_layer=_pairs(getattr(args, "select_layer", None)),
         zoo=zoo_dir, out=args.out, probe=args.probe, n_images=args.images, seed=args.seed, methods=methods,
         estimators=estimators, ground_truth=args.ground_truth, probe_size=args.probe_size, device=args.device,
         depara_lambda=args.depara_lambda, n_boot=args.bootstrap, settings=settings,
         argv=tuple(args.argv) if getattr(args, "argv", None) is not None else None,
     )
+
+
+def _pairs(specs: list[str] | None) -> tuple[tuple[str, str], ...]:
+    """``--select-layer SOURCE:TARGET ...`` -> pairs (ids are checked against the zoo when the run starts)."""
+    pairs = []
+    for spec in specs or ():
+        source, sep, target = spec.partition(":")
+        if not sep or not source or not target:
+            raise HarnessError(f"option --select-layer: {spec!r} is not SOURCE:TARGET; give two model ids separated by ':'")
+        pairs.append((source, target))
+    return tuple(pairs)
 
 
 def default_estimators(methods: tuple[str, ...]) -> list[str]:
@@ -160,6 +173,8 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
     device = pick_device(config.device)
     probe_size = config.probe_size or max(max(c.input.size) for c in zoo.cards)
     probe_name = config.probe or zoo.probe or DEFAULT_PROBE
+    for source, target in config.select_layer:  # unknown ids fail before any model is probed
+        zoo.card(source), zoo.card(target)
     with console.status(f"loading probe set {probe_name} ..."):
         probe = load_probe(probe_name, ProbeRequest(n_images=config.n_images, seed=config.seed, size=probe_size))
     if probe.n_images < 2:
@@ -184,6 +199,12 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
                                       "description": LABELLED_ESTIMATORS.get(name).description} for name in labelled})
         timings["labelled_estimators"] = sum(labelled_seconds.values())
     labelled_section = labelled_target(artifacts, probe, config.labels, config.labelled_estimators) if config.labels else None
+    layer_selection = [
+        pair_document(zoo, source, target, probe, probe_name, layers=None, depara_lambda=config.depara_lambda,
+                      map_size=config.settings.map_size, batch_size=config.settings.batch_size, device=device,
+                      seed=config.seed, truth_path=zoo_layer_truth(zoo), console=console)
+        for source, target in config.select_layer
+    ]
 
     tick = time.perf_counter()
     ids = [c.id for c in zoo.cards]
@@ -224,6 +245,8 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
     }
     if labelled_section is not None:
         report["labelled_target"] = labelled_section
+    if layer_selection:
+        report["layer_selection"] = layer_selection
     return RunResult(config, report, render_markdown(report), outcomes, probe.images[: config.settings.gallery_images])
 
 

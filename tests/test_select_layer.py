@@ -110,3 +110,19 @@ def test_unknown_model_gets_one_line_with_suggestions(zoo, tmp_path, capsys):
     err = capsys.readouterr().err.strip()
     assert code != 0 and "resnet-x" in err and "did you mean" in err and len(err.splitlines()) == 1
     assert not (tmp_path / "o").exists()
+
+
+def test_run_report_has_a_layer_selection_section(zoo, tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", "--zoo", str(zoo), "--images", "8", "--bootstrap", "10", "--select-layer", "resnet-a:resnet-b",
+                 "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    (section,) = report["layer_selection"]
+    assert section["source"] == "resnet-a" and section["target"] == "resnet-b" and section["layers"]
+    assert "Layer selection `resnet-a` -> `resnet-b`" in (out / "report.md").read_text()
+
+
+def test_run_refuses_an_unknown_select_layer_pair_before_probing(zoo, tmp_path, capsys):
+    assert main(["run", "--zoo", str(zoo), "--select-layer", "resnet-a:nope", "--out", str(tmp_path / "o")]) != 0
+    err = capsys.readouterr().err.strip()
+    assert "nope" in err and len(err.splitlines()) == 1

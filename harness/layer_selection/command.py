@@ -27,12 +27,49 @@ def _check(args: argparse.Namespace) -> None:
         raise HarnessError("option --depara-lambda: must be a finite number")
 
 
-def select_layer(args: argparse.Namespace, console: Console) -> dict:
-    """The select-layer document (select-layer.json); nothing is written here."""
+def pair_document(zoo, source_id: str, target_id: str, probe, probe_name: str, *, layers: list[str] | None,
+                  depara_lambda: float, map_size: int, batch_size: int, device, seed: int, truth_path: Path | None,
+                  console: Console) -> dict:
+    """Score one (source, target) pair on an already loaded probe set; the select-layer document body."""
     from harness.importer import import_card
     from harness.layer_selection.candidates import candidate_layers
     from harness.layer_selection.evaluate import evaluate_layers, load_layer_truth
     from harness.layer_selection.score import score_layers
+
+    source_card, target_card = zoo.card(source_id), zoo.card(target_id)
+    truth = load_layer_truth(truth_path) if truth_path is not None else {}
+    with console.status(f"importing {source_card.id} and {target_card.id} ..."):
+        source, target = import_card(source_card), import_card(target_card)
+    candidates = candidate_layers(source, layers)
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        bar = progress.add_task(f"scoring layers of {source_card.id} for {target_card.id}", total=len(candidates) + 1)
+        scores = score_layers(source, target, candidates, probe, depara_lambda=depara_lambda, map_size=map_size,
+                              batch_size=batch_size, device=device, advance=lambda: progress.advance(bar))
+    order = sorted(range(len(scores)), key=lambda i: -scores[i].score)
+    rank = {i: r + 1 for r, i in enumerate(order)}
+    evaluation = {str(budget): evaluate_layers(scores, per_layer)
+                  for (s, t, budget), per_layer in sorted(truth.items()) if (s, t) == (source_card.id, target_card.id)}
+    return {
+        "source": source_card.id, "target": target_card.id, "reference_layer": target.probe.tensor,
+        "probe": {"name": probe_name, "source": probe.source, "n_images": probe.n_images, "sha256": probe.sha256()},
+        "parameters": {"depara_lambda": depara_lambda, "map_size": map_size, "seed": seed,
+                       "candidates": "auto" if layers is None else "named"},
+        "chosen": scores[order[0]].layer,
+        "layers": [{**asdict(s), "shape": list(s.shape), "op": s.op_type, "rank": rank[i]} for i, s in enumerate(scores)],
+        "layer_truth": str(truth_path) if truth_path else None,
+        "evaluation": evaluation,
+    }
+
+
+def zoo_layer_truth(zoo) -> Path | None:
+    """The zoo's measured per-layer transfer, when it has one."""
+    path = zoo.root / LAYER_TRUTH
+    return path if path.is_file() else None
+
+
+def select_layer(args: argparse.Namespace, console: Console) -> dict:
+    """The select-layer document (select-layer.json); nothing is written here."""
     from harness.probes import load_probe
     from harness.probes.base import ProbeRequest
     from harness.run import pick_device
@@ -41,38 +78,21 @@ def select_layer(args: argparse.Namespace, console: Console) -> dict:
     _check(args)
     zoo = load_zoo(args.zoo or default_zoo_dir())
     source_card, target_card = zoo.card(args.source), zoo.card(args.target)
-    truth_path = args.layer_truth or (zoo.root / LAYER_TRUTH if (zoo.root / LAYER_TRUTH).is_file() else None)
-    truth = load_layer_truth(truth_path) if truth_path is not None else {}
     device = pick_device(args.device)
-    with console.status(f"importing {source_card.id} and {target_card.id} ..."):
-        source, target = import_card(source_card), import_card(target_card)
-    layers = candidate_layers(source, None if args.layers == ["auto"] else args.layers)
     size = max(max(source_card.input.size), max(target_card.input.size))
     probe_name = args.probe or zoo.probe or "synthetic-indoor"
     probe = load_probe(probe_name, ProbeRequest(n_images=args.images, seed=args.seed, size=size))
     if probe.n_images < 2:
         raise HarnessError(f"probe set {probe_name!r}: {probe.n_images} usable image(s); layer scores need at least 2")
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
-        bar = progress.add_task("scoring layers", total=len(layers) + 1)
-        scores = score_layers(source, target, layers, probe, depara_lambda=args.depara_lambda, map_size=args.map_size,
-                              batch_size=args.batch_size, device=device, advance=lambda: progress.advance(bar))
-    order = sorted(range(len(scores)), key=lambda i: -scores[i].score)
-    rank = {i: r + 1 for r, i in enumerate(order)}
-    evaluation = {str(budget): evaluate_layers(scores, per_layer)
-                  for (s, t, budget), per_layer in sorted(truth.items()) if (s, t) == (source_card.id, target_card.id)}
+    body = pair_document(zoo, source_card.id, target_card.id, probe, probe_name,
+                         layers=None if args.layers == ["auto"] else args.layers, depara_lambda=args.depara_lambda,
+                         map_size=args.map_size, batch_size=args.batch_size, device=device, seed=args.seed,
+                         truth_path=args.layer_truth or zoo_layer_truth(zoo), console=console)
     return {
         "harness_version": __version__,
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "zoo": {"name": zoo.name, "version": zoo.version},
-        "source": source_card.id, "target": target_card.id, "reference_layer": target.probe.tensor,
-        "probe": {"name": probe_name, "source": probe.source, "n_images": probe.n_images, "sha256": probe.sha256()},
-        "parameters": {"depara_lambda": args.depara_lambda, "map_size": args.map_size, "seed": args.seed,
-                       "candidates": "auto" if args.layers == ["auto"] else "named"},
-        "chosen": scores[order[0]].layer,
-        "layers": [{**asdict(s), "shape": list(s.shape), "op": s.op_type, "rank": rank[i]} for i, s in enumerate(scores)],
-        "layer_truth": str(truth_path) if truth_path else None,
-        "evaluation": evaluation,
+        **body,
     }
 
 

@@ -48,6 +48,8 @@ def render_markdown(report: dict, top: int = 5) -> str:
             lines.append(f"| {target} | " + " | ".join(cells) + " |")
         lines += ["", "Task similarity tree (single linkage, optimal leaf order):", "", "```", report["tree_text"][name], "```",
                   "", f"Newick: `{report['tree'][name]}`"]
+    lines += _layer_selection_section(report)
+    lines += _labelled_target_section(report)
     stages = report["timings"]["stages"]
     lines += ["", "## Timings", "", "| stage | seconds |", "|---|---|"] + [f"| {k} | {v:.1f} |" for k, v in stages.items()]
     env = report["environment"]
@@ -88,4 +90,33 @@ def _evaluation_section(report: dict, evaluation: dict) -> list[str]:
     for name, e in evaluation.items():
         lines.append(row(f"`{name}`", e["p_at_k"], e["r_at_k"], _f(e["spearman"]) + _ci(e.get("spearman_ci")),
                          _f(e["kendall"]) + _ci(e.get("kendall_ci"))))
+    return lines
+
+
+def _layer_selection_section(report: dict) -> list[str]:
+    """`harness run --select-layer SRC:TGT`: each pair's layers by DEPARA score (and against measured transfer)."""
+    lines: list[str] = []
+    for doc in report.get("layer_selection") or ():
+        lines += ["", f"## Layer selection `{doc['source']}` -> `{doc['target']}`", "",
+                  f"Chosen layer: `{doc['chosen']}`.", "", "| # | layer | score | V | E |", "|---|---|---|---|---|"]
+        for row in sorted(doc["layers"], key=lambda r: r["rank"]):
+            lines.append(f"| {row['rank']} | `{row['layer']}` | {row['score']:.4f} | {row['node']:.4f} | {row['edge']:.4f} |")
+        for budget, ev in (doc.get("evaluation") or {}).items():
+            if "p_at_1" in ev:
+                lines += ["", f"Against measured transfer ({budget} target images): best `{ev['best_layer']}`, P@1 {_f(ev['p_at_1'])}, "
+                          f"Spearman {_f(ev['spearman'])}; last layer P@1 {_f(ev['last_layer_p_at_1'])}; ceiling {_f(ev['ceiling_spearman'])}"]
+    return lines
+
+
+def _labelled_target_section(report: dict, top: int = 5) -> list[str]:
+    """`harness run --labels`: the best sources for the labelled target, per labelled estimator."""
+    section = report.get("labelled_target")
+    if not section:
+        return []
+    kind = "regression" if section["regression"] else f"{section['classes']} classes"
+    lines = ["", f"## Labelled target `{section['task']}` ({kind}, {section['n_images']} images)", "",
+             "| estimator | " + " | ".join(f"#{i + 1}" for i in range(top)) + " |", "|---|" + "---|" * top]
+    for name, ranking in section["rankings"].items():
+        cells = [f"{s} ({section['scores'][name][s]:.3g})" for s in ranking[:top]]
+        lines.append(f"| `{name}` | " + " | ".join(cells) + " |")
     return lines
