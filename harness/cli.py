@@ -1,6 +1,6 @@
 """The ``harness`` command line.
 
-Subcommands: ``validate``, ``layers``, ``import``, ``run``, ``compare``, ``sensitivity``.
+Subcommands: ``validate``, ``layers``, ``import``, ``run``, ``compare``, ``sensitivity``, ``cache``.
 User mistakes print one line and exit non-zero; ``--debug`` shows the traceback instead.
 """
 
@@ -16,7 +16,7 @@ from rich.table import Table
 
 from harness import __version__
 from harness.errors import HarnessError
-from harness.options import add_compare_arguments, add_run_arguments, add_sensitivity_arguments
+from harness.options import add_cache_arguments, add_compare_arguments, add_run_arguments, add_sensitivity_arguments
 
 console = Console()
 err_console = Console(stderr=True)
@@ -111,6 +111,12 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
     return run_sensitivity(args, console)
 
 
+def cmd_cache(args: argparse.Namespace) -> int:
+    from harness.cache.command import run_cache_command
+
+    return run_cache_command(args, console)
+
+
 def registries() -> dict[str, list[str]]:
     """Everything that can be named on the command line or in a card, by kind."""
     from harness.adapters import ADAPTERS
@@ -178,6 +184,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sensitivity", help="how stable the estimated affinities are across probe sets and probe sizes")
     add_sensitivity_arguments(p)
     p.set_defaults(func=cmd_sensitivity)
+
+    p = sub.add_parser("cache", help="artifact cache: info (size, entries), list, prune")
+    add_cache_arguments(p)
+    p.set_defaults(func=cmd_cache)
     return parser
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +27,15 @@ from harness.attribution import METHODS
 from harness.errors import HarnessError
 from harness.estimators import ESTIMATORS, EstimatorParams, estimate, rank_sources
 from harness.evaluation import agreement, evaluate, load_ground_truth, task_tree
-from harness.importer import import_card
+from harness import budget
+from harness.artifacts import ModelArtifacts
+from harness.cache import ArtifactCache, default_cache_dir
+from harness.cache.key import cache_key, key_parts, probe_fingerprint
+from harness.cache.stage import StageJob, StageResult, gallery_maps, load_artifacts
+from harness.executor import make_executor
+from harness.mapgrid import GRID_RULE, common_grid, on_grid
 from harness.options import DEFAULT_METHODS
-from harness.probing import ProbeOutcome, ProbeSettings, probe_model
+from harness.probing import ProbeSettings
 from harness.report.atomic import write_all_atomic
 from harness.report.document import SCHEMA_VERSION, dumps
 from harness.report.environment import environment
@@ -57,6 +65,11 @@ class RunConfig:
     depara_lambda: float = 0.25
     n_boot: int = 1000
     settings: ProbeSettings = field(default_factory=lambda: ProbeSettings(methods=DEFAULT_METHODS))
+    cache_dir: Path | None = None  # None: the platform's user cache dir (see harness.cache.location)
+    use_cache: bool = True  # False: a throwaway cache folder, deleted after the run
+    executor: str = "local"
+    ray_address: str | None = None
+    max_memory: int | None = None  # bytes; None: 75% of physical memory
 
 
 def _positive(name: str, value: int | None) -> None:
@@ -80,10 +93,16 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
             raise HarnessError(f"estimator {name!r} needs attribution method(s) {', '.join(missing)}: add them to --methods")
     settings = ProbeSettings(methods=methods, map_size=args.map_size, batch_size=args.batch_size,
                              max_feature_units=args.max_feature_units, ig_steps=args.ig_steps)
+    if getattr(args, "no_cache", False) and getattr(args, "cache", None) is not None:
+        raise HarnessError("options --cache and --no-cache contradict each other: give one of them")
+    max_memory = getattr(args, "max_memory", None)
     return RunConfig(
         zoo=zoo_dir, out=args.out, probe=args.probe, n_images=args.images, seed=args.seed, methods=methods,
         estimators=estimators, ground_truth=args.ground_truth, probe_size=args.probe_size, device=args.device,
         depara_lambda=args.depara_lambda, n_boot=args.bootstrap, settings=settings,
+        cache_dir=getattr(args, "cache", None), use_cache=not getattr(args, "no_cache", False),
+        executor=getattr(args, "executor", "local") or "local", ray_address=getattr(args, "ray_address", None),
+        max_memory=budget.parse_size(max_memory) if max_memory is not None else None,
     )
 
 
@@ -118,7 +137,7 @@ class RunResult:
     config: RunConfig
     report: dict
     markdown: str
-    outcomes: dict[str, ProbeOutcome]
+    gallery: dict[str, dict[str, np.ndarray]]  # model -> method -> (g, H, W) full-resolution maps
     gallery_images: np.ndarray | None = None  # the first probe images, for the HTML report's gallery
 
 
@@ -137,15 +156,25 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
         raise HarnessError(f"probe set {probe_name!r}: {probe.n_images} usable image(s); the estimators need at least 2")
     timings["probe_set"] = time.perf_counter() - tick
 
-    outcomes, models_info, per_model = probe_models(zoo, probe, config, device, console)
-    for stage in ("import", "attribution", "features"):
-        timings[stage] = sum(t[stage] for t in per_model.values())
+    budget.check(probe.n_images, config.settings.max_feature_units, config.estimators,
+                 config.max_memory or budget.default_limit())
 
-    tick = time.perf_counter()
-    artifacts = [outcomes[c.id].artifacts for c in zoo.cards]
-    params = EstimatorParams(depara_lambda=config.depara_lambda)
-    affinities = {name: estimate(name, artifacts, params) for name in config.estimators}
-    timings["estimators"] = time.perf_counter() - tick
+    with open_cache(config) as cache:
+        results = probe_models(zoo, probe, config, device, cache, console)
+        per_model = {c.id: results[c.id].seconds for c in zoo.cards}
+        for stage in ("import", "attribution", "features"):
+            timings[stage] = sum(t.get(stage, 0.0) for t in per_model.values())
+
+        tick = time.perf_counter()
+        native = [load_artifacts(cache.open_verified_earlier(results[c.id].key), c) for c in zoo.cards]
+        grid = common_grid([a.map_shape for a in native if a.map_shape], config.settings.map_size) \
+            if any(a.map_shape for a in native) else None
+        artifacts = [on_grid(a, grid) for a in native] if grid else native
+        params = EstimatorParams(depara_lambda=config.depara_lambda)
+        affinities = {name: estimate(name, artifacts, params) for name in config.estimators}
+        timings["estimators"] = time.perf_counter() - tick
+        gallery = {a.model_id: gallery_maps(a, config.settings.gallery_images) for a in native}
+    models_info = [_model_entry(c, results[c.id].record) for c in zoo.cards]
 
     tick = time.perf_counter()
     ids = [c.id for c in zoo.cards]
@@ -166,7 +195,7 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
             "name": probe.name, "source": probe.source, "n_images": probe.n_images, "sha256": probe.sha256(),
             "skipped_unreadable": probe.skipped, "size": probe_size, "seed": config.seed, **probe.details,
         },
-        "parameters": _parameters(config, device),
+        "parameters": {**_parameters(config, device), "map_grid": list(grid) if grid else None},
         "models": models_info,
         "estimators": {name: {"models": list(a.model_ids), "affinity": a.matrix} for name, a in affinities.items()},
         "rankings": rankings,
@@ -177,31 +206,74 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
         "tree_text": {name: tree.text for name, tree in trees.items()},
         "tree_leaf_order": {name: list(tree.leaf_order) for name, tree in trees.items()},
         "environment": environment(device),
-        "timings": {"stages": timings, "per_model": per_model, "total": sum(timings.values())},
+        "timings": {"stages": timings, "per_model": per_model, "total": sum(timings.values()), "executor": config.executor},
+        "cache": cache_summary(config, results, [c.id for c in zoo.cards]),
     }
-    return RunResult(config, report, render_markdown(report), outcomes, probe.images[: config.settings.gallery_images])
+    return RunResult(config, report, render_markdown(report), gallery, probe.images[: config.settings.gallery_images])
 
 
-def probe_models(zoo: Zoo, probe, config: RunConfig, device: torch.device, console: Console):
-    """Import and probe every model, with a progress bar per model; the per-model stage."""
-    outcomes: dict[str, ProbeOutcome] = {}
-    models_info: list[dict] = []
-    per_model: dict[str, dict[str, float]] = {}
+@contextmanager
+def open_cache(config: RunConfig):
+    """The run's artifact cache; with --no-cache a temporary one, removed afterwards."""
+    if config.use_cache:
+        yield ArtifactCache(Path(config.cache_dir or default_cache_dir()).expanduser().resolve())
+        return
+    if config.executor == "ray" and config.ray_address:
+        raise HarnessError("option --no-cache cannot be used with --ray-address: the cluster's workers write into the "
+                           "cache; pass --cache DIR on a filesystem every node sees")
+    with tempfile.TemporaryDirectory(prefix="harness-nocache-") as tmp:
+        yield ArtifactCache(Path(tmp))
+
+
+def stage_settings(config: RunConfig) -> ProbeSettings:
+    """What the per-model stage computes with: maps stay native (resampled when read), no gallery copy."""
+    return replace(config.settings, map_size=None, gallery_images=0)
+
+
+def plan_jobs(zoo: Zoo, probe, config: RunConfig, device: torch.device, cache: ArtifactCache) -> list[StageJob]:
+    """One job per card, with its cache key."""
+    probe_sha = probe_fingerprint(probe.images, probe.ids)
+    settings = stage_settings(config)
+    jobs = []
+    for card in zoo.cards:
+        parts = key_parts(card, probe_sha, settings, device.type)
+        jobs.append(StageJob(card, cache_key(parts), parts, settings, str(device), str(cache.root)))
+    return jobs
+
+
+def probe_models(zoo: Zoo, probe, config: RunConfig, device: torch.device, cache: ArtifactCache,
+                 console: Console) -> dict[str, StageResult]:
+    """Run the per-model stage for every card (cached, on the chosen executor), with progress bars."""
+    jobs = plan_jobs(zoo, probe, config, device, cache)
+    executor = make_executor(config.executor, config.ray_address)
     with _progress(console) as progress:
-        overall = progress.add_task("models", total=len(zoo.cards))
-        for card in zoo.cards:
-            stage = progress.add_task(f"  {card.id}: import", total=probe.n_images)
-            tick = time.perf_counter()
-            model = import_card(card)
-            imported = time.perf_counter() - tick
-            progress.update(stage, description=f"  {card.id}: probe")
-            outcome = probe_model(model, probe, config.settings, device, lambda n, s=stage: progress.advance(s, n))
-            outcomes[card.id] = outcome
-            per_model[card.id] = {"import": imported, **outcome.seconds}
-            models_info.append(_model_entry(model, outcome))
-            progress.update(stage, visible=False)
+        overall = progress.add_task("models", total=len(jobs))
+        bars: dict[str, int] = {}
+
+        def started(job: StageJob):
+            bars[job.key] = progress.add_task(f"  {job.card.id}", total=probe.n_images)
+            return lambda n, b=bars[job.key]: progress.advance(b, n)
+
+        def finished(result: StageResult) -> None:
+            progress.update(bars[result.key], visible=False)
             progress.advance(overall)
-    return outcomes, models_info, per_model
+
+        results = executor.run(jobs, probe, started, finished)
+    return {r.model_id: r for r in results}
+
+
+def cache_summary(config: RunConfig, results: dict[str, StageResult], ids: list[str]) -> dict:
+    """Which models came from the cache (hit), were probed (miss), or replaced a corrupt entry."""
+    status = {i: ("hit" if results[i].from_cache else "miss") for i in ids}
+    return {
+        "enabled": config.use_cache,
+        "dir": str(Path(config.cache_dir or default_cache_dir()).expanduser()) if config.use_cache else None,
+        "hits": sum(v == "hit" for v in status.values()),
+        "misses": sum(v == "miss" for v in status.values()),
+        "corrupt_recomputed": {i: results[i].status.split(": ", 1)[1] for i in ids if results[i].status.startswith("corrupt")},
+        "models": status,
+        "keys": {i: results[i].key for i in ids},
+    }
 
 
 def evaluate_all(zoo: Zoo, affinities: dict, ids: list[str], config: RunConfig) -> tuple[dict, dict | None]:
@@ -240,15 +312,14 @@ def _parameters(config: RunConfig, device: torch.device) -> dict:
         "estimators": list(config.estimators),
         "depara_lambda": config.depara_lambda,
         "bootstrap": config.n_boot,
-        "map_resampling": "channel mean, then area (shrink) / bilinear (enlarge) to map_size x map_size",
+        "map_resampling": "channel mean; compared at map_grid: " + GRID_RULE + "; area (shrink) / bilinear (enlarge)",
         "features": "probe-layer output flattened; 4-D maps wider than max_feature_units are spatially average-pooled",
         "target": "sum of the probe layer's output unless a card says otherwise",
         "device_type": device.type,
     }
 
 
-def _model_entry(model, outcome: ProbeOutcome) -> dict:
-    card = model.card
+def _model_entry(card, record: dict) -> dict:
     return {
         "id": card.id,
         "task": card.task,
@@ -259,14 +330,14 @@ def _model_entry(model, outcome: ProbeOutcome) -> dict:
         "input_size": list(card.input.size),
         "input_layout": card.input.layout,
         "probe_layer": card.probe_layer,
-        "probe_tensor": model.probe.tensor,
-        "probe_shape": list(model.probe.shape[1:]) if model.probe.shape else None,
+        "probe_tensor": record["probe_tensor"],
+        "probe_shape": record["probe_shape"],
         "attribution_target": {"kind": card.target.kind, "output": card.target.output, "unit": card.target.unit},
-        "feature_units": int(outcome.artifacts.features.shape[1]),
-        "features_pooled": outcome.artifacts.features_pooled,
-        "parity_max_abs_err": model.parity.max_abs_err,
-        "parity_max_rel_err": model.parity.max_rel_err,
-        "parity_provider": model.parity.provider,
+        "feature_units": record["feature_units"],
+        "features_pooled": record["features_pooled"],
+        "parity_max_abs_err": record["parity_max_abs_err"],
+        "parity_max_rel_err": record["parity_max_rel_err"],
+        "parity_provider": record["parity_provider"],
     }
 
 
@@ -278,7 +349,7 @@ def output_dir(config: RunConfig, report: dict) -> Path:
 
 
 def write_report(result: RunResult, out: Path) -> list[Path]:
-    gallery = Gallery(result.gallery_images, {m: o.gallery for m, o in result.outcomes.items()})
+    gallery = Gallery(result.gallery_images, result.gallery)
     files = {"report.md": result.markdown.encode(), **html_files(result.report, gallery), "report.json": dumps(result.report)}
     write_all_atomic(out, files, last="report.json")
     return [out / name for name in files if "/" not in name]  # figures/*.png not listed one by one

@@ -30,6 +30,7 @@ from harness.estimators import EstimatorParams, estimate
 from harness.evaluation import evaluate, load_ground_truth
 from harness.evaluation.bootstrap import nanmean
 from harness.importer import import_card
+from harness.mapgrid import common_grid
 from harness.probing import probe_model
 from harness.report.atomic import write_all_atomic
 from harness.report.document import dumps
@@ -53,7 +54,8 @@ def _probe_all(config: RunConfig, probe_names: list[str], n_max: int, console: C
     for name, probe in zip(probe_names, probes):
         if probe.n_images < 2:
             raise HarnessError(f"probe set {name!r}: {probe.n_images} usable image(s); the estimators need at least 2")
-    settings = replace(config.settings, gallery_images=0)
+    grid = common_grid([c.input.size for c in zoo.cards], config.settings.map_size)  # maps are at input resolution
+    settings = replace(config.settings, gallery_images=0, map_size=grid)
     artifacts: dict[str, list[ModelArtifacts]] = {name: [] for name in probe_names}
     for card in zoo.cards:
         with console.status(f"{card.id}: import and probe ({len(probes)} probe set(s))"):

@@ -10,7 +10,7 @@ import numpy as np
 
 SCHEMA_VERSION = 1
 #: Keys that legitimately differ between two runs on the same inputs.
-VOLATILE_KEYS = ("created", "timings")
+VOLATILE_KEYS = ("created", "timings", "cache")  # cache: which models were hits depends on earlier runs
 
 
 def clean(value: Any, digits: int = 10) -> Any:
