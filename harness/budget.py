@@ -8,7 +8,7 @@ number of models (the N x N results aside). It does grow with the number of prob
 - image-pair estimators (depara, rsa): one model at a time holds its features in float64 (and
   a centred copy), its n(n-1)/2 pairwise distances, their ranks and the sort's workspace:
   about ``PAIR_BYTES_PER_PAIR * n(n-1)/2 + 16 * n * units`` bytes — quadratic in n
-  (n = 1000: 24 MB of pairs; n = 20 000: 9.6 GB).
+  (n = 1000: 36 MB of pairs; n = 20 000: 14 GB).
 
 A run whose estimate exceeds the limit (``--max-memory``, default 75% of physical memory)
 is refused before the first model is probed, instead of failing hours later.
@@ -22,8 +22,8 @@ import re
 from harness.errors import HarnessError
 
 #: Bytes per image pair at the peak of one model's pdist + rankdata (float64 distances, float64 ranks,
-#: int64 sort order and temporaries); measured by benchmarks/scale.py (see README).
-PAIR_BYTES_PER_PAIR = 48
+#: int64 sort order and temporaries): 65 measured (benchmarks/scale.py --only pairs, n = 3000 and 5000), 72 with a margin.
+PAIR_BYTES_PER_PAIR = 72
 PAIRWISE_ESTIMATORS = ("depara", "rsa")
 #: Fixed allowance for the chunked map reduction and the interpreter.
 BASE_BYTES = 768 * 2**20

@@ -204,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         err_console.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
         return exc.exit_code
     except KeyboardInterrupt:
-        err_console.print("interrupted: nothing was written", markup=False)
+        err_console.print("interrupted: no report was written (models already probed stay in the artifact cache: rerun to resume)", markup=False)
         return 130
 
 

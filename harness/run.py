@@ -32,8 +32,9 @@ from harness.artifacts import ModelArtifacts
 from harness.cache import ArtifactCache, default_cache_dir
 from harness.cache.key import cache_key, key_parts, probe_fingerprint
 from harness.cache.stage import StageJob, StageResult, gallery_maps, load_artifacts
-from harness.executor import make_executor
-from harness.mapgrid import GRID_RULE, common_grid, on_grid
+from harness.executor import EXECUTORS, make_executor
+from harness.registry import did_you_mean
+from harness.mapgrid import GRID_RULE, estimate_on_grids, resolved_grid
 from harness.options import DEFAULT_METHODS
 from harness.probing import ProbeSettings
 from harness.report.atomic import write_all_atomic
@@ -96,12 +97,17 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     if getattr(args, "no_cache", False) and getattr(args, "cache", None) is not None:
         raise HarnessError("options --cache and --no-cache contradict each other: give one of them")
     max_memory = getattr(args, "max_memory", None)
+    executor = getattr(args, "executor", "local") or "local"
+    if executor not in EXECUTORS:
+        raise HarnessError("option --executor: " + did_you_mean(executor, list(EXECUTORS), "executor"))
+    if getattr(args, "ray_address", None) and executor != "ray":
+        raise HarnessError("option --ray-address needs --executor ray")
     return RunConfig(
         zoo=zoo_dir, out=args.out, probe=args.probe, n_images=args.images, seed=args.seed, methods=methods,
         estimators=estimators, ground_truth=args.ground_truth, probe_size=args.probe_size, device=args.device,
         depara_lambda=args.depara_lambda, n_boot=args.bootstrap, settings=settings,
         cache_dir=getattr(args, "cache", None), use_cache=not getattr(args, "no_cache", False),
-        executor=getattr(args, "executor", "local") or "local", ray_address=getattr(args, "ray_address", None),
+        executor=executor, ray_address=getattr(args, "ray_address", None),
         max_memory=budget.parse_size(max_memory) if max_memory is not None else None,
     )
 
@@ -167,11 +173,11 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
 
         tick = time.perf_counter()
         native = [load_artifacts(cache.open_verified_earlier(results[c.id].key), c) for c in zoo.cards]
-        grid = common_grid([a.map_shape for a in native if a.map_shape], config.settings.map_size) \
-            if any(a.map_shape for a in native) else None
-        artifacts = [on_grid(a, grid) for a in native] if grid else native
+        grid = resolved_grid([a.map_shape for a in native if a.map_shape], config.settings.map_size)
         params = EstimatorParams(depara_lambda=config.depara_lambda)
-        affinities = {name: estimate(name, artifacts, params) for name in config.estimators}
+        affinities = {name: estimate_on_grids(name, native, params, config.settings.map_size,
+                                              uses_maps=bool(ESTIMATOR_NEEDS.get(name, (name,))))
+                      for name in config.estimators}
         timings["estimators"] = time.perf_counter() - tick
         gallery = {a.model_id: gallery_maps(a, config.settings.gallery_images) for a in native}
     models_info = [_model_entry(c, results[c.id].record) for c in zoo.cards]
@@ -195,7 +201,9 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
             "name": probe.name, "source": probe.source, "n_images": probe.n_images, "sha256": probe.sha256(),
             "skipped_unreadable": probe.skipped, "size": probe_size, "seed": config.seed, **probe.details,
         },
-        "parameters": {**_parameters(config, device), "map_grid": list(grid) if grid else None},
+        "parameters": _parameters(config, device),
+        # the resolved resolution maps were compared at (the policy, map_size, is a parameter; see harness.mapgrid)
+        "map_grid": list(grid) if isinstance(grid, tuple) else grid,
         "models": models_info,
         "estimators": {name: {"models": list(a.model_ids), "affinity": a.matrix} for name, a in affinities.items()},
         "rankings": rankings,
