@@ -1,6 +1,7 @@
 """The ``harness`` command line.
 
-Subcommands: ``validate``, ``layers``, ``import``, ``run``, ``compare``, ``sensitivity``, ``select-layer``, ``explain``, ``sharing``.
+Subcommands: ``validate``, ``layers``, ``import``, ``run``, ``compare``, ``sensitivity``, ``select-layer``, ``explain``,
+``sharing``, ``cache``.
 User mistakes print one line and exit non-zero; ``--debug`` shows the traceback instead.
 """
 
@@ -19,7 +20,8 @@ from harness import __version__
 from harness.errors import HarnessError
 from harness.explain.options import add_explain_arguments
 from harness.options import (
-    add_compare_arguments, add_run_arguments, add_select_layer_arguments, add_sensitivity_arguments, add_sharing_arguments,
+    add_cache_arguments, add_compare_arguments, add_run_arguments, add_select_layer_arguments, add_sensitivity_arguments,
+    add_sharing_arguments,
 )
 
 console = Console()
@@ -141,6 +143,12 @@ def cmd_sharing(args: argparse.Namespace) -> int:
     return run_sharing(args, console)
 
 
+def cmd_cache(args: argparse.Namespace) -> int:
+    from harness.cache.command import run_cache_command
+
+    return run_cache_command(args, console)
+
+
 def registries() -> dict[str, object]:
     """Every registry whose names can be given on the command line or in a card, by kind."""
     from harness.adapters import ADAPTERS
@@ -239,6 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sharing", help="which units of a layer serve which head of a multi-task model (parameter marginalisation)")
     add_sharing_arguments(p)
     p.set_defaults(func=cmd_sharing)
+
+    p = sub.add_parser("cache", help="artifact cache: info (size, entries), list, prune")
+    add_cache_arguments(p)
+    p.set_defaults(func=cmd_cache)
     return parser
 
 
@@ -266,7 +278,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                           markup=False, highlight=False, soft_wrap=True)
         return 1
     except KeyboardInterrupt:
-        err_console.print("interrupted: no report was half-written (the output folder holds its previous set)", markup=False)
+        err_console.print("interrupted: no report was half-written (the output folder holds its previous set); "
+                          "models already probed stay in the artifact cache: rerun to resume", markup=False)
         return 130
 
 

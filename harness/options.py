@@ -40,7 +40,9 @@ def add_probing_arguments(p: argparse.ArgumentParser, *, seed_help: str, bootstr
                         "(default: sum, the seed's; see `harness list targets`)")
     p.add_argument("--ground-truth", type=Path, default=None, help="CSV source,target,affinity (default: the zoo's)")
     p.add_argument("--batch-size", type=int, default=32, help="probe images per forward/backward pass (memory vs speed; results do not change)")
-    p.add_argument("--map-size", type=int, default=32, help="common resolution of attribution maps (pixels per side)")
+    p.add_argument("--map-size", type=int, default=None,
+                   help="compare attribution maps on an N x N grid (default: native resolution when all models share an "
+                        "input size, else each pair at the smaller of its two input sizes)")
     p.add_argument("--depara-lambda", type=float, default=0.25, help="DEPARA edge weight (0.25: the seed's Taskonomy value)")
     p.add_argument("--ig-steps", type=int, default=50, help="integrated-gradients steps")
     p.add_argument("--max-feature-units", type=int, default=16384, help="spatially pool wider probe features down to this many units")
@@ -64,6 +66,27 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
                    help="also rank each pair's source layers for transfer (DEPARA layer selection) in a report section")
     p.add_argument("--labelled-estimators", nargs="+", default=None,
                    help="labelled estimators for --labels / --labelled-benchmark (default: all; see `harness list labelled`)")
+    add_scale_arguments(p)
+
+
+def add_scale_arguments(p: argparse.ArgumentParser) -> None:
+    """Artifact cache, executor and memory limit of ``harness run``."""
+    p.add_argument("--cache", type=Path, default=None,
+                   help="artifact cache folder (default: $XDG_CACHE_HOME/transfer-harness, i.e. ~/.cache/transfer-harness)")
+    p.add_argument("--no-cache", action="store_true", help="probe every model afresh; keep nothing after the run")
+    p.add_argument("--executor", default="local", help="local (this process) | ray (one Ray task per model)")
+    p.add_argument("--ray-address", default=None, help="address of an existing Ray cluster (default: start a local one)")
+    p.add_argument("--max-memory", default=None,
+                   help="refuse runs whose reduction would need more memory, e.g. 8G (default: 75%% of physical memory)")
+
+
+def add_cache_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("action", nargs="?", default="info", help="info (default) | list | prune")
+    p.add_argument("--cache", type=Path, default=None, help="cache folder (default: the platform's user cache dir)")
+    p.add_argument("--all", action="store_true", help="prune: remove every entry")
+    p.add_argument("--older-than", type=float, default=None, metavar="DAYS", help="prune: remove entries unused for DAYS days")
+    p.add_argument("--max-size", default=None, metavar="SIZE", help="prune: remove least recently used entries until the cache is under SIZE (e.g. 5G)")
+    p.add_argument("--no-verify", action="store_true", help="info/list: skip the checksum verification of every entry")
 
 
 def add_sensitivity_arguments(p: argparse.ArgumentParser) -> None:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,11 +28,18 @@ from harness.errors import HarnessError
 from harness.estimators import ESTIMATOR_INPUTS, ESTIMATORS, EstimatorParams, estimate, parse_estimator, rank_sources
 from harness.estimators.labelled import LABELLED_ESTIMATORS
 from harness.estimators.labelled.stage import benchmark_affinities, labelled_target
-from harness.layer_selection.command import pair_document, zoo_layer_truth
 from harness.evaluation import agreement, evaluate, load_ground_truth, task_tree
-from harness.guarded import import_guarded
+from harness.layer_selection.command import pair_document, zoo_layer_truth
+from harness import budget
+from harness.artifacts import ModelArtifacts
+from harness.cache import ArtifactCache, default_cache_dir
+from harness.cache.key import cache_key, key_parts, probe_fingerprint
+from harness.cache.stage import StageJob, StageResult, gallery_maps, load_artifacts
+from harness.executor import EXECUTORS, make_executor
+from harness.registry import did_you_mean
+from harness.mapgrid import GRID_RULE, estimate_on_grids, resolved_grid
 from harness.options import DEFAULT_METHODS
-from harness.probing import ProbeOutcome, ProbeSettings, probe_model
+from harness.probing import ProbeSettings
 from harness.report.atomic import write_all_atomic
 from harness.report.document import SCHEMA_VERSION, dumps
 from harness.report.environment import environment
@@ -43,7 +52,6 @@ from harness.report.provenance import file_hashes, provenance
 from harness.report.verdict import verdict_line
 from harness.zoo import Zoo, default_zoo_dir, load_zoo
 from harness.probes import DEFAULT_PROBE, ProbeRequest, load_probe
-
 
 @dataclass(frozen=True)
 class RunConfig:
@@ -65,6 +73,11 @@ class RunConfig:
     select_layer: tuple[tuple[str, str], ...] = ()  # --select-layer SOURCE:TARGET pairs for the report's section
     settings: ProbeSettings = field(default_factory=lambda: ProbeSettings(methods=DEFAULT_METHODS))
     argv: tuple[str, ...] | None = None  # the command line, for provenance (None when not run from the CLI)
+    cache_dir: Path | None = None  # None: the platform's user cache dir (see harness.cache.location)
+    use_cache: bool = True  # False: a throwaway cache folder, deleted after the run
+    executor: str = "local"
+    ray_address: str | None = None
+    max_memory: int | None = None  # bytes; None: 75% of physical memory
 
 
 def _positive(name: str, value: int | None) -> None:
@@ -95,13 +108,24 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     labelled = tuple(dict.fromkeys(getattr(args, "labelled_estimators", None) or LABELLED_ESTIMATORS.names()))
     for name in labelled:
         LABELLED_ESTIMATORS.get(name)
+    if getattr(args, "no_cache", False) and getattr(args, "cache", None) is not None:
+        raise HarnessError("options --cache and --no-cache contradict each other: give one of them")
+    max_memory = getattr(args, "max_memory", None)
+    executor = getattr(args, "executor", "local") or "local"
+    if executor not in EXECUTORS:
+        raise HarnessError("option --executor: " + did_you_mean(executor, list(EXECUTORS), "executor"))
+    if getattr(args, "ray_address", None) and executor != "ray":
+        raise HarnessError("option --ray-address needs --executor ray")
     return RunConfig(
         labels=getattr(args, "labels", None), labelled_benchmark=getattr(args, "labelled_benchmark", False),
         labelled_estimators=labelled, select_layer=_pairs(getattr(args, "select_layer", None)),
+        argv=tuple(args.argv) if getattr(args, "argv", None) is not None else None,
         zoo=zoo_dir, out=args.out, probe=args.probe, n_images=args.images, seed=args.seed, methods=methods,
         estimators=estimators, ground_truth=args.ground_truth, probe_size=args.probe_size, device=args.device,
         depara_lambda=args.depara_lambda, n_boot=args.bootstrap, settings=settings,
-        argv=tuple(args.argv) if getattr(args, "argv", None) is not None else None,
+        cache_dir=getattr(args, "cache", None), use_cache=not getattr(args, "no_cache", False),
+        executor=executor, ray_address=getattr(args, "ray_address", None),
+        max_memory=budget.parse_size(max_memory) if max_memory is not None else None,
     )
 
 
@@ -160,7 +184,7 @@ class RunResult:
     config: RunConfig
     report: dict
     markdown: str
-    outcomes: dict[str, ProbeOutcome]
+    gallery: dict[str, dict[str, np.ndarray]]  # model -> method -> (g, H, W) full-resolution maps
     gallery_images: np.ndarray | None = None  # the first probe images, for the HTML report's gallery
 
 
@@ -181,30 +205,40 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
         raise HarnessError(f"probe set {probe_name!r}: {probe.n_images} usable image(s); the estimators need at least 2")
     timings["probe_set"] = time.perf_counter() - tick
 
-    outcomes, models_info, per_model = probe_models(zoo, probe, config, device, console)
-    for stage in ("import", "attribution", "features"):
-        timings[stage] = sum(t[stage] for t in per_model.values())
+    budget.check(probe.n_images, config.settings.max_feature_units, config.estimators,
+                 config.max_memory or budget.default_limit())
 
-    tick = time.perf_counter()
-    artifacts = [outcomes[c.id].artifacts for c in zoo.cards]
-    params = EstimatorParams(depara_lambda=config.depara_lambda)
-    affinities = {name: estimate(name, artifacts, params) for name in config.estimators}
-    timings["estimators"] = time.perf_counter() - tick
-    estimator_info = {name: _estimator_info(name) for name in config.estimators}
-    labelled_seconds: dict[str, float] = {}
-    if config.labelled_benchmark:
-        labelled, labelled_seconds = benchmark_affinities(artifacts, probe, config.labelled_estimators)
-        affinities.update(labelled)
-        estimator_info.update({name: {"estimator": name, "target": None, "reads_maps": [], "labelled": True,
-                                      "description": LABELLED_ESTIMATORS.get(name).description} for name in labelled})
-        timings["labelled_estimators"] = sum(labelled_seconds.values())
-    labelled_section = labelled_target(artifacts, probe, config.labels, config.labelled_estimators) if config.labels else None
+    with open_cache(config) as cache:
+        results = probe_models(zoo, probe, config, device, cache, console)
+        per_model = {c.id: results[c.id].seconds for c in zoo.cards}
+        for stage in ("import", "attribution", "features"):
+            timings[stage] = sum(t.get(stage, 0.0) for t in per_model.values())
+
+        tick = time.perf_counter()
+        native = [load_artifacts(cache.open_verified_earlier(results[c.id].key), c) for c in zoo.cards]
+        grid = resolved_grid([a.map_shape for a in native if a.map_shape], config.settings.map_size)
+        params = EstimatorParams(depara_lambda=config.depara_lambda)
+        affinities = {name: estimate_on_grids(name, native, params, config.settings.map_size,
+                                              uses_maps=bool(ESTIMATOR_INPUTS[parse_estimator(name)[0]]))
+                      for name in config.estimators}
+        timings["estimators"] = time.perf_counter() - tick
+        estimator_info = {name: _estimator_info(name) for name in config.estimators}
+        labelled_seconds: dict[str, float] = {}
+        if config.labelled_benchmark:
+            labelled, labelled_seconds = benchmark_affinities(native, probe, config.labelled_estimators)
+            affinities.update(labelled)
+            estimator_info.update({name: {"estimator": name, "target": None, "reads_maps": [], "labelled": True,
+                                          "description": LABELLED_ESTIMATORS.get(name).description} for name in labelled})
+            timings["labelled_estimators"] = sum(labelled_seconds.values())
+        labelled_section = labelled_target(native, probe, config.labels, config.labelled_estimators) if config.labels else None
+        gallery = {a.model_id: gallery_maps(a, config.settings.gallery_images) for a in native}
     layer_selection = [
         pair_document(zoo, source, target, probe, probe_name, layers=None, depara_lambda=config.depara_lambda,
-                      map_size=config.settings.map_size, batch_size=config.settings.batch_size, device=device,
+                      map_size=config.settings.map_size or 32, batch_size=config.settings.batch_size, device=device,
                       seed=config.seed, truth_path=zoo_layer_truth(zoo), console=console)
         for source, target in config.select_layer
     ]
+    models_info = [_model_entry(c, results[c.id].record) for c in zoo.cards]
 
     tick = time.perf_counter()
     ids = [c.id for c in zoo.cards]
@@ -227,6 +261,8 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
             "skipped_unreadable": probe.skipped, "size": probe_size, "seed": config.seed, **probe.details,
         },
         "parameters": _parameters(config, device),
+        # the resolved resolution maps were compared at (the policy, map_size, is a parameter; see harness.mapgrid)
+        "map_grid": list(grid) if isinstance(grid, tuple) else grid,
         "models": models_info,
         "attribution_targets": {t: ATTRIBUTION_TARGETS.get(t).description for t in config.settings.targets},
         "estimator_info": estimator_info,
@@ -240,36 +276,79 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
         "tree_leaf_order": {name: list(tree.leaf_order) for name, tree in trees.items()},
         "environment": env,
         "provenance": provenance(config.argv, _input_hashes(zoo, ground_truth_info, probe), zoo.root, env),
-        "timings": {"stages": timings, "per_model": per_model, "total": sum(timings.values()),
+        "timings": {"stages": timings, "per_model": per_model, "total": sum(timings.values()), "executor": config.executor,
                     **({"labelled_estimators": labelled_seconds} if labelled_seconds else {})},
+        "cache": cache_summary(config, results, [c.id for c in zoo.cards]),
     }
     if labelled_section is not None:
         report["labelled_target"] = labelled_section
     if layer_selection:
         report["layer_selection"] = layer_selection
-    return RunResult(config, report, render_markdown(report), outcomes, probe.images[: config.settings.gallery_images])
+    return RunResult(config, report, render_markdown(report), gallery, probe.images[: config.settings.gallery_images])
 
 
-def probe_models(zoo: Zoo, probe, config: RunConfig, device: torch.device, console: Console):
-    """Import and probe every model, with a progress bar per model; the per-model stage."""
-    outcomes: dict[str, ProbeOutcome] = {}
-    models_info: list[dict] = []
-    per_model: dict[str, dict[str, float]] = {}
+@contextmanager
+def open_cache(config: RunConfig):
+    """The run's artifact cache; with --no-cache a temporary one, removed afterwards."""
+    if config.use_cache:
+        yield ArtifactCache(Path(config.cache_dir or default_cache_dir()).expanduser().resolve())
+        return
+    if config.executor == "ray" and config.ray_address:
+        raise HarnessError("option --no-cache cannot be used with --ray-address: the cluster's workers write into the "
+                           "cache; pass --cache DIR on a filesystem every node sees")
+    with tempfile.TemporaryDirectory(prefix="harness-nocache-") as tmp:
+        yield ArtifactCache(Path(tmp))
+
+
+def stage_settings(config: RunConfig) -> ProbeSettings:
+    """What the per-model stage computes with: maps stay native (resampled when read), no gallery copy."""
+    return replace(config.settings, map_size=None, gallery_images=0)
+
+
+def plan_jobs(zoo: Zoo, probe, config: RunConfig, device: torch.device, cache: ArtifactCache) -> list[StageJob]:
+    """One job per card, with its cache key."""
+    probe_sha = probe_fingerprint(probe.images, probe.ids)
+    settings = stage_settings(config)
+    jobs = []
+    for card in zoo.cards:
+        parts = key_parts(card, probe_sha, settings, device.type)
+        jobs.append(StageJob(card, cache_key(parts), parts, settings, str(device), str(cache.root)))
+    return jobs
+
+
+def probe_models(zoo: Zoo, probe, config: RunConfig, device: torch.device, cache: ArtifactCache,
+                 console: Console) -> dict[str, StageResult]:
+    """Run the per-model stage for every card (cached, on the chosen executor), with progress bars."""
+    jobs = plan_jobs(zoo, probe, config, device, cache)
+    executor = make_executor(config.executor, config.ray_address)
     with _progress(console) as progress:
-        overall = progress.add_task("models", total=len(zoo.cards))
-        for card in zoo.cards:
-            stage = progress.add_task(f"  {card.id}: import", total=probe.n_images)
-            tick = time.perf_counter()
-            model = import_guarded(card)
-            imported = time.perf_counter() - tick
-            progress.update(stage, description=f"  {card.id}: probe")
-            outcome = probe_model(model, probe, config.settings, device, lambda n, s=stage: progress.advance(s, n))
-            outcomes[card.id] = outcome
-            per_model[card.id] = {"import": imported, **outcome.seconds}
-            models_info.append(_model_entry(model, outcome))
-            progress.update(stage, visible=False)
+        overall = progress.add_task("models", total=len(jobs))
+        bars: dict[str, int] = {}
+
+        def started(job: StageJob):
+            bars[job.key] = progress.add_task(f"  {job.card.id}", total=probe.n_images)
+            return lambda n, b=bars[job.key]: progress.advance(b, n)
+
+        def finished(result: StageResult) -> None:
+            progress.update(bars[result.key], visible=False)
             progress.advance(overall)
-    return outcomes, models_info, per_model
+
+        results = executor.run(jobs, probe, started, finished)
+    return {r.model_id: r for r in results}
+
+
+def cache_summary(config: RunConfig, results: dict[str, StageResult], ids: list[str]) -> dict:
+    """Which models came from the cache (hit), were probed (miss), or replaced a corrupt entry."""
+    status = {i: ("hit" if results[i].from_cache else "miss") for i in ids}
+    return {
+        "enabled": config.use_cache,
+        "dir": str(Path(config.cache_dir or default_cache_dir()).expanduser()) if config.use_cache else None,
+        "hits": sum(v == "hit" for v in status.values()),
+        "misses": sum(v == "miss" for v in status.values()),
+        "corrupt_recomputed": {i: results[i].status.split(": ", 1)[1] for i in ids if results[i].status.startswith("corrupt")},
+        "models": status,
+        "keys": {i: results[i].key for i in ids},
+    }
 
 
 def evaluate_all(zoo: Zoo, affinities: dict, ids: list[str], config: RunConfig) -> tuple[dict, dict | None]:
@@ -349,15 +428,14 @@ def _parameters(config: RunConfig, device: torch.device) -> dict:
         "depara_lambda": config.depara_lambda,
         "bootstrap": config.n_boot,
         # Names only (prose lives in harness.report.parameters.NOTES), so compare decides from data.
-        "map_resampling": "channel-mean+area-or-bilinear",
+        "map_resampling": "channel-mean+per-pair-grid+area-or-bilinear",
         "features": "flatten+spatial-mean-pool",
         "target": "card",
         "device_type": device.type,
     }
 
 
-def _model_entry(model, outcome: ProbeOutcome) -> dict:
-    card = model.card
+def _model_entry(card, record: dict) -> dict:
     return {
         "id": card.id,
         "task": card.task,
@@ -368,15 +446,15 @@ def _model_entry(model, outcome: ProbeOutcome) -> dict:
         "input_size": list(card.input.size),
         "input_layout": card.input.layout,
         "probe_layer": card.probe_layer,
-        "probe_tensor": model.probe.tensor,
-        "probe_shape": list(model.probe.shape[1:]) if model.probe.shape else None,
+        "probe_tensor": record["probe_tensor"],
+        "probe_shape": record["probe_shape"],
         "attribution_target": {"kind": card.target.kind, "output": card.target.output, "unit": card.target.unit},
-        "feature_units": int(outcome.artifacts.features.shape[1]),
-        "features_pooled": outcome.artifacts.features_pooled,
-        "probe_layout": outcome.probe_layout,
-        "parity_max_abs_err": model.parity.max_abs_err,
-        "parity_max_rel_err": model.parity.max_rel_err,
-        "parity_provider": model.parity.provider,
+        "feature_units": record["feature_units"],
+        "features_pooled": record["features_pooled"],
+        "probe_layout": record.get("probe_layout"),
+        "parity_max_abs_err": record["parity_max_abs_err"],
+        "parity_max_rel_err": record["parity_max_rel_err"],
+        "parity_provider": record["parity_provider"],
     }
 
 
@@ -388,7 +466,7 @@ def output_dir(config: RunConfig, report: dict) -> Path:
 
 
 def write_report(result: RunResult, out: Path) -> list[Path]:
-    gallery = Gallery(result.gallery_images, {m: o.gallery for m, o in result.outcomes.items()})
+    gallery = Gallery(result.gallery_images, result.gallery)
     files = {"report.md": result.markdown.encode(), **html_files(result.report, gallery), "report.json": dumps(result.report)}
     write_all_atomic(out, files, last="report.json")
     return [out / name for name in files if "/" not in name]  # figures/*.png not listed one by one

@@ -30,11 +30,12 @@ from harness.estimators import EstimatorParams, estimate
 from harness.evaluation import evaluate, load_ground_truth
 from harness.evaluation.bootstrap import nanmean
 from harness.importer import import_card
+from harness.mapgrid import estimate_on_grids
 from harness.probing import probe_model
 from harness.report.atomic import write_all_atomic
 from harness.report.document import dumps
 from harness.report.format import num as _f
-from harness.run import RunConfig, _parameters, config_from_args, pick_device
+from harness.run import ESTIMATOR_NEEDS, RunConfig, _parameters, config_from_args, pick_device
 from harness.zoo import load_zoo
 from harness.probes import DEFAULT_PROBE, ProbeRequest, list_probes, load_probe, sample_indices
 
@@ -53,7 +54,7 @@ def _probe_all(config: RunConfig, probe_names: list[str], n_max: int, console: C
     for name, probe in zip(probe_names, probes):
         if probe.n_images < 2:
             raise HarnessError(f"probe set {name!r}: {probe.n_images} usable image(s); the estimators need at least 2")
-    settings = replace(config.settings, gallery_images=0)
+    settings = replace(config.settings, gallery_images=0, map_size=None)  # native maps; grids as in `harness run`
     artifacts: dict[str, list[ModelArtifacts]] = {name: [] for name in probe_names}
     for card in zoo.cards:
         with console.status(f"{card.id}: import and probe ({len(probes)} probe set(s))"):
@@ -82,7 +83,9 @@ def sensitivity(config: RunConfig, probe_names: list[str], sizes: list[int], con
                 continue
             idx = sample_indices(probe.n_images, n, config.seed)
             arts = [_subset(a, idx) for a in artifacts[name]]
-            mats = {e: np.asarray(estimate(e, arts, params).matrix) for e in config.estimators}
+            mats = {e: np.asarray(estimate_on_grids(e, arts, params, config.settings.map_size,
+                                                    uses_maps=bool(ESTIMATOR_NEEDS.get(e, (e,)))).matrix)
+                    for e in config.estimators}
             row = {"probe": name, "n_images": n, "estimators": {e: {"affinity": m} for e, m in mats.items()}}
             if gt is not None:
                 for e, m in mats.items():

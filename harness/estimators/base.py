@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from harness.artifacts import ModelArtifacts
+from harness.cache.npy import all_finite
 from harness.errors import HarnessError
 from harness.estimators.params import EstimatorParams
 from harness.registry import Registry
@@ -97,28 +98,31 @@ def rank_sources(affinity: np.ndarray, model_ids: Sequence[str]) -> dict[str, li
     return out
 
 
-def stacked_maps(artifacts: Sequence[ModelArtifacts], method: str) -> list[np.ndarray]:
-    """Each model's ``maps[method]`` as a finite float (n_images, pixels) array, shapes checked."""
-    arrays: list[np.ndarray] = []
+def stacked_maps(artifacts: Sequence[ModelArtifacts], method: str) -> list:
+    """Each model's ``maps[method]`` as a finite (n_images, pixels) array, shapes checked.
+
+    In-memory arrays come back as float arrays; lazy views of cached files (see
+    :mod:`harness.artifacts`) come back as they are, checked by a chunked scan, so that the
+    estimators can read every model a chunk of images at a time.
+    """
+    arrays: list = []
     for art in artifacts:
         if method not in art.maps:
             have = ", ".join(sorted(art.maps)) or "none"
             raise HarnessError(f"model {art.model_id!r}: no {method!r} attribution maps (has: {have}); run the {method} attribution for it")
-        m = np.asarray(art.maps[method])
-        m = m.reshape(m.shape[0], -1) if m.ndim > 2 else m
+        m = _rows(art.maps[method])
         _check(art.model_id, f"{method!r} maps", m, arrays[0].shape if arrays else None, artifacts[0].model_id)
         arrays.append(m)
     return arrays
 
 
-def stacked_features(artifacts: Sequence[ModelArtifacts]) -> list[np.ndarray]:
-    """Each model's probe-layer features as finite (n_images, units) arrays; widths may differ."""
-    arrays: list[np.ndarray] = []
+def stacked_features(artifacts: Sequence[ModelArtifacts]) -> list:
+    """Each model's probe-layer features as finite (n_images, units) arrays (or lazy views); widths may differ."""
+    arrays: list = []
     for art in artifacts:
         if art.features is None:
             raise HarnessError(f"model {art.model_id!r}: no probe-layer features; run the feature hooks for it")
-        f = np.asarray(art.features)
-        f = f.reshape(f.shape[0], -1) if f.ndim > 2 else f
+        f = _rows(art.features)
         rows = (arrays[0].shape[0],) if arrays else None
         _check(art.model_id, "features", f, rows, artifacts[0].model_id)
         if f.shape[0] < 2:
@@ -127,13 +131,21 @@ def stacked_features(artifacts: Sequence[ModelArtifacts]) -> list[np.ndarray]:
     return arrays
 
 
+def _rows(value):
+    """An ndarray flattened to (n, values); a lazy view (already 2-D) is kept lazy."""
+    if isinstance(value, np.ndarray) or not hasattr(value, "shape"):
+        m = np.asarray(value)
+        return m.reshape(m.shape[0], -1) if m.ndim > 2 else m
+    return value
+
+
 def _check(model_id: str, what: str, arr: np.ndarray, expect: tuple[int, ...] | None, first: str) -> None:
-    if arr.ndim != 2 or arr.shape[0] == 0:
+    if len(arr.shape) != 2 or arr.shape[0] == 0:
         raise HarnessError(f"model {model_id!r}: {what} have shape {arr.shape}, expected (n_images, values) with n_images >= 1")
     if expect is not None and arr.shape[: len(expect)] != expect:
         raise HarnessError(
             f"model {model_id!r}: {what} have shape {arr.shape}, but model {first!r} has {expect}; "
             "all models need the same probe images (and map resolution)"
         )
-    if not np.issubdtype(arr.dtype, np.number) or not np.all(np.isfinite(arr)):
+    if not all_finite(arr):
         raise HarnessError(f"model {model_id!r}: {what} contain NaN, inf or non-numeric values")

@@ -7,6 +7,8 @@ to unit norm; Spearman for every pair of models is then one matrix product Z @ Z
 
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterable
 
 import numpy as np
@@ -37,14 +39,65 @@ def standardized_ranks(vector: np.ndarray) -> np.ndarray:
     return r / norm if norm > 0 else np.zeros_like(r)
 
 
-def spearman_matrix(vectors: Iterable[np.ndarray]) -> np.ndarray:
+def spearman_matrix(vectors: Iterable[np.ndarray], chunk_bytes: int = 256 * 2**20) -> np.ndarray:
     """Spearman between every pair of equal-length vectors; diagonal 1.
 
     Off-diagonal pairs involving a constant vector get 0 (Spearman is undefined there; 0 says
     "no evidence of shared structure" and keeps the matrix NaN-free).
+
+    Memory does not grow with the number of models: the vectors are consumed one at a time
+    and, once all of them together would exceed ``chunk_bytes``, their standardised ranks
+    are spilled to a temporary file and the Gram matrix is accumulated over column chunks.
     """
-    z = np.stack([standardized_ranks(v) for v in vectors])
-    s = z @ z.T
+    with _RankStore(chunk_bytes) as store:
+        for v in vectors:
+            store.add(standardized_ranks(v))
+        s = store.gram()
     np.clip(s, -1.0, 1.0, out=s)
     np.fill_diagonal(s, 1.0)
     return s
+
+
+class _RankStore:
+    """Rows of Z kept in memory while small, else in one float64 file per row on disk."""
+
+    def __init__(self, chunk_bytes: int) -> None:
+        self.chunk_bytes, self.rows, self.files, self.length, self.tmp = chunk_bytes, [], [], 0, None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.tmp is not None:
+            self.tmp.cleanup()
+
+    def add(self, z: np.ndarray) -> None:
+        self.length = z.shape[0]
+        count = len(self.rows) + len(self.files) + 1
+        if self.tmp is None and count * z.nbytes <= self.chunk_bytes:
+            self.rows.append(z)
+            return
+        if self.tmp is None:
+            self.tmp = tempfile.TemporaryDirectory(prefix="harness-ranks-")
+            for row in self.rows:
+                self._spill(row)
+            self.rows = []
+        self._spill(z)
+
+    def _spill(self, z: np.ndarray) -> None:
+        path = os.path.join(self.tmp.name, f"{len(self.files)}.f64")
+        z.astype(np.float64).tofile(path)
+        self.files.append(path)
+
+    def gram(self) -> np.ndarray:
+        if self.tmp is None:
+            z = np.stack(self.rows)
+            return z @ z.T
+        n = len(self.files)
+        step = max(1, self.chunk_bytes // (8 * n))
+        s = np.zeros((n, n))
+        for start in range(0, self.length, step):
+            count = min(step, self.length - start)
+            block = np.stack([np.fromfile(f, dtype=np.float64, count=count, offset=8 * start) for f in self.files])
+            s += block @ block.T
+        return s

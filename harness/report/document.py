@@ -10,8 +10,9 @@ import numpy as np
 
 SCHEMA_VERSION = 1
 #: Keys that legitimately differ between two runs on the same inputs (``provenance`` holds the
-#: command line and working directory, e.g. another ``--out``).
-VOLATILE_KEYS = ("created", "timings", "provenance")
+#: command line and working directory, e.g. another ``--out``; ``cache``: which models were hits
+#: depends on earlier runs).
+VOLATILE_KEYS = ("created", "timings", "provenance", "cache")
 
 
 def clean(value: Any, digits: int = 10) -> Any:

@@ -12,14 +12,15 @@ from typing import Any
 NOTES: dict[str, str] = {
     "methods": "attribution methods computed on every model",
     "estimators": "affinity estimators reduced over all model pairs",
-    "map_size": "common side length (pixels) of attribution maps before the cosine",
+    "map_size": "side length (pixels) maps are compared at; null: native resolution (each pair at the smaller of its two input sizes)",
     "batch_size": "probe images per forward/backward pass (does not change results)",
     "max_feature_units": "probe-layer features wider than this are spatially average-pooled",
     "ig_steps": "integrated-gradients interpolation steps",
     "eps": "epsilon-LRP stabiliser in g * f(z) / (z + eps * s(z))",
     "depara_lambda": "DEPARA edge weight: score = V + lambda * E",
     "bootstrap": "bootstrap resamples over targets for the confidence intervals",
-    "map_resampling": "channel-mean+area-or-bilinear: channel mean, then area (shrink) / bilinear (enlarge) to map_size",
+    "map_resampling": "channel-mean+per-pair-grid+area-or-bilinear: channel mean; each pair compared at the smaller of its "
+                      "two grids (or map_size); area (shrink) / bilinear (enlarge)",
     "features": "flatten+spatial-mean-pool: probe-layer output flattened; 4-D maps wider than max_feature_units are pooled",
     "target": "card: the attribution target each card names (default: sum of the probe layer's output)",
     "device_type": "where the run computed (does not change what is estimated)",
