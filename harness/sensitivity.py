@@ -35,7 +35,8 @@ from harness.probing import probe_model
 from harness.report.atomic import write_all_atomic
 from harness.report.document import dumps
 from harness.report.format import num as _f
-from harness.run import ESTIMATOR_NEEDS, RunConfig, _parameters, config_from_args, pick_device
+from harness.estimators import ESTIMATOR_INPUTS, parse_estimator
+from harness.run import RunConfig, _parameters, config_from_args, pick_device
 from harness.zoo import load_zoo
 from harness.probes import DEFAULT_PROBE, ProbeRequest, list_probes, load_probe, sample_indices
 
@@ -84,7 +85,7 @@ def sensitivity(config: RunConfig, probe_names: list[str], sizes: list[int], con
             idx = sample_indices(probe.n_images, n, config.seed)
             arts = [_subset(a, idx) for a in artifacts[name]]
             mats = {e: np.asarray(estimate_on_grids(e, arts, params, config.settings.map_size,
-                                                    uses_maps=bool(ESTIMATOR_NEEDS.get(e, (e,)))).matrix)
+                                                    uses_maps=bool(ESTIMATOR_INPUTS[parse_estimator(e)[0]])).matrix)
                     for e in config.estimators}
             row = {"probe": name, "n_images": n, "estimators": {e: {"affinity": m} for e, m in mats.items()}}
             if gt is not None:
