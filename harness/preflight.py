@@ -116,7 +116,8 @@ def preflight_run(config: RunConfig) -> None:
         n_images = min(n_images, candidates)
     check_cards(zoo)
     probe_size = config.probe_size or max(max(c.input.size) for c in zoo.cards)
-    check_memory(n_images, len(zoo.cards), probe_size, config.settings.map_size, len(config.methods), config.estimators)
+    map_side = config.settings.map_size or probe_size  # native maps: at most the largest input size
+    check_memory(n_images, len(zoo.cards), probe_size, map_side, len(config.methods), config.estimators)
 
 
 def check_cards(zoo: Zoo) -> None:
