@@ -2,7 +2,7 @@
 
 Imports, through ``import_card`` (what ``harness import`` runs), models this project did not
 make: the vendored pretrained models of tests/data/pretrained (MediaPipe TFLite via tf2onnx,
-PaddleOCR via paddle2onnx), Model Zoo-era graphs (tests/legacy_zoo.py, random weights), a
+PaddleOCR via paddle2onnx), Model Zoo-era graphs (devkit/legacy_zoo.py, random weights), a
 small ViT and a ResNet-50 (torchvision-style, random weights) exported by torch.onnx's dynamo
 exporter, and Keras ResNet50/DenseNet121 (random weights) through tf2onnx at opset 18. Extra
 ONNX/TFLite files can be given on the command line (``--extra PATH:framework:H:W:layout``).
@@ -27,8 +27,8 @@ sys.path.insert(0, str(ROOT))
 from harness.card import load_card  # noqa: E402
 from harness.errors import HarnessError  # noqa: E402
 from harness.importer import import_card  # noqa: E402
-from tests import legacy_zoo  # noqa: E402
-from tests.helpers import write_card  # noqa: E402
+from devkit import legacy_zoo  # noqa: E402
+from devkit.cards import write_card  # noqa: E402
 
 PRETRAINED = ROOT / "tests" / "data" / "pretrained"
 

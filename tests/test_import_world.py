@@ -17,7 +17,7 @@ from harness.card import load_card
 from harness.cli import main
 from harness.errors import ImportFailure
 from harness.importer import import_card
-from tests import legacy_zoo
+from devkit import legacy_zoo
 from tests.conftest import requires_tf
 from tests.helpers import write_card
 
