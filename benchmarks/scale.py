@@ -59,7 +59,7 @@ def tiny_model(path: Path, seed: int, size: int = 32) -> None:
 
 
 def tiny_zoo(folder: Path, n: int, start: int = 0) -> Path:
-    from tests.helpers import write_card, write_zoo
+    from devkit.cards import write_card, write_zoo
 
     folder.mkdir(parents=True, exist_ok=True)
     for i in range(start, start + n):
@@ -88,7 +88,7 @@ def bench_incremental(work: Path, n: int, images: int) -> dict:
     alone_zoo.mkdir()
     for suffix in (".onnx", ".yaml"):
         shutil.copy(zoo / f"m{n:03d}{suffix}", alone_zoo / f"m{n:03d}{suffix}")
-    from tests.helpers import write_zoo
+    from devkit.cards import write_zoo
 
     write_zoo(alone_zoo, name="alone")
     alone = run_cli("run", "--zoo", str(alone_zoo), "--out", str(work / "inc-o3"), "--images", str(images),
@@ -184,7 +184,7 @@ def bench_throughput(work: Path, size: int, batch: int, images: int, repeats: in
     from harness.importer import import_card
     from harness.probes.base import ProbeSet
     from harness.probing import MemorySink, ProbeSettings, probe_model
-    from tests.helpers import write_card
+    from devkit.cards import write_card
 
     device = torch.device(device_name)
     folder = work / "r50"

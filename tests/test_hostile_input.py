@@ -482,7 +482,7 @@ def test_rc8_quadratic_memory_refused_before_probing(tmp_path, zoo, previous, ca
     from harness.resources import estimate
 
     assert 2 <= suggested < 16000
-    assert estimate(suggested, 2, 16, 32, 1, ("depara", "rsa")).total <= 2 * GIB
+    assert estimate(suggested, 2, 16, 16, 1, ("depara", "rsa")).total <= 2 * GIB  # native maps: the zoo's 16 px
 
 
 def test_rc8_pairwise_estimate_matches_measured_peak():
