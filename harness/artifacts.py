@@ -40,6 +40,9 @@ class ModelArtifacts:
     features: RowArray | None = None
     features_pooled: bool = False
     map_shape: tuple[int, int] | None = None
+    #: (n_images, classes) softmax of a classifier's output, for cards that declare ``classes``
+    #: (the source probabilities LEEP needs); None for every other model.
+    class_probs: RowArray | None = None
 
     @property
     def n_images(self) -> int:

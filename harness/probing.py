@@ -110,6 +110,11 @@ def _batches(model: ProbedModel, probe: ProbeSet, batch_size: int, device: torch
         yield count, x
 
 
+def _first_output(value) -> torch.Tensor:
+    """A model's first output (multi-output graphs return a tuple)."""
+    return value[0] if isinstance(value, (tuple, list)) else value
+
+
 def _channel_stats(net: torch.nn.Module, model: ProbedModel, probe: ProbeSet, batch_size: int, device: torch.device,
                    layout: str | None) -> ChannelStats:
     """Per-channel statistics of the probe layer over the whole probe set (a no-gradient pass):
@@ -203,6 +208,8 @@ def probe_model(
         seconds["statistics"] = time.perf_counter() - tick
     targets = {name: (card_net, None) if spec.build is None else (probe_net, spec.build(stats)) for name, spec in named.items()}
     keys = [map_key(m, t) for t in settings.targets for m in settings.methods]
+    # a card that names its classes declares a classifier: its softmax is LEEP's source distribution
+    classifier = model.module().to(device) if card.classes else None
     gallery: dict[str, list[np.ndarray]] = {key: [] for key in keys}
     pooled, map_shape, feature_shape = False, None, ()
     current: list[torch.Tensor] = []
@@ -228,6 +235,9 @@ def probe_model(
             else:
                 with torch.no_grad():
                     out = probe_net(x)
+            if classifier is not None:
+                with torch.no_grad():
+                    buffer.add("class_probs", torch.softmax(_first_output(classifier(x)).float(), dim=1)[:count])
             flat, pooled = flatten_features(out[:count], settings.max_feature_units, layout)
             feature_shape = tuple(flat.shape[1:])
             buffer.add("features", flat)
@@ -241,6 +251,7 @@ def probe_model(
         task=card.task,
         maps={k: arrays[f"maps.{k}"] for k in keys if f"maps.{k}" in arrays},
         features=arrays.get("features"),
+        class_probs=arrays.get("class_probs"),
         features_pooled=pooled,
         map_shape=map_shape,
     )

@@ -92,3 +92,37 @@ def test_csv_and_folder_labels(tmp_path):
         folder_labels(_probe(["a.png", "b.png"]))
     with pytest.raises(HarnessError, match="not generated"):
         synthetic_labels(probe, ["class_scene"])
+
+
+def test_classifier_cards_store_class_probabilities_for_leep():
+    import torch
+
+    from harness.card import load_card
+    from harness.importer import import_card
+    from harness.probing import ProbeSettings, probe_model
+    from harness.zoo import default_zoo_dir
+
+    card = load_card(default_zoo_dir() / "cards" / "class_scene.yaml")
+    assert card.classes  # the zoo's classifiers name their classes
+    probe = load_probe("synthetic-indoor", ProbeRequest(n_images=5, size=32))
+    outcome = probe_model(import_card(card), probe, ProbeSettings(methods=()), torch.device("cpu"))
+    probs = np.asarray(outcome.artifacts.class_probs)
+    assert probs.shape == (5, len(card.classes)) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_leep_uses_source_probabilities_where_given():
+    from harness.artifacts import ModelArtifacts
+    from harness.estimators.labelled.base import TargetLabels
+    from harness.estimators.labelled.leep import leep_score, nleep
+    from harness.estimators.labelled.matrix import labelled_affinities
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 40)
+    probs = rng.dirichlet(np.ones(4), size=40)
+    arts = [ModelArtifacts("clf", "t", features=rng.normal(size=(40, 6)), class_probs=probs),
+            ModelArtifacts("dense", "t", features=rng.normal(size=(40, 6)))]
+    labels = {"t": TargetLabels("t", y, None)}
+    matrices, _ = labelled_affinities(arts, labels, ["leep"], {"clf": probs})
+    assert matrices["leep"][0, 0] == pytest.approx(leep_score(probs, y))
+    # a source without class probabilities falls back to NLEEP's mixture posteriors
+    assert matrices["leep"][1, 0] == pytest.approx(nleep(arts[1].features, labels["t"]))

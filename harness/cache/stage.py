@@ -100,6 +100,7 @@ def load_artifacts(entry: CacheEntry, card: ModelCard) -> ModelArtifacts:
         task=card.task,
         maps={name[len("maps."):]: rows for name, rows in arrays.items() if name.startswith("maps.")},
         features=arrays.get("features"),
+        class_probs=arrays.get("class_probs"),
         features_pooled=bool(record["features_pooled"]),
         map_shape=tuple(record["map_shape"]) if record.get("map_shape") else None,
     )

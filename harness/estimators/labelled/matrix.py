@@ -47,8 +47,13 @@ def labelled_affinities(
     return matrices, seconds
 
 
-def column_scores(artifacts: Sequence[ModelArtifacts], target: TargetLabels, names: Sequence[str]) -> dict[str, dict[str, float]]:
+def column_scores(artifacts: Sequence[ModelArtifacts], target: TargetLabels, names: Sequence[str],
+                  source_probs: Mapping[str, np.ndarray] | None = None) -> dict[str, dict[str, float]]:
     """For one labelled target (``--labels``): {estimator: {source id: score}}."""
     features = [Features(f) for f in stacked_features(artifacts)]
-    return {name: {a.model_id: float(LABELLED_ESTIMATORS.get(name).fn(f, target, None)) for a, f in zip(artifacts, features)}
-            for name in names}
+    out = {}
+    for name in names:
+        estimator = LABELLED_ESTIMATORS.get(name)
+        out[name] = {a.model_id: float(estimator.fn(f, target, (source_probs or {}).get(a.model_id) if estimator.needs_source_probs else None))
+                     for a, f in zip(artifacts, features)}
+    return out

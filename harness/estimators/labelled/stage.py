@@ -21,6 +21,11 @@ from harness.estimators.labelled.targets import labels_for, synthetic_labels
 from harness.probes.base import ProbeSet
 
 
+def source_probabilities(artifacts: Sequence[ModelArtifacts]) -> dict[str, np.ndarray]:
+    """Class probabilities of the sources that are classifiers (cards with ``classes``), for LEEP."""
+    return {a.model_id: np.asarray(a.class_probs, dtype=np.float64) for a in artifacts if a.class_probs is not None}
+
+
 def benchmark_affinities(artifacts: Sequence[ModelArtifacts], probe: ProbeSet, names: Sequence[str]) -> tuple[dict[str, Affinity], dict[str, float]]:
     """{estimator: Affinity}; seconds per estimator (+ labels).
 
@@ -36,7 +41,7 @@ def benchmark_affinities(artifacts: Sequence[ModelArtifacts], probe: ProbeSet, n
                            f"generator's: {', '.join(sorted(TASK_INFO))}); use --labels with a CSV or a labelled folder instead")
     labels = synthetic_labels(probe, known)
     seconds = {"labels": time.perf_counter() - tick}
-    matrices, timing = labelled_affinities(artifacts, labels, names)
+    matrices, timing = labelled_affinities(artifacts, labels, names, source_probabilities(artifacts))
     seconds.update(timing)
     ids = tuple(a.model_id for a in artifacts)
     out = {}
@@ -51,7 +56,7 @@ def labelled_target(artifacts: Sequence[ModelArtifacts], probe: ProbeSet, spec: 
     """report.json ``labelled_target``: per estimator, the sources ranked for the given labels."""
     tick = time.perf_counter()
     target = labels_for(spec, probe)
-    scores = column_scores(artifacts, target, names)
+    scores = column_scores(artifacts, target, names, source_probabilities(artifacts))
     n_classes = None if target.classes is None else int(len(np.unique(target.classes)))
     return {
         "labels": spec, "task": target.task, "n_images": target.n_images, "classes": n_classes,
