@@ -107,46 +107,25 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    from harness.run import run_from_args
+def _lazy(module: str, function: str) -> Callable[[argparse.Namespace], int]:
+    """A subcommand whose engine is imported only when it runs (building the parser stays cheap)."""
 
-    return run_from_args(args, console)
+    def command(args: argparse.Namespace) -> int:
+        import importlib
 
+        return getattr(importlib.import_module(module), function)(args, console)
 
-def cmd_compare(args: argparse.Namespace) -> int:
-    from harness.compare import run_compare
-
-    return run_compare(args, console)
-
-
-def cmd_sensitivity(args: argparse.Namespace) -> int:
-    from harness.sensitivity import run_sensitivity
-
-    return run_sensitivity(args, console)
+    command.__name__ = f"cmd_{function}"
+    return command
 
 
-def cmd_select_layer(args: argparse.Namespace) -> int:
-    from harness.layer_selection.command import run_select_layer
-
-    return run_select_layer(args, console)
-
-
-def cmd_explain(args: argparse.Namespace) -> int:
-    from harness.explain.command import run_explain
-
-    return run_explain(args, console)
-
-
-def cmd_sharing(args: argparse.Namespace) -> int:
-    from harness.sharing.run import run_sharing
-
-    return run_sharing(args, console)
-
-
-def cmd_cache(args: argparse.Namespace) -> int:
-    from harness.cache.command import run_cache_command
-
-    return run_cache_command(args, console)
+cmd_run = _lazy("harness.run", "run_from_args")
+cmd_compare = _lazy("harness.compare", "run_compare")
+cmd_sensitivity = _lazy("harness.sensitivity", "run_sensitivity")
+cmd_select_layer = _lazy("harness.layer_selection.command", "run_select_layer")
+cmd_explain = _lazy("harness.explain.command", "run_explain")
+cmd_sharing = _lazy("harness.sharing.run", "run_sharing")
+cmd_cache = _lazy("harness.cache.command", "run_cache_command")
 
 
 def registries() -> dict[str, object]:

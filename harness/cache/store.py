@@ -28,6 +28,7 @@ import numpy as np
 
 from harness import __version__
 from harness.cache.npy import NpyRows, NpyWriter
+from harness.pids import pid_alive
 
 FORMAT = "v1"
 MANIFEST = "manifest.json"
@@ -227,7 +228,7 @@ class ArtifactCache:
         out = []
         for path in self.tmp_dir.iterdir():
             pid = _pid_of(path.name)
-            alive = pid is not None and pid != os.getpid() and _pid_alive(pid) and now - path.stat().st_mtime < 86400
+            alive = pid is not None and pid != os.getpid() and pid_alive(pid) and now - path.stat().st_mtime < 86400
             if not alive:
                 out.append(path)
         return out
@@ -264,12 +265,3 @@ def _pid_of(name: str) -> int | None:
     except ValueError:
         return None
 
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from harness.errors import HarnessError
+from harness.pids import pid_alive
 
 _STAGING = ".staging-"  # <parent>/.<name>.staging-<pid>-<random>
 _OLD_TMP_SUFFIX = ".tmp"  # single-file temporaries: .<name>.<random>.tmp
@@ -244,7 +245,7 @@ def clean_stale(target: Path) -> list[Path]:
         candidates = []
     for path in candidates:
         pid = path.name[len(prefix):].split("-", 1)[0]
-        if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
+        if pid.isdigit() and int(pid) != os.getpid() and pid_alive(int(pid)):
             continue
         shutil.rmtree(path, ignore_errors=True)
         removed.append(path)
@@ -258,12 +259,3 @@ def clean_stale(target: Path) -> list[Path]:
             pass
     return removed
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
