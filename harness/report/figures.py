@@ -68,37 +68,48 @@ def gallery_figure(method: str, images: np.ndarray | None, maps: Mapping[str, np
         g = min(g, len(images))
     cols = max(1, min(cols, len(models)))
     rows = -(-len(models) // cols) + (images is not None)
-    # Each model cell is g map columns; a narrow spacer column separates neighbouring cells.
-    ratios = []
-    for c in range(cols):
-        ratios += [1.0] * g + ([0.35] if c < cols - 1 else [])
-    panel = width_in / sum(ratios)
+    # One axes per model: its g maps side by side in one array (each map scaled by its own
+    # symmetric limit to [-1, 1], NaN gaps between them), so a 28-model gallery draws 29 images
+    # instead of 116 axes (what made the HTML report the slowest part of a cached rerun).
+    panel = width_in / (cols * (g + 0.35))
     fig = plt.figure(figsize=(width_in, rows * panel * 1.32 + 0.35))
-    grid = fig.add_gridspec(rows, len(ratios), width_ratios=ratios, wspace=0.04, hspace=0.42,
-                            left=0.005, right=0.995, bottom=0.005, top=1 - 0.35 / (rows * panel * 1.32 + 0.35))
-
-    def cell_axes(r: int, c: int) -> list:
-        first = c * (g + 1)
-        return [fig.add_subplot(grid[r, first + i]) for i in range(g)]
+    grid = fig.add_gridspec(rows, cols, wspace=0.06, hspace=0.42, left=0.005, right=0.995, bottom=0.005,
+                            top=1 - 0.35 / (rows * panel * 1.32 + 0.35))
+    cmap = plt.get_cmap(MAP_CMAP).with_extremes(bad="white")
 
     r0 = 0
     if images is not None:
-        for i, ax in enumerate(cell_axes(0, 0)):
-            ax.imshow(np.transpose(images[i], (1, 2, 0)), interpolation="nearest")
-            ax.set_title(f"image {i + 1}", fontsize=8)
-            ax.set_axis_off()
+        ax = fig.add_subplot(grid[0, 0])
+        strip = _strip([np.transpose(images[i], (1, 2, 0)).astype(np.float64) / 255.0 for i in range(g)], g)
+        ax.imshow(np.nan_to_num(strip, nan=1.0), interpolation="nearest")
+        ax.set_title("probe images 1.." + str(g), fontsize=8, loc="left")
+        ax.set_axis_off()
         r0 = 1
     for k, model in enumerate(models):
-        axes = cell_axes(r0 + k // cols, k % cols)
-        for i, ax in enumerate(axes):
-            ax.set_axis_off()
-            if i < len(maps[model]):
-                m = np.asarray(maps[model][i], dtype=np.float64)
-                lim = _symmetric_limit(m)
-                ax.imshow(m, cmap=MAP_CMAP, vmin=-lim, vmax=lim, interpolation="nearest")
-        axes[0].set_title(model, fontsize=9, loc="left", fontweight="bold")
+        ax = fig.add_subplot(grid[r0 + k // cols, k % cols])
+        ax.set_axis_off()
+        scaled = []
+        for i in range(min(g, len(maps[model]))):
+            m = np.asarray(maps[model][i], dtype=np.float64)
+            scaled.append(m / _symmetric_limit(m))
+        if scaled:
+            ax.imshow(np.ma.masked_invalid(_strip(scaled, g)), cmap=cmap, vmin=-1, vmax=1, interpolation="nearest")
+        ax.set_title(model, fontsize=9, loc="left", fontweight="bold")
     fig.suptitle(f"{method}: channel-mean attribution maps (red > 0 > blue, one scale per map)", fontsize=10)
     return to_png(fig)
+
+
+def _strip(panels: list[np.ndarray], g: int) -> np.ndarray:
+    """``panels`` (each (h, w) or (h, w, 3)) side by side with NaN gaps of a quarter panel, padded to ``g`` panels."""
+    h, w = panels[0].shape[:2]
+    gap = np.full((h, max(1, w // 4), *panels[0].shape[2:]), np.nan)
+    blank = np.full_like(panels[0], np.nan, dtype=np.float64)
+    cells = [np.asarray(p, dtype=np.float64) if p.shape[:2] == (h, w) else blank for p in panels]
+    cells += [blank] * (g - len(cells))
+    parts = []
+    for i, cell in enumerate(cells):
+        parts += [cell] + ([gap] if i < len(cells) - 1 else [])
+    return np.concatenate(parts, axis=1)
 
 
 def _reindex(matrix: np.ndarray, ids: Sequence[str], order: Sequence[str]) -> np.ndarray:
