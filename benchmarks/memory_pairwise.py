@@ -1,6 +1,6 @@
 """Peak memory of the pairwise estimators (tracemalloc), in units of N(N-1)/2 float64 values.
 
-Usage: python benchmarks/memory_pairwise.py N_IMAGES N_MODELS; harness/resources.py uses the result.
+Usage: python benchmarks/memory_pairwise.py N_IMAGES N_MODELS; harness/budget.py (PAIR_BYTES_PER_PAIR and the stacked-ranks term) uses the result.
 """
 import tracemalloc, numpy as np, sys
 from harness.estimators.ranks import condensed_distances, spearman_matrix

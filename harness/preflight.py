@@ -97,7 +97,7 @@ def preflight_run(config: RunConfig) -> None:
     from harness.evaluation import load_ground_truth
     from harness.probes import DEFAULT_PROBE, check_probe_source
     from harness.report.atomic import clean_stale
-    from harness.resources import check_memory
+    from harness import budget
     from harness.zoo import load_zoo
 
     check_run_options(config)
@@ -116,8 +116,8 @@ def preflight_run(config: RunConfig) -> None:
         n_images = min(n_images, candidates)
     check_cards(zoo)
     probe_size = config.probe_size or max(max(c.input.size) for c in zoo.cards)
-    map_side = config.settings.map_size or probe_size  # native maps: at most the largest input size
-    check_memory(n_images, len(zoo.cards), probe_size, map_side, len(config.methods), config.estimators)
+    budget.check(n_images, config.settings.max_feature_units, config.estimators, budget.memory_limit(config.max_memory),
+                 n_models=len(zoo.cards), probe_size=probe_size)
 
 
 def check_cards(zoo: Zoo) -> None:

@@ -1,54 +1,21 @@
-"""Memory a run will need, estimated before any model is probed.
+"""How much memory this run may use: what the machine, the container or the user allows.
 
-Most of a run grows linearly with the number of probe images N. The pairwise estimators do
-not: DEPARA's edges and RSA compare every pair of images, so each model contributes a
-condensed distance vector of N(N-1)/2 float64 values, rank-transformed and stacked for all M
-models. Measured with tracemalloc on ``spearman_matrix`` (benchmarks/memory_pairwise.py), the
-peak is ``(M + max(M, 6) + 1) * N(N-1)/2 * 8`` bytes: 2 models x 8000 images need 2.3 GB,
-28 models x 8000 images 15 GB. A run whose estimate exceeds the memory available is refused
-up front with the largest N that fits, instead of failing after every model was probed.
+The estimate of what a run needs is in :mod:`harness.budget` (one estimate for the preflight
+and the run); this module answers the other half: ``HARNESS_MEMORY_LIMIT`` when set, else the
+smallest of the address-space limit (``ulimit -v``), the container's memory limit (cgroup) and
+the memory available on the machine.
 """
 
 from __future__ import annotations
 
 import os
 import resource
-from dataclasses import dataclass
 
 from harness.errors import ResourceLimit
 
-#: Estimators whose memory grows with the square of the number of probe images.
-PAIRWISE_ESTIMATORS = frozenset({"depara", "rsa"})
 MEMORY_ENV = "HARNESS_MEMORY_LIMIT"
 #: Everything else the process holds (torch, onnxruntime, one imported model), roughly.
 BASELINE_BYTES = 1 << 30
-GIB = float(1 << 30)
-
-
-def pairwise_bytes(n_images: int, n_models: int) -> int:
-    """Peak bytes of one pairwise estimator (see the module docstring for the measurement)."""
-    pairs = n_images * (n_images - 1) // 2
-    return (n_models + max(n_models, 6) + 1) * pairs * 8
-
-
-@dataclass(frozen=True)
-class MemoryEstimate:
-    probe_images: int  # the decoded probe set (uint8)
-    maps: int  # attribution maps of every model (float32)
-    pairwise: int  # the largest pairwise estimator's peak (0 without one)
-
-    @property
-    def total(self) -> int:
-        return self.probe_images + self.maps + self.pairwise + BASELINE_BYTES
-
-
-def estimate(n_images: int, n_models: int, probe_size: int, map_size: int, n_methods: int, estimators: tuple[str, ...]) -> MemoryEstimate:
-    pairwise = pairwise_bytes(n_images, n_models) if PAIRWISE_ESTIMATORS & set(estimators) else 0
-    return MemoryEstimate(
-        probe_images=n_images * 3 * probe_size * probe_size,
-        maps=n_models * n_methods * n_images * map_size * map_size * 4,
-        pairwise=pairwise,
-    )
 
 
 def available_bytes() -> tuple[int, str]:
@@ -72,38 +39,6 @@ def available_bytes() -> tuple[int, str]:
     if meminfo:
         candidates.append((meminfo + BASELINE_BYTES, "the memory available on this machine"))
     return min(candidates) if candidates else (1 << 62, "no known limit")
-
-
-def check_memory(n_images: int, n_models: int, probe_size: int, map_size: int, n_methods: int, estimators: tuple[str, ...]) -> MemoryEstimate:
-    """Refuse a run whose estimated peak exceeds the memory available, saying what fits."""
-    est = estimate(n_images, n_models, probe_size, map_size, n_methods, estimators)
-    limit, source = available_bytes()
-    if est.total <= limit:
-        return est
-    pairwise = sorted(PAIRWISE_ESTIMATORS & set(estimators))
-    fit = _largest_fit(limit, n_models, probe_size, map_size, n_methods, estimators)
-    parts = [f"probe images {est.probe_images / GIB:.2f} GiB", f"attribution maps {est.maps / GIB:.2f} GiB"]
-    if pairwise:
-        parts.append(f"pairwise distances for {', '.join(pairwise)} {est.pairwise / GIB:.2f} GiB (grows with N^2)")
-    fixes = [f"use --images {fit} or fewer" if fit >= 2 else "use fewer models or smaller inputs"]
-    if pairwise:
-        fixes.append(f"drop {'/'.join(pairwise)} from --estimators")
-    fixes.append(f"or set {MEMORY_ENV} (e.g. 64G) if more memory is really there")
-    raise ResourceLimit(
-        f"this run needs about {est.total / GIB:.1f} GiB for {n_images} probe images x {n_models} models "
-        f"({'; '.join(parts)}), more than the {limit / GIB:.1f} GiB of {source}; {', '.join(fixes)}"
-    )
-
-
-def _largest_fit(limit: int, n_models: int, probe_size: int, map_size: int, n_methods: int, estimators: tuple[str, ...]) -> int:
-    low, high = 1, 1 << 24
-    while low < high:
-        mid = (low + high + 1) // 2
-        if estimate(mid, n_models, probe_size, map_size, n_methods, estimators).total <= limit:
-            low = mid
-        else:
-            high = mid - 1
-    return low
 
 
 def _parse_bytes(text: str) -> float:

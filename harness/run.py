@@ -205,8 +205,8 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
         raise HarnessError(f"probe set {probe_name!r}: {probe.n_images} usable image(s); the estimators need at least 2")
     timings["probe_set"] = time.perf_counter() - tick
 
-    budget.check(probe.n_images, config.settings.max_feature_units, config.estimators,
-                 config.max_memory or budget.default_limit())
+    budget.check(probe.n_images, config.settings.max_feature_units, config.estimators, budget.memory_limit(config.max_memory),
+                 n_models=len(zoo.cards), probe_size=probe_size)
 
     with open_cache(config) as cache:
         results = probe_models(zoo, probe, config, device, cache, console)
