@@ -126,3 +126,15 @@ def test_run_refuses_an_unknown_select_layer_pair_before_probing(zoo, tmp_path, 
     assert main(["run", "--zoo", str(zoo), "--select-layer", "resnet-a:nope", "--out", str(tmp_path / "o")]) != 0
     err = capsys.readouterr().err.strip()
     assert "nope" in err and len(err.splitlines()) == 1
+
+
+def test_run_html_has_the_optional_sections_only_when_asked(zoo, tmp_path):
+    out = tmp_path / "run"
+    assert main(["run", "--zoo", str(zoo), "--images", "8", "--bootstrap", "10", "--select-layer", "resnet-a:resnet-b",
+                 "--labels", "class_scene", "--labelled-estimators", "logme", "--out", str(out)]) == 0
+    page = (out / "report.html").read_text()
+    assert 'id="layer-selection"' in page and 'href="#layer-selection"' in page
+    assert 'id="labelled-target"' in page and "logme" in page
+    plain = tmp_path / "plain"
+    assert main(["run", "--zoo", str(zoo), "--images", "8", "--bootstrap", "10", "--out", str(plain)]) == 0
+    assert 'id="layer-selection"' not in (plain / "report.html").read_text()

@@ -163,8 +163,11 @@ def render_html(report: Mapping, figures: Mapping[str, bytes]) -> str:
         "trees": sections.trees(report, figures), "gallery": sections.gallery(report, figures),
         "rankings": sections.rankings(report), "provenance": sections.provenance(report),
     }
-    nav = "".join(f'<a href="#{sid}">{esc(label)}</a>' for sid, label in SECTIONS.items())
-    body = "".join(f'<section id="{sid}"><h2>{esc(SECTIONS[sid])}</h2>{bodies[sid]}</section>' for sid in SECTIONS)
+    labels = dict(SECTIONS)
+    for sid, label, text in sections.optional(report):  # only when the run asked for them
+        labels[sid], bodies[sid] = label, text
+    nav = "".join(f'<a href="#{sid}">{esc(label)}</a>' for sid, label in labels.items())
+    body = "".join(f'<section id="{sid}"><h2>{esc(labels[sid])}</h2>{bodies[sid]}</section>' for sid in labels)
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
             f"<title>{esc(title)}</title><style>{STYLE}</style></head><body><header><h1>{esc(title)}</h1>"
             f"<nav>{nav}</nav></header>{body}</body></html>\n")

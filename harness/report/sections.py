@@ -223,3 +223,36 @@ def provenance(report: Mapping) -> str:
 
 def _g(value: float | None) -> str:
     return "–" if value is None else f"{value:.2g}"
+
+
+def optional(report: Mapping) -> list[tuple[str, str, str]]:
+    """(id, title, html) of the sections a run adds on request: --select-layer and --labels."""
+    out = []
+    docs = report.get("layer_selection") or ()
+    if docs:
+        parts = []
+        for doc in docs:
+            rows = [(r["rank"], r["layer"], r["op"], f"{r['score']:.4f}", f"{r['node']:.4f}", f"{r['edge']:.4f}")
+                    for r in sorted(doc["layers"], key=lambda r: r["rank"])]
+            parts.append(f"<h3>{esc(doc['source'])} &rarr; {esc(doc['target'])}</h3>"
+                         f"<p>Chosen layer: <code>{esc(doc['chosen'])}</code> (DEPARA score V + &lambda;E).</p>"
+                         + table(("#", "layer", "op", "score", "V", "E"), rows, numeric=(0, 3, 4, 5)))
+            for budget, ev in (doc.get("evaluation") or {}).items():
+                if "p_at_1" in ev:
+                    parts.append(f"<p>Against measured transfer ({esc(budget)} target images): best <code>{esc(ev['best_layer'])}</code>, "
+                                 f"P@1 {ev['p_at_1']:.0f}, Spearman {_num(ev['spearman'])}, last-layer P@1 {ev['last_layer_p_at_1']:.0f}, "
+                                 f"ceiling {_num(ev['ceiling_spearman'])}.</p>")
+        out.append(("layer-selection", "Layer selection", "".join(parts)))
+    section = report.get("labelled_target")
+    if section:
+        kind = "regression" if section["regression"] else f"{section['classes']} classes"
+        rows = [(name, ", ".join(f"{s} ({section['scores'][name][s]:.3g})" for s in ranking[:5]))
+                for name, ranking in section["rankings"].items()]
+        out.append(("labelled-target", "Labelled target",
+                    f"<p>Target <code>{esc(section['task'])}</code> ({esc(kind)}, {section['n_images']} images): the best "
+                    "sources per labelled estimator.</p>" + table(("estimator", "top 5 sources (score)"), rows)))
+    return out
+
+
+def _num(value) -> str:
+    return "–" if value is None else f"{value:.2f}"
