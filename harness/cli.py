@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable, Sequence
+import warnings
+from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -233,6 +235,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextmanager
+def _third_party_warnings_hidden(hide: bool) -> Iterator[None]:
+    """Warnings raised inside other packages (e.g. onnx2torch's Slice indexing deprecation while a
+    model is probed) are nothing a user can act on: hidden unless ``--debug``. The importer
+    records what it sees at import time in the parity result."""
+    with warnings.catch_warnings():
+        if hide:
+            warnings.filterwarnings("ignore", module=r"(?!harness(\.|$))")
+        yield
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -241,7 +254,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     debug = bool(args.debug)
     func: Callable[[argparse.Namespace], int] = args.func
     try:
-        return func(args)
+        with _third_party_warnings_hidden(not debug):
+            return func(args)
     except HarnessError as exc:
         if debug:
             raise
