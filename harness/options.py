@@ -145,4 +145,5 @@ def add_sharing_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--threshold", type=float, default=0.25, help="a unit matters to a head at >= this x the head's largest contribution")
     p.add_argument("--bootstrap", type=int, default=500, help="bootstrap draws over units and parameter samples (0: no CIs)")
     p.add_argument("--sigma", type=float, default=None, help="noise scale of regression heads (default: maximum likelihood)")
-    p.add_argument("--max-rows", type=int, default=8192, help="rows per stacked forward (memory bound)")
+    p.add_argument("--max-rows", type=int, default=None,
+                   help="images x samples per stacked forward (default: sized to keep each stacked activation near 4 MB)")

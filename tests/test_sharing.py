@@ -13,8 +13,9 @@ from harness.layers import Layer
 from harness.probes.labels import TaskLabels
 from harness.sharing.evidence import weighted_evidence
 from harness.sharing.heads import make_head
-from harness.sharing.marginalise import marginalise, marginalise_loop
+from harness.sharing.marginalise import marginalise, marginalise_loop, unit_slice
 from harness.sharing.measures import head_contributions, sharing_measures
+from harness.sharing.suffix import UnitSuffix
 from harness.sharing.units import UnitLayer, sample_unit
 
 
@@ -74,6 +75,67 @@ def test_batched_equals_loop(name, op):
     # the loop restores every parameter it overwrote
     again = marginalise_loop(gm, x, layer, heads, n_samples=2, seed=3, units=[0])
     torch.testing.assert_close(again.loglik0["dense"], slow.loglik0["dense"])
+
+
+class Residual(nn.Module):
+    """Stem conv + BN, a residual block (scaled branch + skip), a pooled linear head and a token-wise linear head."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(3, 6, 3, padding=1)
+        self.bn = nn.BatchNorm2d(6)
+        self.block = nn.Conv2d(6, 6, 3, padding=1)
+        self.pool = nn.MaxPool2d(2)
+        self.flat = nn.Flatten()
+        self.fc = nn.Linear(6 * 4 * 4, 4)
+        self.tok = nn.Linear(6, 5)
+        self.norm = nn.LayerNorm(5)
+        self.out = nn.Linear(5, 3)
+        with torch.no_grad():
+            self.bn.running_mean.uniform_(-0.5, 0.5)
+            self.bn.running_var.uniform_(0.5, 2.0)
+            self.bn.weight.uniform_(0.5, 1.5)
+            self.bn.bias.uniform_(-0.2, 0.2)
+
+    def forward(self, x):
+        a = torch.relu(self.bn(self.stem(x)))
+        b = torch.relu(self.block(a) * 0.5 + a)
+        cls = self.fc(self.flat(self.pool(b)))
+        tokens = b.flatten(2).transpose(1, 2)
+        reg = self.out(self.norm(torch.nn.functional.gelu(self.tok(tokens))).mean(dim=1))
+        return cls, reg
+
+
+@pytest.mark.parametrize("name,op,expect", [
+    ("stem", "Conv", {"bn": "slice", "relu": "slice", "block": "linear-update", "add": "dense"}),
+    ("block", "Conv", {"mul": "slice", "add": "slice", "relu_1": "slice", "pool": "slice", "flat": "slice",
+                       "fc": "linear-update", "flatten": "dense"}),
+    ("tok", "Gemm", {"gelu": "slice", "norm": "dense"}),
+    ("fc", "Gemm", {}),
+])
+def test_slicewise_suffix_equals_loop(name, op, expect):
+    """Residual skips, BN, pooling, flatten, token-wise linear layers: the cut graph computes only the changed
+    slice where it can (``modes``) and still equals the seed's loop."""
+    torch.manual_seed(2)
+    gm = fx.symbolic_trace(Residual().double().eval())
+    x = torch.rand(5, 3, 8, 8, dtype=torch.float64)
+    with torch.no_grad():
+        cls, reg = gm(x)
+    rng = np.random.default_rng(1)
+    heads = [make_head("cls", 0, cls, TaskLabels("cls", "classification", cls.argmax(1).numpy()), "t"),
+             make_head("reg", 1, reg, TaskLabels("reg", "regression", reg.numpy() + rng.normal(0, 0.1, (5, 3))), "t")]
+    layer = _layer(gm, name, op)
+    fast = marginalise(gm, x, layer, heads, n_samples=6, seed=4, max_rows=11)
+    slow = marginalise_loop(gm, x, layer, heads, n_samples=6, seed=4)
+    assert fast.path == "split"
+    for head in heads:
+        torch.testing.assert_close(fast.loglik[head.name], slow.loglik[head.name], rtol=1e-9, atol=1e-9)
+    suffix = UnitSuffix(gm, name)
+    layer_in, _ = suffix.intact(x)
+    filt, bias = layer.get(1)
+    suffix.outputs(unit_slice(layer, layer_in, 1, filt[None], bias[None], suffix.base[suffix.layer_node].dim()), 1)
+    for node, mode in expect.items():
+        assert suffix.modes[node] == mode, (node, suffix.modes)
 
 
 def test_samples_are_self_normalised_gaussians_around_the_unit():

@@ -39,6 +39,10 @@ class UnitLayer:
         w = self.module.weight
         return int(w.shape[1] * self.module.groups if self.transposed else w.shape[0])
 
+    def unit_axis(self, rank: int) -> int:
+        """The axis of the layer's output (of ``rank`` dims) that indexes units: channels, or a linear layer's features."""
+        return rank - 1 if isinstance(self.module, nn.Linear) else 1
+
     @property
     def has_bias(self) -> bool:
         return getattr(self.module, "bias", None) is not None
