@@ -34,12 +34,18 @@ METHODS = ("auto", "gauss_newton", "hvp", "loop")
 PL_RTOL = 1e-4
 
 
-def score_hessian(score: ScoreFn, z: torch.Tensor) -> torch.Tensor:
+def score_hessian(score: ScoreFn, z: torch.Tensor, vectorised: bool = True) -> torch.Tensor:
     """G: the Hessian of the score with respect to the outputs, per image (N, K, K).
 
+    One vectorised call (``torch.func.hessian`` under ``vmap``) where the score allows it, else
     K double-backward passes through the score alone (cheap: it is a function of K numbers);
     images are independent, so differentiating the batch sum gives every image's block.
     """
+    if vectorised:
+        try:
+            return torch.func.vmap(torch.func.hessian(score))(z.detach())
+        except Exception:  # noqa: BLE001 - a score vmap cannot trace: the textbook way below
+            pass
     z = z.detach().requires_grad_(True)
     with torch.enable_grad():
         (grad,) = torch.autograd.grad(score(z).sum(), z, create_graph=True)
@@ -57,6 +63,12 @@ def output_maps(head: HeadFn, x: torch.Tensor | None, a: torch.Tensor, classes: 
     ``classes`` (N, k) picks per-image outputs (e.g. the top classes); default: all outputs.
     Returns (k, N, H, W).
     """
+    return outputs_and_maps(head, x, a, classes, chunk)[1]
+
+
+def outputs_and_maps(head: HeadFn, x: torch.Tensor | None, a: torch.Tensor, classes: torch.Tensor | None = None,
+                     chunk: int = 64) -> tuple[torch.Tensor, torch.Tensor]:
+    """The head's outputs z (N, K) and :func:`output_maps`, from one forward pass."""
     a = a.detach().requires_grad_(True)
     with torch.enable_grad():
         z = head(x, a)
@@ -69,7 +81,7 @@ def output_maps(head: HeadFn, x: torch.Tensor | None, a: torch.Tensor, classes: 
             cot.scatter_(2, cols.T.unsqueeze(-1), 1.0)
             jac = batched_vjp(z, a, cot)
             maps.append((jac * a.detach()).sum(2))
-    return torch.cat(maps)
+    return z.detach(), torch.cat(maps)
 
 
 def batched_vjp(z: torch.Tensor, a: torch.Tensor, cot: torch.Tensor) -> torch.Tensor:
@@ -83,9 +95,7 @@ def batched_vjp(z: torch.Tensor, a: torch.Tensor, cot: torch.Tensor) -> torch.Te
 
 def quadratic_gauss_newton(head: HeadFn, score: ScoreFn, x: torch.Tensor | None, a: torch.Tensor) -> torch.Tensor:
     """q (N, H, W) for a piecewise-linear head: u_l^T G u_l from per-output backward passes."""
-    with torch.no_grad():
-        z = head(x, a.detach())
-    u = output_maps(head, x, a)  # (K, N, H, W)
+    z, u = outputs_and_maps(head, x, a)  # (N, K), (K, N, H, W)
     g = score_hessian(score, z)  # (N, K, K)
     return torch.einsum("knhw,nkm,mnhw->nhw", u, g, u)
 
