@@ -42,7 +42,7 @@ DEFAULT_LAYER = "/encoder/encoder.2/encoder.2.0/Conv"
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--card", type=Path, default=DEFAULT_CARD)
-    parser.add_argument("--layer", default=DEFAULT_LAYER)
+    parser.add_argument("--layer", nargs="+", default=[DEFAULT_LAYER], help="layers to marginalise (each benchmarked)")
     parser.add_argument("--samples", type=int, default=64)
     parser.add_argument("--images", type=int, default=100)
     parser.add_argument("--loop-units", type=int, default=2)
@@ -59,10 +59,18 @@ def main() -> int:
 
     names = [o.name for o in load_onnx(card.onnx).graph.output]
     heads = [make_head(h, names.index(h), out0[names.index(h)], labelled.task(h), "bench") for h in card.heads]
-    layer = unit_layer(model.graph, model.layers.resolve(args.layer, "bench"), args.layer, "bench")
+    results = [bench_layer(model, x, heads, name, args) for name in args.layer]
+    print(json.dumps({"card": card.id, "samples": args.samples, "images": args.images, "threads": torch.get_num_threads(),
+                      "layers": results}, indent=1))
+    return 0
+
+
+def bench_layer(model, x: torch.Tensor, heads, name: str, args) -> dict:
+    """Loop vs batched on one layer, interleaved A B A B ... (medians), then the batched path on the whole layer."""
+    layer = unit_layer(model.graph, model.layers.resolve(name, "bench"), name, "bench")
     units = list(range(args.loop_units))
     loop_t, fast_t = [], []
-    for _ in range(args.repeats):  # interleaved: A B A B ...
+    for _ in range(args.repeats):
         t0 = time.perf_counter()
         slow = marginalise_loop(model.graph, x, layer, heads, args.samples, units=units)
         loop_t.append((time.perf_counter() - t0) / len(units))
@@ -74,9 +82,8 @@ def main() -> int:
     full = marginalise(model.graph, x, layer, heads, args.samples)
     full_s = time.perf_counter() - t0
     loop_per_unit, fast_per_unit = statistics.median(loop_t), statistics.median(fast_t)
-    result = {
-        "card": card.id, "layer": args.layer, "units": layer.n_units, "samples": args.samples, "images": args.images,
-        "threads": torch.get_num_threads(), "path": full.path,
+    return {
+        "layer": name, "units": layer.n_units, "path": full.path,
         "loop_s_per_unit": round(loop_per_unit, 4), "batched_s_per_unit_same_units": round(fast_per_unit, 4),
         "batched_s_whole_layer": round(full_s, 3),
         "loop_units_per_s": round(1 / loop_per_unit, 3), "batched_units_per_s": round(layer.n_units / full_s, 3),
@@ -84,8 +91,6 @@ def main() -> int:
         "speedup_whole_layer": round(loop_per_unit * layer.n_units / full_s, 1),
         "max_abs_loglik_diff": diff,
     }
-    print(json.dumps(result, indent=1))
-    return 0
 
 
 if __name__ == "__main__":
