@@ -127,7 +127,7 @@ def add_select_layer_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch-size", type=int, default=32, help="probe images per forward/backward pass")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
     p.add_argument("--layer-truth", type=Path, default=None,
-                   help=f"CSV of measured per-layer transfer (default: <zoo>/{LAYER_TRUTH} when present)")
+                   help=f"CSV of measured per-layer transfer (default: {LAYER_TRUTH.name} beside the zoo's ground truth, when present)")
     p.add_argument("--out", type=Path, default=None, help="output folder (default: runs/select-layer/<source>--<target>)")
 
 

@@ -63,8 +63,15 @@ def pair_document(zoo, source_id: str, target_id: str, probe, probe_name: str, *
 
 
 def zoo_layer_truth(zoo) -> Path | None:
-    """The zoo's measured per-layer transfer, when it has one."""
-    path = zoo.root / LAYER_TRUTH
+    """The zoo's measured per-layer transfer, when it has one: ``layers.csv`` beside its ground truth.
+
+    Beside the ground truth, not at a fixed place in the folder: zoo versions share a folder
+    (zoo.yaml, zoo-1.0.yaml) and their models share ids, so a fixed path would hand one
+    version's layer truth to the other.
+    """
+    if zoo.ground_truth is None:
+        return None
+    path = zoo.ground_truth.parent / LAYER_TRUTH.name
     return path if path.is_file() else None
 
 

@@ -45,10 +45,19 @@ def find_probe(cfg, spec: ModelSpec, onnx_path, net: torch.nn.Module | None = No
     if net is None:
         net = TaskModel(spec.encoder, spec.tasks, cfg.size)
         net.load_state_dict(torch.load(cfg.files.ckpt / f"{spec.id}.pt"))
-    net.eval()
-    x = torch.rand(3, 3, cfg.size, cfg.size, generator=torch.Generator().manual_seed(0))
+    return matching_node(model, net.eval().encoder, cfg.size, f"{spec.id}: {onnx_path.name}")
+
+
+def matching_node(model: onnx.ModelProto, part: torch.nn.Module, size: int, where: str) -> tuple[str, str]:
+    """(node name, tensor) of the first ONNX node whose output equals ``part``'s on a seeded input.
+
+    torch.onnx's node names carry no module path, so a sub-network's output (an encoder's
+    bottleneck) is found by value, run through onnxruntime with every tensor exposed.
+    """
+    x = torch.rand(3, 3, size, size, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        ref = net.encoder(x).numpy()
+        ref = part(x).numpy()
+    nodes = _tensors(model)
     session = ort_session(model, [t for _, t in nodes])
     names = [o.name for o in session.get_outputs()]
     values = dict(zip(names, session.run(names, {session.get_inputs()[0].name: x.numpy()})))
@@ -56,7 +65,7 @@ def find_probe(cfg, spec: ModelSpec, onnx_path, net: torch.nn.Module | None = No
         value = values.get(tensor)
         if value is not None and value.shape == ref.shape and np.allclose(value, ref, atol=1e-4, rtol=1e-4):
             return (name or tensor), tensor
-    raise RuntimeError(f"{spec.id}: no tensor of {onnx_path.name} matches the encoder output")
+    raise RuntimeError(f"{where}: no tensor matches the output of {type(part).__name__}")
 
 
 def _training_text(cfg, spec: ModelSpec) -> str:

@@ -28,8 +28,8 @@ from torch import nn
 from harness.card import load_card
 from harness.hashing import sha256_file
 from harness.importer import import_card
-from harness.parity import ort_session
 from harness.probes.synthetic.dataset import render_batch
+from zoo.build.cards import matching_node
 from zoo.build.config import VERSIONS
 from zoo.build.architectures import PooledHead, TaskonomyEncoder
 
@@ -64,19 +64,7 @@ def classifier_difficulty(card_path, x: torch.Tensor, y: torch.Tensor) -> tuple[
 
 def _bottleneck_node(onnx_path, net: HardnessNet) -> str:
     """The ONNX node whose output equals the encoder's (the probe layer of the card)."""
-    model = onnx.load(str(onnx_path))
-    nodes = [(n.name, n.output[0]) for n in model.graph.node if n.output and n.output[0]]
-    x = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(0))
-    with torch.no_grad():
-        ref = net.encoder(x).numpy()
-    session = ort_session(model, [t for _, t in nodes])
-    names = [o.name for o in session.get_outputs()]
-    values = dict(zip(names, session.run(names, {session.get_inputs()[0].name: x.numpy()})))
-    for name, tensor in nodes:
-        v = values.get(tensor)
-        if v is not None and v.shape == ref.shape and np.allclose(v, ref, atol=1e-4, rtol=1e-4):
-            return name or tensor
-    raise RuntimeError(f"no tensor of {onnx_path} matches the encoder output")
+    return matching_node(onnx.load(str(onnx_path)), net.encoder, 32, str(onnx_path))[0]
 
 
 def run(classifier: str = "class_object", force: bool = False) -> int:
