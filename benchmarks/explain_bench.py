@@ -9,7 +9,7 @@
 2. Images/s of whole explanations (difficulty map + top-class maps; no figures) for the
    gradient, IG and 2ndG variants.
 
-    .venv/bin/python benchmarks/explain_bench.py [--card zoo/cards/class_object.yaml] [--layer NAME ...]
+    .venv/bin/python benchmarks/explain_bench.py [--card zoo/explain/cards/class_object-gap.yaml] [--layer NAME ...]
         [--images 16] [--repeats 5] [--score softmax] [--json out.json]
 """
 
@@ -85,7 +85,7 @@ def main(argv=None) -> int:
     from harness.probes import ProbeRequest, load_probe
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--card", type=Path, default=ROOT / "zoo" / "cards" / "class_object.yaml")
+    parser.add_argument("--card", type=Path, default=ROOT / "zoo" / "explain" / "cards" / "class_object-gap.yaml")
     parser.add_argument("--layer", nargs="+", default=[None], help="layers to split at (default: the card's probe layer)")
     parser.add_argument("--images", type=int, default=16)
     parser.add_argument("--repeats", type=int, default=5)

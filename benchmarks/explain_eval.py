@@ -34,7 +34,8 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("cards", nargs="*", type=Path,
-                        default=[ROOT / "zoo" / "cards" / "class_object.yaml", ROOT / "zoo" / "cards" / "keras-class_object.yaml"])
+                        default=[ROOT / "zoo" / "explain" / "cards" / "class_object-gap.yaml",
+                                 ROOT / "zoo" / "cards" / "class_object.yaml", ROOT / "zoo" / "cards-2.0" / "class_object.yaml"])
     parser.add_argument("--images", type=int, default=200)
     parser.add_argument("--first-seed", type=int, default=7_000_000, help="scene seeds (outside every zoo split)")
     parser.add_argument("--keep", type=float, default=0.2)

@@ -18,6 +18,7 @@ from harness.zoo import default_zoo_dir
 
 ZOO = default_zoo_dir()
 CLASS_OBJECT = ZOO / "cards" / "class_object.yaml"
+GAP_CLASSIFIER = ZOO / "explain" / "cards" / "class_object-gap.yaml"  # the one that learned its task (zoo/build/explain_models.py)
 
 
 def test_class_pairs_take_the_top_classes_per_location():
@@ -72,10 +73,11 @@ def test_zoo_classifier_cards_name_their_classes():
     assert load_card(CLASS_OBJECT).hardness is not None and load_card(load_card(CLASS_OBJECT).hardness).probe_layer
 
 
-@pytest.mark.parametrize("attribution", ["gradient", "2ndg", "ig"])
-def test_cli_explain_writes_json_gallery_and_figures(tmp_path, attribution):
+@pytest.mark.parametrize("card,attribution", [(CLASS_OBJECT, "gradient"), (CLASS_OBJECT, "2ndg"), (CLASS_OBJECT, "ig"),
+                                              (GAP_CLASSIFIER, "2ndg")])
+def test_cli_explain_writes_json_gallery_and_figures(tmp_path, card, attribution):
     out = tmp_path / "out"
-    assert main(["explain", str(CLASS_OBJECT), "--images", "3", "--attribution", attribution, "--out", str(out)]) == 0
+    assert main(["explain", str(card), "--images", "3", "--attribution", attribution, "--out", str(out)]) == 0
     doc = json.loads((out / "explain.json").read_text())
     assert doc["parameters"]["attribution"] == attribution and len(doc["images"]) == 3
     if attribution == "2ndg":
@@ -131,5 +133,5 @@ def test_zoo_form_explains_the_cards_that_name_their_classes():
     from harness.explain.command import is_classifier
     from harness.zoo import load_zoo
 
-    ids = {c.id for c in load_zoo(ZOO).cards if is_classifier(c)}  # room_layout (N, 9) is not one
+    ids = {c.id for c in load_zoo(ZOO / "zoo-1.0.yaml").cards if is_classifier(c)}  # room_layout (N, 9) is not one
     assert ids == {"class_object", "class_scene", "class_scene-mobilenet", "keras-class_object"}
