@@ -92,4 +92,7 @@ def test_sharing_cli_errors(tmp_path, capsys):
     assert main(["sharing", str(card), "--layer", "/heads.0/pool/AveragePool", "--samples", "2", "--images", "4",
                  "--out", str(tmp_path / "z")]) == 1
     assert "Conv, ConvTranspose or Gemm" in capsys.readouterr().err
-    assert not (tmp_path / "x").exists() and not (tmp_path / "z").exists()
+    assert main(["sharing", str(card), "--layer", "/encoder/bottleneck/Conv", "--max-rows", "0", "--out", str(tmp_path / "w")]) == 1
+    err = capsys.readouterr().err
+    assert "--max-rows must be at least 1" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x").exists() and not (tmp_path / "z").exists() and not (tmp_path / "w").exists()

@@ -48,6 +48,8 @@ def _check_args(args: argparse.Namespace) -> None:
             raise HarnessError(f"{flag} must be at least {low}, got {value}")
     if not 0 < args.threshold < 1:
         raise HarnessError(f"--threshold must be between 0 and 1, got {args.threshold}")
+    if args.max_rows is not None and args.max_rows < 1:
+        raise HarnessError(f"--max-rows must be at least 1 (or left out: batches sized to ~4 MB), got {args.max_rows}")
 
 
 def _heads(card, model, labelled, x: torch.Tensor, sigma: float | None) -> tuple[list[Head], tuple]:
