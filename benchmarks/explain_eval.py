@@ -64,6 +64,8 @@ def main(argv=None) -> int:
             table.add_row(variant, str(row["images"]), str(row["insecurities"]), _fmt(row["insecurity"]), _fmt(row["difficulty"]),
                           _fmt(row["random"]), _fmt(row["insecurity_minus_random"]), _fmt(row["insecurity_minus_difficulty"]))
         console.print(table)
+        for name, entry in res["paired"].items():
+            console.print(f"  insecurity precision {name}, paired by image: {_fmt(entry)}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     return 0

@@ -135,3 +135,32 @@ def test_zoo_form_explains_the_cards_that_name_their_classes():
 
     ids = {c.id for c in load_zoo(ZOO / "zoo-1.0.yaml").cards if is_classifier(c)}  # room_layout (N, 9) is not one
     assert ids == {"class_object", "class_scene", "class_scene-mobilenet", "keras-class_object"}
+
+
+def test_paired_differences_are_per_image_means_with_nan_images_left_out():
+    from harness.explain.evaluate import paired_differences
+
+    rows = {"gradient": {"insecurity": np.array([0.1, 0.2, np.nan, 0.4])},
+            "2ndg": {"insecurity": np.array([0.3, 0.1, 0.5, 0.4])}}
+    out = paired_differences(rows, n_boot=200, seed=0)
+    assert list(out) == ["2ndg - gradient"]
+    assert out["2ndg - gradient"]["mean"] == pytest.approx((0.2 - 0.1 + 0.0) / 3)
+    lo, hi = out["2ndg - gradient"]["ci95"]
+    assert -0.1 - 1e-12 <= lo <= hi <= 0.2 + 1e-12
+
+
+def test_evaluation_against_object_masks_on_the_learned_classifier():
+    """End to end on 6 fresh scenes: precisions are fractions, the random mask's is the pair's pixel share."""
+    from harness.explain.evaluate import evaluate, render_scenes
+
+    res = evaluate(load_card(GAP_CLASSIFIER), ("gradient", "2ndg"), n_images=6, first_seed=7_100_000, keep=0.2, n_boot=50)
+    assert 0.0 <= res["accuracy"] <= 1.0 and set(res["variants"]) == {"gradient", "2ndg"}
+    assert list(res["paired"]) == ["2ndg - gradient"]
+    scenes = render_scenes(list(range(7_100_000, 7_100_006)), 64)
+    assert (scenes.objects >= -1).all() and (scenes.objects < 4).all()
+    for row in res["variants"].values():
+        assert row["images"] == 6 and row["insecurities"] >= 6
+        for key in ("insecurity", "difficulty", "random"):
+            assert 0.0 <= row[key]["mean"] <= 1.0
+        # the random mask's precision is the share of the image covered by the pair's objects: at most all objects
+        assert row["random"]["mean"] <= float((scenes.objects >= 0).mean()) + 1e-9

@@ -112,11 +112,25 @@ def evaluate(card: ModelCard, attributions: tuple[str, ...], n_images: int, firs
     scenes = render_scenes(list(range(first_seed, first_seed + n_images)), max(card.input.size))
     result = {"card": card.id, "content_hash": card.content_hash(), "images": n_images,
               "seeds": [first_seed, first_seed + n_images - 1], "keep": keep, "score": score, "variants": {}}
+    per_image = {}
     for variant in attributions:
         explainer = Explainer.load(card, ExplainConfig(layer=layer, score=score, attribution=variant, keep=keep))
         result.setdefault("accuracy", accuracy(explainer, scenes, kinds))
         result["layer"] = explainer.split.layer.onnx_node or explainer.split.layer.tensor
-        result["variants"][variant] = summarise(per_image_precisions(explainer, scenes, kinds), n_boot, 0)
+        per_image[variant] = per_image_precisions(explainer, scenes, kinds)
+        result["variants"][variant] = summarise(per_image[variant], n_boot, 0)
         if progress:
             progress(variant)
+    result["paired"] = paired_differences(per_image, n_boot, 0)
     return result
+
+
+def paired_differences(per_image: dict[str, dict[str, np.ndarray]], n_boot: int, seed: int) -> dict:
+    """Insecurity precision of each variant minus the first one's (the seed's comparison), paired by image."""
+    names = list(per_image)
+    out = {}
+    for other in names[1:]:
+        diff = per_image[other]["insecurity"] - per_image[names[0]]["insecurity"]
+        idx = bootstrap_indices(len(diff), n_boot, seed)
+        out[f"{other} - {names[0]}"] = {"mean": float(np.nanmean(diff)), "ci95": percentile_ci(diff, idx)}
+    return out
