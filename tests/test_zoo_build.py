@@ -38,3 +38,16 @@ def test_zoo_2_smoke_build_resumes_and_loads(tmp_path):
         losses = list(csv.DictReader(handle))
     assert len(losses) == len(cfg.seeds) * (len(cfg.models) + len(cfg.random_sources) + 1)
     assert (tmp_path / "BUILD-2.0.md").read_text().count("Models trained and exported: **2 / 2**") == 1
+
+
+def test_hardness_predictors_live_beside_their_zoo_version(tmp_path):
+    """Zoo versions share a folder and model ids: each cards folder has its own hardness folder."""
+    from zoo.build.hardness import card_field, predictor_card
+
+    assert predictor_card(tmp_path / "cards" / "c.yaml") == tmp_path / "hardness" / "c-hardness.yaml"
+    assert predictor_card(tmp_path / "cards-2.0" / "c.yaml") == tmp_path / "hardness-2.0" / "c-hardness.yaml"
+    assert predictor_card(tmp_path / "explain" / "cards" / "c.yaml") == tmp_path / "explain" / "hardness" / "c-hardness.yaml"
+    assert card_field(tmp_path / "cards-2.0" / "c.yaml") == {}
+    (tmp_path / "hardness-2.0").mkdir()
+    (tmp_path / "hardness-2.0" / "c-hardness.yaml").write_text("id: c-hardness\n")
+    assert card_field(tmp_path / "cards-2.0" / "c.yaml") == {"hardness": "../hardness-2.0/c-hardness.yaml"}

@@ -67,11 +67,12 @@ def main(argv=None) -> int:
             zoofile.write(cfg)
         elif stage == "hardness":
             if cfg.version != "1.0":
-                print("stage hardness: only zoo 1.0 has a hardness predictor (class_object); skipped")
+                print("stage hardness: zoo 2.0's class_object stays near the majority class; the classifier that learned "
+                      "it (python -m zoo.build.explain_models) gets the predictor instead; skipped")
                 continue
             from zoo.build import hardness
 
-            work = hardness.run("class_object", args.force)
+            work = hardness.run(cfg.files.cards / "class_object.yaml", args.force)
         elif stage == "transfer":
             from zoo.build import transfer
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import onnx
 import torch
 import yaml
@@ -13,19 +12,15 @@ import yaml
 from harness.card import load_card
 from harness.hashing import sha256_file
 from harness.importer import import_card
-from harness.parity import ort_session
 from zoo.build.architectures import TaskModel, architecture_text, encoder_class
 from zoo.build.data import TASK_INFO, loss_name
+from zoo.build.hardness import card_field
+from zoo.build.onnx_search import matching_node, node_outputs
 from zoo.build.progress import progress_bar
 from zoo.build.specs import ModelSpec
 
 KERAS_ARCHITECTURE = ("Keras functional model, Taskonomy-style encoder: 3x(Conv2D 3x3-BN-ReLU; strides 2,2,1; 16,32,32 ch) "
                       "+ Conv2D 1x1 'bottleneck' -> 8x8x8; head {head}")
-
-
-def _tensors(model: onnx.ModelProto) -> list[tuple[str, str]]:
-    """(node name, first output tensor) of every node, in graph order."""
-    return [(node.name, node.output[0]) for node in model.graph.node if node.output and node.output[0]]
 
 
 def find_probe(cfg, spec: ModelSpec, onnx_path, net: torch.nn.Module | None = None) -> tuple[str, str]:
@@ -36,7 +31,7 @@ def find_probe(cfg, spec: ModelSpec, onnx_path, net: torch.nn.Module | None = No
     named after the Keras layer ``bottleneck``.
     """
     model = onnx.load(str(onnx_path))
-    nodes = _tensors(model)
+    nodes = node_outputs(model)
     if spec.framework == "tensorflow":
         hits = [(n, t) for n, t in nodes if "/bottleneck" in n]
         if len(hits) != 1:
@@ -46,26 +41,6 @@ def find_probe(cfg, spec: ModelSpec, onnx_path, net: torch.nn.Module | None = No
         net = TaskModel(spec.encoder, spec.tasks, cfg.size)
         net.load_state_dict(torch.load(cfg.files.ckpt / f"{spec.id}.pt"))
     return matching_node(model, net.eval().encoder, cfg.size, f"{spec.id}: {onnx_path.name}")
-
-
-def matching_node(model: onnx.ModelProto, part: torch.nn.Module, size: int, where: str) -> tuple[str, str]:
-    """(node name, tensor) of the first ONNX node whose output equals ``part``'s on a seeded input.
-
-    torch.onnx's node names carry no module path, so a sub-network's output (an encoder's
-    bottleneck) is found by value, run through onnxruntime with every tensor exposed.
-    """
-    x = torch.rand(3, 3, size, size, generator=torch.Generator().manual_seed(0))
-    with torch.no_grad():
-        ref = part(x).numpy()
-    nodes = _tensors(model)
-    session = ort_session(model, [t for _, t in nodes])
-    names = [o.name for o in session.get_outputs()]
-    values = dict(zip(names, session.run(names, {session.get_inputs()[0].name: x.numpy()})))
-    for name, tensor in nodes:
-        value = values.get(tensor)
-        if value is not None and value.shape == ref.shape and np.allclose(value, ref, atol=1e-4, rtol=1e-4):
-            return (name or tensor), tensor
-    raise RuntimeError(f"{where}: no tensor matches the output of {type(part).__name__}")
 
 
 def _training_text(cfg, spec: ModelSpec) -> str:
@@ -112,6 +87,7 @@ def card_data(cfg, spec: ModelSpec, probe_layer: str, record: dict) -> dict:
         data["heads"] = list(spec.tasks)
     elif class_names(spec.task):
         data["classes"] = list(class_names(spec.task))  # names for `harness explain`
+        data.update(card_field(cfg.files.cards / f"{spec.id}.yaml"))  # its hardness predictor, when built
     return data
 
 

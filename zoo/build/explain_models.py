@@ -7,7 +7,8 @@ not learned its classes say nothing about the method. This stage trains one clas
 task the way the seed's classifiers are built (a conv net ending in global average pooling and
 one linear layer, no bottleneck) for longer, on zoo 2.0's rendered training scenes (64x64),
 exports it to ONNX and writes its card into the separate zoo ``zoo/explain/`` (not a transfer
-model). Resumable: a finished checkpoint is reused.
+model), then trains its hardness predictor (zoo/build/hardness.py, into ``zoo/explain/hardness/``)
+for ``harness explain --score hardness``. Resumable: a finished checkpoint is reused.
 
     .venv/bin/python -m zoo.build.explain_models [--force]      # needs zoo 2.0's data stage
 """
@@ -27,9 +28,11 @@ from torch import nn
 from harness.adapters.pytorch import export_torch
 from harness.hashing import sha256_file
 from harness.probes.synthetic.geometry import OBJECT_CLASSES
+from zoo.build import hardness
 from zoo.build.architectures import conv_bn
 from zoo.build.config import VERSIONS
 from zoo.build.data import build_split, load_split
+from zoo.build.hardness import card_field
 
 CFG = VERSIONS["2.0"]
 ZOO = CFG.files.root / "explain"
@@ -125,6 +128,7 @@ def write_card(model: GapClassifier, record: dict, force: bool) -> None:
                   f"{record['seconds']} s). Accuracy on zoo 2.0's 500 held-out test scenes (seeds 3000000..3000499): "
                   f"{record['test_accuracy']:.3f} (majority class {record['test_majority_class']:.3f})."),
         "classes": list(OBJECT_CLASSES),
+        **card_field(ZOO / "cards" / f"{MODEL_ID}.yaml"),  # its hardness predictor, once built
     }
     (ZOO / "cards" / f"{MODEL_ID}.yaml").write_text(yaml.safe_dump(card, sort_keys=False, width=120))
     zoo_file = {"name": "mini-explain", "version": "1.0.0",
@@ -146,6 +150,8 @@ def main(argv=None) -> int:
         build_split(CFG, split)
     model, record = train(args.force)
     write_card(model, record, args.force)
+    if hardness.run(ZOO / "cards" / f"{MODEL_ID}.yaml", args.force):  # the seed's second network, for --score hardness
+        write_card(model, record, force=False)
     print(f"{MODEL_ID}: test accuracy {record['test_accuracy']:.3f} (majority class {record['test_majority_class']:.3f})")
     return 0
 
