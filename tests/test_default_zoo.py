@@ -1,4 +1,6 @@
-"""The embedded default zoo (zoo/, built by `python -m zoo.build`): cards, models, ground truth, a run."""
+"""The embedded zoos (zoo/, built by `python -m zoo.build`): cards, models, ground truth, a run.
+
+zoo/zoo.yaml is mini-taskonomy 2.0 (the default); zoo/zoo-1.0.yaml keeps 1.0 as a zoo version."""
 
 from __future__ import annotations
 
@@ -14,35 +16,42 @@ from harness.importer import import_card
 from harness.zoo import default_zoo_dir, load_zoo, validate_zoo
 
 ZOO = default_zoo_dir()
+#: zoo file -> (version, models folder, probe shape, frameworks)
+VERSIONS = {
+    "zoo.yaml": ("2.0.0", "models-2.0", (16, 8, 8), {"pytorch"}),
+    "zoo-1.0.yaml": ("1.0.0", "models", (8, 8, 8), {"pytorch", "tensorflow"}),
+}
 
 
-@pytest.fixture(scope="module")
-def zoo():
-    return load_zoo(ZOO)
+@pytest.fixture(scope="module", params=list(VERSIONS))
+def zoo(request):
+    return load_zoo(ZOO / request.param), VERSIONS[request.param]
 
 
 def test_every_card_validates_and_matches_its_onnx(zoo):
-    assert validate_zoo(ZOO) == []
-    assert zoo.name == "mini-taskonomy" and zoo.version == "1.0.0" and zoo.probe == "synthetic-indoor"
+    zoo, (version, models, _, frameworks) = zoo
+    assert validate_zoo(zoo.file) == []
+    assert zoo.name == "mini-taskonomy" and zoo.version == version and zoo.probe == "synthetic-indoor"
     assert len(zoo.cards) >= 20
     for card in zoo.cards:
         assert card.sha256 == sha256_file(card.onnx), card.id
-        assert card.onnx.is_relative_to(ZOO / "models")
+        assert card.onnx.is_relative_to(ZOO / models)
         assert card.architecture and card.training_data and card.group and card.license and card.notes
-    frameworks = {c.framework for c in zoo.cards}
-    assert {"pytorch", "tensorflow"} <= frameworks
+    assert {c.framework for c in zoo.cards} >= frameworks
     assert sum(1 for c in zoo.cards if len(c.heads) == 2) >= 2
     assert sum(1 for c in zoo.cards if c.group == "taskonomy") >= 14
 
 
 def test_every_model_imports_with_parity(zoo):
+    zoo, (_, _, probe_shape, _) = zoo
     for card in zoo.cards:
         model = import_card(card)
         assert model.parity.passed(card.parity_tolerance), card.id
-        assert tuple(model.probe.shape[1:]) in ((8, 8, 8),), (card.id, model.probe.shape)
+        assert tuple(model.probe.shape[1:]) == probe_shape, (card.id, model.probe.shape)
 
 
 def test_ground_truth_covers_every_target(zoo):
+    zoo, _ = zoo
     assert zoo.ground_truth is not None and zoo.ground_truth_repeat is not None
     ids = [c.id for c in zoo.cards]
     targets = [c.id for c in zoo.cards if c.group == "taskonomy"]

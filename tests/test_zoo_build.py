@@ -27,7 +27,7 @@ def test_zoo_2_smoke_build_resumes_and_loads(tmp_path):
     assert transfer.run(cfg, jobs=1) == 0
     assert main([*smoke_args, "--only", "affinity", "docs"]) == 0
 
-    zoo = load_zoo(tmp_path / "zoo-2.0.yaml")
+    zoo = load_zoo(tmp_path / "zoo.yaml")
     assert zoo.version == "2.0.0" and {c.id for c in zoo.cards} == {m.id for m in cfg.models}
     assert all(c.onnx.parent.name == "models-2.0" and tuple(c.input.size) == (64, 64) for c in zoo.cards)
     gt = load_ground_truth(zoo.ground_truth)

@@ -1,7 +1,7 @@
 """One record per zoo version: image size, data splits, models, training and transfer settings, files.
 
-``python -m zoo.build --version 1.0`` rebuilds the 32-px zoo 1.0 exactly as before; ``--version 2.0``
-builds mini-taskonomy 2.0 (64 px, four encoder families). ``smoke(cfg, root)`` is the same build at
+``python -m zoo.build --version 1.0`` rebuilds the 32-px zoo 1.0 (zoo-1.0.yaml) exactly as before; ``--version 2.0``
+(the default) builds mini-taskonomy 2.0 (64 px, four encoder families; zoo.yaml). ``smoke(cfg, root)`` is the same build at
 toy scale in another folder, for the quick end-to-end test.
 """
 
@@ -80,7 +80,7 @@ V1 = BuildConfig(
         "test": ("indoor", 3_000_000, 500, TASKS),
     },
     models=MODELS_1, steps=800, batch=64, lr=2e-3,
-    files=layout(ZOO, "", "zoo.yaml", state_in_cache=True),
+    files=layout(ZOO, "", "zoo-1.0.yaml", state_in_cache=True),
 )
 
 V2 = BuildConfig(
@@ -91,7 +91,7 @@ V2 = BuildConfig(
         "test": ("indoor", 3_000_000, 500, TASKS),
     },
     models=models_2(), steps=600, batch=48, lr=2e-3,
-    files=layout(ZOO, "-2.0", "zoo-2.0.yaml", state_in_cache=False),
+    files=layout(ZOO, "-2.0", "zoo.yaml", state_in_cache=False),
     random_encoders=("plain", "residual", "depthwise", "vit"), scratch_encoder="plain", compact_labels=True,
     # at 64 px the edge and keypoint maps are sparse too: under L1 every source collapses to predicting zeros
     l2_tasks=L2_DENSE_TASKS | {"edge2d", "keypoint2d", "keypoint3d"},
