@@ -100,7 +100,7 @@ def test_vectorised_score_hessian_equals_double_backward(score_name):
     """The one-call ``vmap(hessian)`` form against K double-backward passes, per image."""
     score = SCORES.get(score_name).fn
     z = torch.randn(7, 1 if score_name == "hardness" else 5, dtype=torch.float64)
-    fast = score_hessian(score, z)
+    fast = score_hessian(score, z, vectorised=True)
     slow = score_hessian(score, z, vectorised=False)
     assert fast.shape == (7, z.shape[1], z.shape[1])
     torch.testing.assert_close(fast, slow, rtol=1e-10, atol=1e-12)
