@@ -30,6 +30,9 @@ CHILD = textwrap.dedent("""
     from pathlib import Path
     import harness.report.atomic as atomic
     out, point, sig = Path(sys.argv[1]), sys.argv[2], getattr(signal, sys.argv[3])
+    # a suite started in the background (`cmd &` without job control) inherits SIGINT ignored; the
+    # interrupt this test sends must be the one a user's Ctrl-C delivers
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     files = {"report.md": b"new md\\n", "report.html": b"new html\\n", "figures/new.png": b"new png", "report.json": b'{"v": "new"}\\n'}
     real_member, real_exchange, real_rmtree = atomic._write_member, atomic._exchange, atomic.shutil.rmtree
     count = [0]
