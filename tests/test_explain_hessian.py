@@ -73,7 +73,9 @@ def test_smooth_head_auto_detects_curvature_and_uses_exact_hvp():
     assert used == "hvp"
     torch.testing.assert_close(q, expected, rtol=1e-9, atol=1e-12)
     torch.testing.assert_close(quadratic_loop(head, score, None, a), expected, rtol=1e-9, atol=1e-12)
-    torch.testing.assert_close(quadratic_hvp(head, score, None, a, max_batch=7), expected, rtol=1e-9, atol=1e-12)
+    for vectorise in (True, False):  # the vmapped second backward (CUDA default) and one backward per location
+        q = quadratic_hvp(head, score, None, a, max_batch=7, vectorise=vectorise)
+        torch.testing.assert_close(q, expected, rtol=1e-9, atol=1e-12)
 
 
 def test_hardness_score_on_one_logit():

@@ -11,10 +11,10 @@ over locations (and channels) of Hessian-vector products (~15 h per 100 images);
   per output (batched with ``is_grads_batched``) gives every location at once. The u_k are
   also the seed's class maps.
 * ``hvp``: for any twice-differentiable head, Hessian-vector products with the direction a
-  restricted to one location, batched over locations: every image is repeated once per
-  location along the batch axis (images are independent in an eval-mode head, so the
-  Hessian is block-diagonal over the batch) and one double-backward pass gives them all.
-  (``torch.func.vmap`` would do the same but fails on onnx2torch's shape ops, e.g. Slice.)
+  restricted to one location: one forward and one gradient graph (images are independent in
+  an eval-mode head, so the Hessian is block-diagonal over the batch), then the second
+  backward vectorised over many locations at once (``is_grads_batched``) on CUDA; on CPU,
+  where that measured slower, one backward per location (the loop).
 * ``loop``: the seed's cost model, one HVP per location (reference and benchmark baseline).
 
 ``auto`` checks, per batch, that the Gauss-Newton product equals the true Hessian product on
@@ -110,28 +110,45 @@ def quadratic_gauss_newton(head: HeadFn, score: ScoreFn, x: torch.Tensor | None,
 
 
 def quadratic_hvp(head: HeadFn, score: ScoreFn, x: torch.Tensor | None, a: torch.Tensor,
-                  max_batch: int = 1024) -> torch.Tensor:
-    """q (N, H, W) for any head: HVPs along a restricted to each location, batched over locations."""
+                  max_batch: int = 1024, vectorise: bool | None = None) -> torch.Tensor:
+    """q (N, H, W) for any head: Hessian-vector products along a restricted to each location.
+
+    One forward and one gradient graph, as the loop; with ``vectorise`` the second backward runs
+    over a chunk of locations at once (``is_grads_batched``: one vmapped pass gives every
+    direction's H v); without, this *is* :func:`quadratic_loop` (one backward per location).
+    Default: vectorise on CUDA only — on the 2-core CPU the vmapped pass measured 0.4-0.8x the
+    per-location backward (benchmarks/explain_bench.py). Where vmap cannot trace a graph, each
+    direction of a chunk gets its own backward.
+    """
+    vectorise = a.is_cuda if vectorise is None else vectorise
+    if not vectorise:
+        return quadratic_loop(head, score, x, a)
     a0 = a.detach()
     n, _, h, w = a0.shape
     locations = h * w
     per_chunk = max(1, min(locations, max_batch // max(n, 1)))
-    eye = torch.eye(locations, dtype=a0.dtype, device=a0.device).reshape(locations, 1, 1, h, w)
-    out = []
-    for start in range(0, locations, per_chunk):
-        masks = eye[start:start + per_chunk]  # (m, 1, 1, h, w)
-        m = masks.shape[0]
-        v = (a0.unsqueeze(0) * masks).reshape(m * n, *a0.shape[1:])
-        rep = a0.repeat(m, 1, 1, 1).requires_grad_(True)
-        x_rep = None if x is None else x.repeat(m, *([1] * (x.dim() - 1)))
-        with torch.enable_grad():
-            (grad,) = torch.autograd.grad(score(head(x_rep, rep)).sum(), rep, create_graph=True)
-            if not grad.requires_grad:  # the score is linear in A
-                return a0.new_zeros(n, h, w)
-            (hv,) = torch.autograd.grad(grad, rep, v, allow_unused=True)
-        hv = torch.zeros_like(v) if hv is None else hv
-        out.append((hv * v).sum((1, 2, 3)).reshape(m, n))
-    return torch.cat(out).T.reshape(n, h, w)
+    a = a0.clone().requires_grad_(True)
+    q = a0.new_zeros(n, locations)
+    with torch.enable_grad():
+        (grad,) = torch.autograd.grad(score(head(x, a)).sum(), a, create_graph=True)
+        if not grad.requires_grad:  # the score is linear in A
+            return q.reshape(n, h, w)
+        eye = torch.eye(locations, dtype=a0.dtype, device=a0.device).reshape(locations, 1, 1, h, w)
+        for start in range(0, locations, per_chunk):
+            v = a0.unsqueeze(0) * eye[start:start + per_chunk]  # (m, N, C, H, W): a at one location each
+            hv = _batched_hvp(grad, a, v)
+            q[:, start:start + v.shape[0]] = (hv * v).sum((2, 3, 4)).T
+    return q.reshape(n, h, w)
+
+
+def _batched_hvp(grad: torch.Tensor, a: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """H v for each direction v[i] (same shape as ``a``), from the gradient graph of ``grad`` w.r.t. ``a``."""
+    try:
+        (hv,) = torch.autograd.grad(grad, a, v, retain_graph=True, is_grads_batched=True, allow_unused=True)
+    except RuntimeError:  # an op without a vmap rule: one backward per direction
+        rows = [torch.autograd.grad(grad, a, d, retain_graph=True, allow_unused=True)[0] for d in v]
+        hv = None if rows[0] is None else torch.stack(rows)
+    return torch.zeros_like(v) if hv is None else hv
 
 
 def quadratic_loop(head: HeadFn, score: ScoreFn, x: torch.Tensor | None, a: torch.Tensor) -> torch.Tensor:
