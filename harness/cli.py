@@ -121,13 +121,24 @@ def _lazy(module: str, function: str) -> Callable[[argparse.Namespace], int]:
     return command
 
 
-cmd_run = _lazy("harness.run", "run_from_args")
-cmd_compare = _lazy("harness.compare", "run_compare")
-cmd_sensitivity = _lazy("harness.sensitivity", "run_sensitivity")
-cmd_select_layer = _lazy("harness.layer_selection.command", "run_select_layer")
-cmd_explain = _lazy("harness.explain.command", "run_explain")
-cmd_sharing = _lazy("harness.sharing.run", "run_sharing")
-cmd_cache = _lazy("harness.cache.command", "run_cache_command")
+#: Subcommands whose work lives in another module: (name, help, options, module, function);
+#: the module is imported only when the subcommand runs.
+DELEGATED = (
+    ("run", "attribution + features on a probe set, estimators, evaluation, report", add_run_arguments,
+     "harness.run", "run_from_args"),
+    ("compare", "compare two report.json files (exit 0; 2 not comparable / not a report; 4 a --fail-on threshold crossed)",
+     add_compare_arguments, "harness.compare", "run_compare"),
+    ("explain", "deliberative explanations: insecurity maps (class pairs a classifier hesitates between)",
+     add_explain_arguments, "harness.explain.command", "run_explain"),
+    ("sensitivity", "how stable the estimated affinities are across probe sets and probe sizes", add_sensitivity_arguments,
+     "harness.sensitivity", "run_sensitivity"),
+    ("select-layer", "rank a source model's layers for transfer to a target model (DEPARA layer selection)",
+     add_select_layer_arguments, "harness.layer_selection.command", "run_select_layer"),
+    ("sharing", "which units of a layer serve which head of a multi-task model (parameter marginalisation)",
+     add_sharing_arguments, "harness.sharing.run", "run_sharing"),
+    ("cache", "artifact cache: info (size, entries), list, prune", add_cache_arguments,
+     "harness.cache.command", "run_cache_command"),
+)
 
 
 def registries() -> dict[str, object]:
@@ -205,33 +216,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("card", help="model card (YAML) of the model to import")
     p.set_defaults(func=cmd_import)
 
-    p = sub.add_parser("run", help="attribution + features on a probe set, estimators, evaluation, report")
-    add_run_arguments(p)
-    p.set_defaults(func=cmd_run)
-
-
-    p = sub.add_parser("compare", help="compare two report.json files (exit 0; 2 not comparable / not a report; 4 a --fail-on threshold crossed)")
-    add_compare_arguments(p)
-    p.set_defaults(func=cmd_compare)
-
-    p = sub.add_parser("explain", help="deliberative explanations: insecurity maps (class pairs a classifier hesitates between)")
-    add_explain_arguments(p)
-    p.set_defaults(func=cmd_explain)
-
-    p = sub.add_parser("sensitivity", help="how stable the estimated affinities are across probe sets and probe sizes")
-    add_sensitivity_arguments(p)
-    p.set_defaults(func=cmd_sensitivity)
-    p = sub.add_parser("select-layer", help="rank a source model's layers for transfer to a target model (DEPARA layer selection)")
-    add_select_layer_arguments(p)
-    p.set_defaults(func=cmd_select_layer)
-
-    p = sub.add_parser("sharing", help="which units of a layer serve which head of a multi-task model (parameter marginalisation)")
-    add_sharing_arguments(p)
-    p.set_defaults(func=cmd_sharing)
-
-    p = sub.add_parser("cache", help="artifact cache: info (size, entries), list, prune")
-    add_cache_arguments(p)
-    p.set_defaults(func=cmd_cache)
+    for name, text, add_arguments, module, function in DELEGATED:
+        p = sub.add_parser(name, help=text)
+        add_arguments(p)
+        p.set_defaults(func=_lazy(module, function))
     return parser
 
 
