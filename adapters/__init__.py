@@ -1,7 +1,7 @@
-"""Model sources: per-framework ONNX normalisation and export helpers.
+"""Model sources: per-framework ONNX normalisation.
 
-``ADAPTERS.get(card.framework).normalise(model)`` is all the importer needs; the export
-helpers (:mod:`harness.adapters.pytorch`, :mod:`harness.adapters.tensorflow`) bring models into the zoo.
+``ADAPTERS.get(card.framework).normalise(model)`` is all the importer needs; bringing models
+into a zoo (torch.onnx, tf2onnx) is :mod:`harness.model.export`.
 """
 
 from harness.adapters import legacy as _legacy  # noqa: F401  (registers the adapters)

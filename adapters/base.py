@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import onnx
 
 from harness.adapters.passes import run_passes
-from harness.registry import Registry
+from harness.common.registry import Registry
 
 
 @dataclass(frozen=True)

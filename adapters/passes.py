@@ -7,7 +7,7 @@ specific to one source live in that source's adapter module (legacy IR/opset upg
 ``keep`` (probe layers), so that the names a user knows still address the same values.
 
 There is no down-conversion of opsets: ops are converted at their own version
-(:mod:`harness.converters` registers what onnx2torch lacks).
+(:mod:`harness.model.converters` registers what onnx2torch lacks).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-from harness.registry import Registry
+from harness.common.registry import Registry
 
 @dataclass(frozen=True)
 class PassContext:

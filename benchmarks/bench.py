@@ -30,10 +30,10 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.adapters.pytorch import export_torch  # noqa: E402
+from harness.model.export.pytorch import export_torch  # noqa: E402
 from harness.attribution import attribute  # noqa: E402
-from harness.card import load_card  # noqa: E402
-from harness.importer import import_card  # noqa: E402
+from harness.model.card import load_card  # noqa: E402
+from harness.model.importer import import_card  # noqa: E402
 from devkit.archs import torch_archs  # noqa: E402
 from devkit.cards import write_card  # noqa: E402
 

@@ -33,7 +33,7 @@ def _timed(fn) -> tuple[float, torch.Tensor]:
 
 
 def bench_second_order(split, score, x: torch.Tensor, repeats: int) -> dict:
-    from harness.explain.hessian import quadratic_gauss_newton, quadratic_hvp, quadratic_loop
+    from harness.attribution.hessian import quadratic_gauss_newton, quadratic_hvp, quadratic_loop
 
     with torch.no_grad():
         a = split.body(x)
@@ -61,7 +61,7 @@ def bench_second_order(split, score, x: torch.Tensor, repeats: int) -> dict:
 
 
 def bench_explanations(card, layer: str | None, score: str, rgb: torch.Tensor, repeats: int) -> dict:
-    from harness.explain.command import ExplainConfig, Explainer
+    from harness.analyses.explain.command import ExplainConfig, Explainer
 
     explainers = {v: Explainer.load(card, ExplainConfig(layer=layer, score=score, attribution=v)) for v in ("gradient", "ig", "2ndg")}
     times: dict[str, list[float]] = {k: [] for k in explainers}
@@ -77,11 +77,11 @@ def main(argv=None) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from harness.card import load_card
-    from harness.explain.scores import SCORES
-    from harness.explain.split import SplitModel
-    from harness.importer import import_card
-    from harness.preprocess import preprocess
+    from harness.model.card import load_card
+    from harness.analyses.explain.scores import SCORES
+    from harness.model.cut import SplitModel
+    from harness.model.importer import import_card
+    from harness.model.preprocess import preprocess
     from harness.probes import ProbeRequest, load_probe
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

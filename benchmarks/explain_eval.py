@@ -29,8 +29,8 @@ def main(argv=None) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from harness.card import load_card
-    from harness.explain.evaluate import evaluate
+    from harness.model.card import load_card
+    from harness.analyses.explain.evaluate import evaluate
 
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("cards", nargs="*", type=Path,

@@ -29,17 +29,17 @@ import numpy as np
 from scipy.cluster.hierarchy import fcluster
 from scipy.special import comb
 
-from harness.artifacts import ModelArtifacts
+from harness.probing.artifacts import ModelArtifacts
 from harness.attribution import map_key
 from harness.compare.stats import affinity_correlation
 from harness.estimators import EstimatorParams, estimate
 from harness.evaluation import agreement, evaluate, load_ground_truth, task_tree
 from harness.evaluation.bootstrap import bootstrap_indices, nanmean
-from harness.importer import import_card
+from harness.model.importer import import_card
 from harness.probes import ProbeRequest, load_probe, sample_indices
-from harness.probing import ProbeSettings, probe_model
-from harness.report.atomic import write_all_atomic
-from harness.zoo import default_zoo_dir, load_zoo
+from harness.probing.loop import ProbeSettings, probe_model
+from harness.common.atomic import write_all_atomic
+from harness.model.zoo import default_zoo_dir, load_zoo
 
 import torch
 
@@ -201,8 +201,8 @@ def main(argv: list[str] | None = None) -> int:
               "`sum` is the seeds' target; `depara` is the seed's V/1000 + 0.25·E; `depara_edge` and `rsa` read "
               "features only.", "",
               "| estimator | " + " | ".join(TARGETS) + " |", "|---|" + "---|" * len(TARGETS),
-              f"| random | " + " | ".join(["0"] * len(TARGETS)) + " |",
-              f"| ceiling | " + " | ".join([ci(ceiling)] * len(TARGETS)) + " |"]
+              "| random | " + " | ".join(["0"] * len(TARGETS)) + " |",
+              "| ceiling | " + " | ".join([ci(ceiling)] * len(TARGETS)) + " |"]
     for m in (*METHODS, "depara"):
         cells = [f"{ci(main_ev[map_key(m, t)])} (P@5 {f(main_ev[map_key(m, t)]['p_at_5'])})" for t in TARGETS]
         lines.append(f"| {m} | " + " | ".join(cells) + " |")

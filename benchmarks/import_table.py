@@ -24,9 +24,9 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from harness.card import load_card  # noqa: E402
-from harness.errors import HarnessError  # noqa: E402
-from harness.importer import import_card  # noqa: E402
+from harness.model.card import load_card  # noqa: E402
+from harness.common.errors import HarnessError  # noqa: E402
+from harness.model.importer import import_card  # noqa: E402
 from devkit import legacy_zoo  # noqa: E402
 from devkit.cards import write_card  # noqa: E402
 
@@ -93,7 +93,7 @@ def resnet50() -> torch.nn.Module:
 
 
 def torch_models(folder: Path, quick: bool):
-    from harness.adapters.pytorch import export_torch
+    from harness.model.export.pytorch import export_torch
 
     class ViT(torch.nn.Module):
         def __init__(self, dim=32, depth=2):
@@ -120,7 +120,7 @@ def torch_models(folder: Path, quick: bool):
 def keras_models(folder: Path):
     try:
         import keras
-        from harness.adapters.tensorflow import export_keras
+        from harness.model.export.tensorflow import export_keras
     except ImportError:
         return []
     out = []

@@ -22,9 +22,9 @@ sys.path.insert(0, str(ROOT))
 
 import torch  # noqa: E402
 
-from harness.adapters.pytorch import export_torch  # noqa: E402
-from harness.card import load_card  # noqa: E402
-from harness.importer import import_card  # noqa: E402
+from harness.model.export.pytorch import export_torch  # noqa: E402
+from harness.model.card import load_card  # noqa: E402
+from harness.model.importer import import_card  # noqa: E402
 from devkit.archs import torch_archs  # noqa: E402
 from devkit.cards import last_node, write_card  # noqa: E402
 
@@ -39,7 +39,7 @@ def rows(folder: Path):
                 card = load_card(write_card(sub, "m", "m.onnx", last_node(path)))
                 yield f"torch.onnx {exporter}", opset, family, import_card(card).parity
     try:
-        from harness.adapters.tensorflow import export_keras
+        from harness.model.export.tensorflow import export_keras
         from devkit.archs import keras_archs
     except ImportError:
         return

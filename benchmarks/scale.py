@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import signal
 import statistics
@@ -69,7 +68,7 @@ def tiny_zoo(folder: Path, n: int, start: int = 0) -> Path:
 
 
 def run_cli(*args: str) -> float:
-    from harness.cli import main
+    from harness.cli.main import main
 
     tick = time.perf_counter()
     assert main(list(args)) == 0, args
@@ -122,7 +121,7 @@ def bench_resume(work: Path, n: int, images: int) -> dict:
 
 _RSS_CHILD = """
 import resource, sys
-from harness.cli import main
+from harness.cli.main import main
 code = main(sys.argv[1:])
 print("PEAK_RSS_KB", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "EXIT", code)
 """
@@ -179,11 +178,11 @@ def bench_throughput(work: Path, size: int, batch: int, images: int, repeats: in
     import onnx
     import torch
 
-    from harness.adapters.pytorch import export_torch
-    from harness.card import load_card
-    from harness.importer import import_card
+    from harness.model.export.pytorch import export_torch
+    from harness.model.card import load_card
+    from harness.model.importer import import_card
     from harness.probes.base import ProbeSet
-    from harness.probing import MemorySink, ProbeSettings, probe_model
+    from harness.probing.loop import MemorySink, ProbeSettings, probe_model
     from devkit.cards import write_card
 
     device = torch.device(device_name)
@@ -238,7 +237,7 @@ def bench_throughput(work: Path, size: int, batch: int, images: int, repeats: in
 
 
 def bench_ray(work: Path, images: int) -> dict:
-    from harness.zoo import default_zoo_dir
+    from harness.model.zoo import default_zoo_dir
 
     common = ["run", "--zoo", str(default_zoo_dir()), "--images", str(images), "--no-cache", "--bootstrap", "50"]
     local = run_cli(*common, "--out", str(work / "ray-local"))

@@ -25,15 +25,15 @@ import torch
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from harness.card import load_card  # noqa: E402
-from harness.importer import import_card  # noqa: E402
-from harness.preprocess import preprocess  # noqa: E402
+from harness.model.card import load_card  # noqa: E402
+from harness.model.importer import import_card  # noqa: E402
+from harness.model.preprocess import preprocess  # noqa: E402
 from harness.probes.base import ProbeRequest  # noqa: E402
 from harness.probes.labels import load_labelled  # noqa: E402
-from harness.sharing.heads import make_head  # noqa: E402
-from harness.sharing.marginalise import marginalise, marginalise_loop  # noqa: E402
-from harness.sharing.run import default_labels  # noqa: E402
-from harness.sharing.units import unit_layer  # noqa: E402
+from harness.analyses.sharing.heads import make_head  # noqa: E402
+from harness.analyses.sharing.marginalise import marginalise, marginalise_loop  # noqa: E402
+from harness.analyses.sharing.run import default_labels  # noqa: E402
+from harness.analyses.sharing.units import unit_layer  # noqa: E402
 
 DEFAULT_CARD = ROOT / "zoo" / "sharing" / "cards" / "multi-class_scene+glyph.yaml"
 DEFAULT_LAYER = "/encoder/encoder.2/encoder.2.0/Conv"
@@ -55,7 +55,7 @@ def main() -> int:
     x = preprocess(torch.from_numpy(labelled.probe.images.astype(np.float32) / 255.0), card.input)
     with torch.no_grad():
         out0 = model.graph(x)
-    from harness.onnx_io import load_onnx
+    from harness.model.onnx_io import load_onnx
 
     names = [o.name for o in load_onnx(card.onnx).graph.output]
     heads = [make_head(h, names.index(h), out0[names.index(h)], labelled.task(h), "bench") for h in card.heads]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.errors import HarnessError, excerpt
+from harness.common.errors import HarnessError, excerpt
 from harness.probes import builtin as _builtin  # noqa: F401  (registers the built-in sets)
 from harness.probes.base import BUILTIN_PROBES, ProbeRequest, ProbeSet, sample_indices
 from harness.probes.folder import folder_images, image_list_paths, load_folder, load_image_list

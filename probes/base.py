@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from harness.hashing import sha256_bytes
-from harness.registry import Registry
+from harness.common.hashing import sha256_bytes
+from harness.common.registry import Registry
 
 
 @dataclass(frozen=True)

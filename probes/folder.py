@@ -4,7 +4,7 @@ The seeds' ``imlist.txt`` has one path per line (relative to the list's folder).
 is centre-cropped to a square and resized to the request's size; unreadable files are
 skipped and counted, never fatal, but a set with no usable image is an error.
 
-Hostile inputs stay cheap: the list is read through :mod:`harness.textio` (regular file,
+Hostile inputs stay cheap: the list is read through :mod:`harness.common.textio` (regular file,
 bounded size, decoding errors with the line), an entry that is a FIFO or a device is refused
 with its line instead of blocking the run, and an image whose header declares more pixels
 than the limit is skipped before it is decoded.
@@ -18,10 +18,10 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.errors import HarnessError, excerpt
-from harness.limits import IMAGE_PIXELS, LIST_BYTES
+from harness.common.errors import HarnessError, excerpt
+from harness.common.limits import IMAGE_PIXELS, LIST_BYTES
 from harness.probes.base import ProbeRequest, ProbeSet, sample_indices
-from harness.textio import read_text
+from harness.common.textio import read_text
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm"}
 

@@ -34,11 +34,11 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.errors import HarnessError
+from harness.common.errors import HarnessError
 from harness.probes.base import ProbeRequest, ProbeSet, sample_indices
 from harness.probes.builtin import DEFAULT_GENERATED_IMAGES, PROBE_SEED_BASE
 from harness.probes.folder import IMAGE_SUFFIXES, decode
-from harness.registry import Registry, did_you_mean
+from harness.common.registry import Registry, did_you_mean
 
 KINDS = ("classification", "regression", "dense_classification", "dense_regression")
 

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from harness.cli import main
+from harness.cli.main import main
 
 REPO = Path(__file__).resolve().parent.parent
 GIB = 1 << 30

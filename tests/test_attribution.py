@@ -10,7 +10,7 @@ from torch import nn
 from torch.autograd.functional import hessian
 
 from harness.attribution import METHODS, AttributionParams, attribute, elrp_rules
-from harness.errors import HarnessError
+from harness.common.errors import HarnessError
 
 DT = torch.float64
 

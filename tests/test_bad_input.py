@@ -14,10 +14,10 @@ import pytest
 import yaml
 from onnx import helper, numpy_helper
 
-from harness.card import load_card
-from harness.cli import main
-from harness.errors import HarnessError, ImportFailure, ValidationError
-from harness.importer import import_card
+from harness.model.card import load_card
+from harness.cli.main import main
+from harness.common.errors import HarnessError, ImportFailure, ValidationError
+from harness.model.importer import import_card
 from tests.helpers import write_card
 from tests.onnx_builders import conv_relu_model, save
 
@@ -114,7 +114,7 @@ def test_external_data_outside_model_folder_is_refused_before_reading(tmp_path, 
     onnx.save(model, str(zoo / "m.onnx"))
     card = write_card(zoo, "ext", "m.onnx", "relu1", size=(16, 16), with_sha=False)
     reads = []
-    import harness.onnx_io as onnx_io
+    import harness.model.onnx_io as onnx_io
 
     original = onnx_io.external_data_helper.load_external_data_for_model
     onnx_io.external_data_helper.load_external_data_for_model = lambda *a, **k: reads.append(a)
@@ -263,8 +263,8 @@ def test_layers_lists_every_layer_with_shapes(good, capsys):
 
 
 def test_parity_failure_reports_both_numbers(good, monkeypatch, capsys):
-    import harness.importer as importer
-    from harness.parity import ParityResult
+    import harness.model.importer as importer
+    from harness.model.parity import ParityResult
 
     monkeypatch.setattr(importer, "parity_check", lambda *a, **k: ParityResult(0.5, 0.25, ("output",), 2, "cpu"))
     code, err = cli_error(capsys, "import", str(good))
@@ -274,7 +274,7 @@ def test_parity_failure_reports_both_numbers(good, monkeypatch, capsys):
 
 def test_parity_detects_a_real_mismatch(good):
     """Corrupt the converted graph's weights after conversion: parity must catch it."""
-    import harness.importer as importer
+    import harness.model.importer as importer
 
     original_convert = importer.convert
 
@@ -297,7 +297,7 @@ def test_parity_detects_a_real_mismatch(good):
 def test_model_needing_torchvision_ops_is_refused_naming_the_op(tmp_path, monkeypatch, capsys):
     """Where torchvision's compiled ops cannot load (CPU torch + PyPI torchvision), a model with
     NonMaxSuppression gets a clear error; every other model still imports (see the rest of the suite)."""
-    import harness.importer as importer
+    import harness.model.importer as importer
 
     model = conv_relu_model()
     graph = model.graph

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-from harness.cache.key import cache_key, card_fields, digest, key_parts, probe_fingerprint
-from harness.cache.npy import NpyRows, NpyWriter, all_finite
-from harness.cache.store import ArtifactCache
-from harness.card import load_card
-from harness.cli import main
-from harness.probing import ProbeSettings
+from harness.runtime.cache.key import cache_key, card_fields, code_files, digest, key_parts, probe_fingerprint
+from harness.runtime.cache.npy import NpyRows, NpyWriter, all_finite
+from harness.runtime.cache.store import ArtifactCache
+from harness.model.card import load_card
+from harness.cli.main import main
+from harness.probing.loop import ProbeSettings
 from harness.report.document import VOLATILE_KEYS
 from tests.zoo_factory import TORCH_MODELS, build_test_zoo
 
@@ -78,6 +78,7 @@ def test_key_changes_exactly_when_results_could(zoos, tmp_path):
     assert key(device="cuda") != base
     assert key(card=dataclasses.replace(card, input=dataclasses.replace(card.input, mean=(0.5, 0.5, 0.5)))) != base
     assert key(card=dataclasses.replace(card, probe_layer="other")) != base
+    assert key(card=dataclasses.replace(card, classes=("cat", "dog"))) != base  # class probabilities computed or not
     # descriptive fields and the id do not change what is computed
     assert key(card=dataclasses.replace(card, id="renamed", task="other", notes="retitled")) == base
     # ONNX bytes
@@ -98,8 +99,48 @@ def test_a_new_probing_parameter_is_covered_without_touching_the_key_code():
 
 def test_card_fields_are_the_normalised_ones(zoos):
     fields = card_fields(load_card(zoos[0] / "resnet-b.yaml"))
-    assert set(fields) == {"framework", "input", "probe_layer", "target", "heads", "parity_tolerance"}
+    assert set(fields) == {"framework", "input", "probe_layer", "target", "heads", "parity_tolerance", "classes"}
     assert fields["target"]["kind"] == "argmax"
+
+
+def test_the_code_part_covers_every_module_of_the_artifact_packages():
+    covered = {path.resolve() for _, path in code_files()}
+    root = Path(__file__).resolve().parents[1]
+    for folder in ("harness/model", "harness/model/converters", "harness/attribution", "harness/probing", "harness/common", "adapters"):
+        for path in (root / folder).rglob("*.py"):
+            assert path.resolve() in covered, f"{path} changes artifacts but is not in the cache key"
+
+
+def test_a_name_that_is_not_a_module_is_an_error_not_a_silent_skip():
+    with pytest.raises(RuntimeError, match="harness.no_such_module"):
+        code_files(("harness.no_such_module",))
+
+
+def test_a_changed_converter_misses_the_cache(tmp_path, zoos, monkeypatch):
+    """Edit one converter (in a copy of the covered sources): the key changes, and the entry stored under the old key is not found."""
+    import harness.runtime.cache.key as key_module
+
+    copies = []
+    for label, path in code_files():
+        copy = tmp_path / "src" / label
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_bytes(path.read_bytes())
+        copies.append((label, copy))
+    monkeypatch.setattr(key_module, "code_files", lambda names=key_module.PROBING_CODE: copies)
+    key_module.code_version.cache_clear()
+    card = load_card(zoos[0] / "resnet-a.yaml")
+    parts = lambda: key_parts(card, "probe", ProbeSettings(methods=("saliency",)), "cpu")  # noqa: E731
+    before = cache_key(parts())
+    cache = ArtifactCache(tmp_path / "cache")
+    write_entry(cache, before, np.ones((2, 3), dtype=np.float32))
+    assert cache.lookup(before)[1] == "hit"
+    converter = next(copy for label, copy in copies if label == "harness.model/converters/pad.py")
+    converter.write_text(converter.read_text() + "\n# a changed converter\n")
+    key_module.code_version.cache_clear()
+    after = cache_key(parts())
+    key_module.code_version.cache_clear()
+    assert after != before
+    assert cache.lookup(after) == (None, "miss")
 
 
 # --- files and entries ----------------------------------------------------------------------
@@ -192,7 +233,7 @@ def test_adding_a_card_probes_only_it_and_removing_one_probes_nothing(zoos, firs
 
 
 def test_a_killed_run_resumes_without_recomputing_finished_models(zoos, tmp_path, monkeypatch):
-    import harness.executor as executor
+    import harness.runtime.executor as executor
 
     real = executor.run_stage
     calls = []
@@ -240,7 +281,7 @@ def test_no_cache_writes_nothing_and_matches(zoos, first, tmp_path, monkeypatch)
 
 
 def test_default_cache_location_follows_xdg(zoos, first, tmp_path, monkeypatch):
-    from harness.cache import default_cache_dir
+    from harness.runtime.cache import default_cache_dir
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert default_cache_dir() == tmp_path / "xdg" / "transfer-harness"
@@ -280,9 +321,9 @@ def test_too_many_images_for_the_memory_limit_are_refused_before_probing(zoos, t
 
 def test_default_maps_are_native_and_match_a_textbook_native_computation(zoos, first):
     """A default run on equal-sized models = mean per-image cosine of native-resolution maps (float64)."""
-    from harness.importer import import_card
+    from harness.model.importer import import_card
     from harness.probes import ProbeRequest, load_probe
-    from harness.probing import probe_model
+    from harness.probing.loop import probe_model
 
     report, _ = first
     assert report["map_grid"] == [32, 32] and report["parameters"]["map_size"] is None
@@ -310,9 +351,9 @@ def test_default_maps_are_native_and_match_a_textbook_native_computation(zoos, f
 def test_map_size_option_resamples_like_probing_at_that_size(zoos, first, tmp_path):
     """--map-size resamples cached native maps when read: same numbers as resampling while probing."""
     from harness.estimators import estimate
-    from harness.importer import import_card
+    from harness.model.importer import import_card
     from harness.probes import ProbeRequest, load_probe
-    from harness.probing import probe_model
+    from harness.probing.loop import probe_model
 
     _, cache = first
     report = run(zoos[0], tmp_path / "o", cache, "--map-size", "8")
@@ -327,9 +368,9 @@ def test_map_size_option_resamples_like_probing_at_that_size(zoos, first, tmp_pa
 
 def test_mixed_input_sizes_compare_each_pair_at_the_smaller_grid():
     """Per-pair grids: A[s, t] depends on s and t only (adding a smaller model changes no other pair)."""
-    from harness.artifacts import ModelArtifacts
+    from harness.probing.artifacts import ModelArtifacts
     from harness.estimators import EstimatorParams, estimate
-    from harness.mapgrid import GridMaps, estimate_on_grids
+    from harness.estimators.grid import GridMaps, estimate_on_grids
 
     rng = np.random.default_rng(3)
 

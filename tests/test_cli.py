@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from harness.cli import main, registries
+from harness.cli.main import main, registries
 
 
 def test_list_shows_every_registry(capsys):
@@ -23,7 +23,7 @@ def test_list_unknown_kind_suggests(capsys):
 def test_a_folder_can_hold_several_zoo_versions(tmp_path, capsys):
     import yaml
 
-    from harness.zoo import load_zoo
+    from harness.model.zoo import load_zoo
     from tests.helpers import write_card, write_zoo
     from tests.onnx_builders import conv_relu_model, save
 

@@ -6,7 +6,7 @@ import argparse
 
 import pytest
 
-from harness.cli import build_parser, main, registries
+from harness.cli.main import build_parser, main, registries
 
 
 def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
-from harness.compare import EXIT_THRESHOLD
+from harness.cli.main import main
+from harness.compare.thresholds import EXIT_THRESHOLD
 from tests.test_html_report import parse
 from tests.zoo_factory import TORCH_MODELS, build_test_zoo
 
@@ -205,7 +205,7 @@ def _with_tied_truth(data: dict, models: list[str]) -> dict:
     import numpy as np
 
     from harness.evaluation import GroundTruth, evaluate
-    from harness.run import ground_truth_matrix
+    from harness.run.pipeline import ground_truth_matrix
 
     gt_models = data["ground_truth"]["models"]
     full = np.array(data["ground_truth"]["affinity"], dtype=np.float64)

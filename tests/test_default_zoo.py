@@ -9,11 +9,11 @@ import math
 
 import pytest
 
-from harness.cli import main
+from harness.cli.main import main
 from harness.evaluation import load_ground_truth
-from harness.hashing import sha256_file
-from harness.importer import import_card
-from harness.zoo import default_zoo_dir, load_zoo, validate_zoo
+from harness.common.hashing import sha256_file
+from harness.model.importer import import_card
+from harness.model.zoo import default_zoo_dir, load_zoo, validate_zoo
 
 ZOO = default_zoo_dir()
 #: zoo file -> (version, models folder, probe shape, frameworks)

@@ -9,10 +9,10 @@ import pytest
 from scipy.spatial.distance import pdist
 from scipy.stats import spearmanr
 
-from harness.artifacts import ModelArtifacts
-from harness.errors import HarnessError
+from harness.probing.artifacts import ModelArtifacts
+from harness.common.errors import HarnessError
 from harness.estimators import ESTIMATORS, Affinity, EstimatorParams, estimate, rank_sources
-from harness.estimators.maps import MAP_METHODS
+from harness.estimators.attribution_maps import MAP_METHODS
 
 N_IMAGES, N_PIX = 14, 24
 

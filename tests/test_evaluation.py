@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.errors import HarnessError
+from harness.common.errors import HarnessError
 from harness.evaluation import (
     TASKONOMY_ALIASES,
     TASKONOMY_ORDER,

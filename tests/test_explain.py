@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import yaml
 
-from harness.card import load_card
-from harness.cli import main
-from harness.errors import ValidationError
-from harness.explain.insecurity import class_pairs, insecurities, keep_mask
-from harness.zoo import default_zoo_dir
+from harness.model.card import load_card
+from harness.cli.main import main
+from harness.common.errors import ValidationError
+from harness.analyses.explain.insecurity import class_pairs, insecurities, keep_mask
+from harness.model.zoo import default_zoo_dir
 
 ZOO = default_zoo_dir()
 CLASS_OBJECT = ZOO / "cards" / "class_object.yaml"
@@ -130,15 +129,15 @@ def test_cli_explain_hardness_without_a_predictor(tmp_path, capsys):
 
 
 def test_zoo_form_explains_the_cards_that_name_their_classes():
-    from harness.explain.command import is_classifier
-    from harness.zoo import load_zoo
+    from harness.analyses.explain.command import is_classifier
+    from harness.model.zoo import load_zoo
 
     ids = {c.id for c in load_zoo(ZOO / "zoo-1.0.yaml").cards if is_classifier(c)}  # room_layout (N, 9) is not one
     assert ids == {"class_object", "class_scene", "class_scene-mobilenet", "keras-class_object"}
 
 
 def test_paired_differences_are_per_image_means_with_nan_images_left_out():
-    from harness.explain.evaluate import paired_differences
+    from harness.analyses.explain.evaluate import paired_differences
 
     rows = {"gradient": {"insecurity": np.array([0.1, 0.2, np.nan, 0.4])},
             "2ndg": {"insecurity": np.array([0.3, 0.1, 0.5, 0.4])}}
@@ -151,7 +150,7 @@ def test_paired_differences_are_per_image_means_with_nan_images_left_out():
 
 def test_evaluation_against_object_masks_on_the_learned_classifier():
     """End to end on 6 fresh scenes: precisions are fractions, the random mask's is the pair's pixel share."""
-    from harness.explain.evaluate import evaluate, render_scenes
+    from harness.analyses.explain.evaluate import evaluate, render_scenes
 
     res = evaluate(load_card(GAP_CLASSIFIER), ("gradient", "2ndg"), n_images=6, first_seed=7_100_000, keep=0.2, n_boot=50)
     assert 0.0 <= res["accuracy"] <= 1.0 and set(res["variants"]) == {"gradient", "2ndg"}

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from harness.explain.hessian import (
+from harness.attribution.hessian import (
     PL_RTOL,
     gauss_newton_error,
     output_maps,
@@ -16,7 +16,7 @@ from harness.explain.hessian import (
     second_order_quadratic,
     score_hessian,
 )
-from harness.explain.scores import SCORES
+from harness.analyses.explain.scores import SCORES
 
 
 def _head(kind: str) -> nn.Module:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import os
-import signal
 import subprocess
 import sys
 import textwrap
@@ -18,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
-from harness.report.atomic import clean_stale, write_all_atomic
+from harness.cli.main import main
+from harness.common.atomic import clean_stale, write_all_atomic
 from tests.hostile_helpers import GIB, limited, snapshot
 
 OLD = {"report.md": b"old md\n", "report.html": b"old html\n", "figures/old.png": b"old png", "report.json": b'{"v": "old"}\n'}
@@ -28,7 +27,7 @@ NEW = {"report.md": b"new md\n", "report.html": b"new html\n", "figures/new.png"
 CHILD = textwrap.dedent("""
     import os, signal, sys
     from pathlib import Path
-    import harness.report.atomic as atomic
+    import harness.common.atomic as atomic
     out, point, sig = Path(sys.argv[1]), sys.argv[2], getattr(signal, sys.argv[3])
     # a suite started in the background (`cmd &` without job control) inherits SIGINT ignored; the
     # interrupt this test sends must be the one a user's Ctrl-C delivers
@@ -96,8 +95,8 @@ def test_io_error_keeps_the_old_set_and_says_so_in_one_line(tmp_path):
     out = tmp_path / "out"
     before = write_old(out)
     big = "{'report.md': b'x' * 200_000, 'report.json': b'{}'}"
-    code = f"import sys; from harness.cli import main; from harness.report.atomic import write_all_atomic as w\n" \
-           f"from harness.errors import HarnessError\n" \
+    code = f"import sys; from harness.cli.main import main; from harness.common.atomic import write_all_atomic as w\n" \
+           f"from harness.common.errors import HarnessError\n" \
            f"try:\n    w(__import__('pathlib').Path(sys.argv[1]), {big}, last='report.json')\n" \
            f"except HarnessError as e:\n    print(e, file=sys.stderr); sys.exit(e.exit_code)"
     proc = subprocess.run([sys.executable, "-c", code, str(out)], capture_output=True, text=True, timeout=60,
@@ -110,7 +109,7 @@ def test_io_error_keeps_the_old_set_and_says_so_in_one_line(tmp_path):
 
 def test_run_write_failure_keeps_previous_report(tmp_path, monkeypatch, capsys):
     """End to end: ENOSPC in the write phase of `harness run` leaves the earlier report intact."""
-    import harness.report.atomic as atomic
+    import harness.common.atomic as atomic
     from tests.helpers import write_card, write_zoo
     from tests.onnx_builders import conv_relu_model, save
 

@@ -21,7 +21,7 @@ import yaml
 from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 
-from harness.errors import excerpt
+from harness.common.errors import excerpt
 from tests.helpers import write_card, write_zoo
 from tests.hostile_helpers import GIB, assert_one_line, cli, run_bounded, snapshot
 from tests.onnx_builders import conv_relu_model, save
@@ -43,7 +43,7 @@ def zoo(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def previous(zoo, tmp_path_factory) -> tuple[Path, dict[str, str]]:
     """A folder holding a complete report from an earlier run, and its files' hashes."""
-    from harness.cli import main
+    from harness.cli.main import main
 
     out = tmp_path_factory.mktemp("previous") / "out"
     assert main(["run", "--zoo", str(zoo), "--images", "4", "--out", str(out), *FAST]) == 0
@@ -253,7 +253,7 @@ def test_rc3_card_input_size_limit(tmp_path, zoo, capsys):
 
 def test_rc3_probe_not_decoded_at_a_size_the_graph_refuses(tmp_path, zoo, monkeypatch, capsys):
     """A card claiming 4000 px for a 16-px graph fails before any probe image is generated."""
-    import harness.run as run
+    import harness.run.pipeline as run
 
     folder = zoo_copy(zoo, tmp_path)
     data = yaml.safe_load((folder / "b.yaml").read_text())
@@ -421,9 +421,9 @@ def test_rc5_hostile_reports_given_to_compare(tmp_path, previous, capsys, case):
 
 @pytest.fixture()
 def no_probing(monkeypatch):
-    import harness.guarded as guarded
+    import harness.model.guarded as guarded
 
-    # every model import of a run goes through import_guarded (harness.cache.stage looks it up at call time)
+    # every model import of a run goes through import_guarded (harness.runtime.stage looks it up at call time)
     monkeypatch.setattr(guarded, "import_guarded", lambda *a, **k: pytest.fail("a model was imported before the check"))
 
 
@@ -479,7 +479,7 @@ def test_rc8_quadratic_memory_refused_before_probing(tmp_path, zoo, previous, ca
     assert_one_line(code, err, 1, "16000", "depara", "rsa", "quadratic", "--images")
     assert snapshot(out) == before
     suggested = int(err.split("use --images ")[1].split()[0])
-    from harness.budget import reduction_bytes
+    from harness.runtime.budget import reduction_bytes
 
     assert 2 <= suggested < 16000
     assert reduction_bytes(suggested, 16384, ("depara", "rsa"), n_models=2, probe_size=16) <= 2 * GIB
@@ -489,7 +489,7 @@ def test_rc8_pairwise_estimate_matches_measured_peak():
     """harness/budget.py's image-pair term against tracemalloc on the real estimator code."""
     import tracemalloc
 
-    from harness.budget import reduction_bytes, BASE_BYTES
+    from harness.runtime.budget import reduction_bytes, BASE_BYTES
     from harness.estimators.ranks import condensed_distances, spearman_matrix
 
     rng = np.random.default_rng(0)

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from harness.cli import main
+from harness.cli.main import main
 from harness.report.html import SECTIONS, render_html
 from tests.zoo_factory import build_test_zoo
 
@@ -59,7 +59,7 @@ def zoo_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def run_dir(zoo_dir, tmp_path_factory) -> tuple[Path, list[str]]:
     """One real run; records the order in which files are written."""
-    import harness.report.atomic as atomic
+    import harness.common.atomic as atomic
 
     out = tmp_path_factory.mktemp("run")
     order: list[str] = []
@@ -137,7 +137,7 @@ def test_true_rank_labels_follow_the_source_not_its_position(run_dir, zoo_dir):
     """
     from harness.evaluation import evaluate, load_ground_truth
     from harness.report.markdown import render_markdown
-    from harness.run import ground_truth_matrix
+    from harness.run.pipeline import ground_truth_matrix
 
     report = json.loads((run_dir[0] / "report.json").read_text())
     ids = [m["id"] for m in report["models"]]

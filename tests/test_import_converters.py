@@ -1,4 +1,4 @@
-"""Every converter of harness.converters against onnxruntime on random inputs.
+"""Every converter of harness.model.converters against onnxruntime on random inputs.
 
 Each case is a one-node ONNX graph at the op version under test; the converted torch module
 must give onnxruntime's outputs (float32 tolerances) for every output of the node.
@@ -12,9 +12,9 @@ import pytest
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
-from harness.converters import register_all
-from harness.parity import ort_session
-from harness.torch_compat import onnx2torch_module
+from harness.model.converters import register_all
+from harness.model.parity import ort_session
+from harness.model.converters.compat import onnx2torch_module
 
 RNG = np.random.default_rng(0)
 
@@ -246,7 +246,7 @@ def test_lstm(direction):
 def test_lstm_peephole_clip_layout_and_single_output():
     check(*_recurrent_model("LSTM", 14, "bidirectional", 0, {"clip": 1.5}, peephole=True), atol=1e-5)
     # onnxruntime has no layout=1 kernel: batch-first must equal the transposed time-first result
-    from harness.converters.recurrent import OnnxLSTM
+    from harness.model.converters.recurrent import OnnxLSTM
 
     x = torch.from_numpy(_randn(6, 3, 4))
     w, r, b = (torch.from_numpy(_randn(2, 20, 4)), torch.from_numpy(_randn(2, 20, 5)), torch.from_numpy(_randn(2, 40)))

@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 import torch
 
-from harness.adapters.pytorch import export_torch
-from harness.card import load_card
-from harness.importer import import_card
+from harness.model.export.pytorch import export_torch
+from harness.model.card import load_card
+from harness.model.importer import import_card
 from tests.archs import torch_archs
 from tests.conftest import requires_tf
 from tests.helpers import last_node, write_card
@@ -61,7 +61,7 @@ def test_torch_export_imports_with_parity(tmp_path, exporter, opset, family):
 @pytest.mark.parametrize("family", FAMILIES)
 @pytest.mark.parametrize("opset", TF_OPSETS)
 def test_tf2onnx_export_imports_with_parity(tmp_path, opset, family):
-    from harness.adapters.tensorflow import export_keras
+    from harness.model.export.tensorflow import export_keras
     from tests.archs import keras_archs
 
     native = keras_archs.build(family)
@@ -94,7 +94,7 @@ def test_tf2onnx_export_imports_with_parity(tmp_path, opset, family):
 def test_tensorflow_saved_model_export_imports_with_parity(tmp_path):
     import tensorflow as tf
 
-    from harness.adapters.tensorflow import export_saved_model
+    from harness.model.export.tensorflow import export_saved_model
     from tests.archs import keras_archs
 
     native = keras_archs.build("mobilenet")

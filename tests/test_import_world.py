@@ -13,10 +13,10 @@ import pytest
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
-from harness.card import load_card
-from harness.cli import main
-from harness.errors import ImportFailure
-from harness.importer import import_card
+from harness.model.card import load_card
+from harness.cli.main import main
+from harness.common.errors import ImportFailure
+from harness.model.importer import import_card
 from devkit import legacy_zoo
 from tests.conftest import requires_tf
 from tests.helpers import write_card
@@ -125,7 +125,7 @@ def test_gray_card_feeds_one_luma_channel(tmp_path):
                            input={"size": [16, 16], "channels": "gray", "mean": [0.5], "std": [0.25]}))
     imported = import_card(card)
     assert imported.parity.passed(card.parity.atol)
-    from harness.preprocess import preprocess
+    from harness.model.preprocess import preprocess
 
     pixels = torch.rand(2, 3, 16, 16)
     x = preprocess(pixels, card.input)
@@ -134,7 +134,7 @@ def test_gray_card_feeds_one_luma_channel(tmp_path):
 
 
 def test_parity_is_allclose_and_nan_fails():
-    from harness.parity import compare
+    from harness.model.parity import compare
 
     ref = {"y": np.array([1000.0, 1e-6], np.float32)}
     result = compare(ref, {"y": np.array([1000.5, 2e-6], np.float32)}, 1, "cpu", rtol=1e-3)
@@ -166,7 +166,7 @@ def test_layers_on_a_bare_onnx_file(tmp_path, capsys):
 
 
 def test_export_torch_writes_card_and_module_paths_address_layers(tmp_path):
-    from harness.adapters.pytorch import export_torch
+    from harness.model.export.pytorch import export_torch
 
     class Net(torch.nn.Module):
         def __init__(self):

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from harness.cli import main
-from harness.errors import HarnessError, ValidationError
+from harness.cli.main import main
+from harness.common.errors import HarnessError, ValidationError
 from harness.estimators.labelled import LABELLED_ESTIMATORS
 from harness.estimators.labelled.targets import binned, csv_labels, folder_labels, pooled, synthetic_labels
 from harness.probes import load_probe
@@ -97,10 +97,10 @@ def test_csv_and_folder_labels(tmp_path):
 def test_classifier_cards_store_class_probabilities_for_leep():
     import torch
 
-    from harness.card import load_card
-    from harness.importer import import_card
-    from harness.probing import ProbeSettings, probe_model
-    from harness.zoo import default_zoo_dir
+    from harness.model.card import load_card
+    from harness.model.importer import import_card
+    from harness.probing.loop import ProbeSettings, probe_model
+    from harness.model.zoo import default_zoo_dir
 
     card = load_card(default_zoo_dir() / "cards" / "class_scene.yaml")
     assert card.classes  # the zoo's classifiers name their classes
@@ -111,7 +111,7 @@ def test_classifier_cards_store_class_probabilities_for_leep():
 
 
 def test_leep_uses_source_probabilities_where_given():
-    from harness.artifacts import ModelArtifacts
+    from harness.probing.artifacts import ModelArtifacts
     from harness.estimators.labelled.base import TargetLabels
     from harness.estimators.labelled.leep import leep_score, nleep
     from harness.estimators.labelled.matrix import labelled_affinities

@@ -9,7 +9,7 @@ from torch import nn
 
 from harness.attribution import ATTRIBUTION_TARGETS, StatsAccumulator, attribute, map_key, split_key
 from harness.attribution.named_targets import feature_axis, standardised_energy
-from harness.errors import HarnessError
+from harness.common.errors import HarnessError
 
 
 def test_registry_has_the_seed_default_and_invariant_targets():

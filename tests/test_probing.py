@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 import torch
 
-from harness.adapters.pytorch import export_torch
-from harness.card import load_card
-from harness.features import flatten_features
-from harness.importer import import_card
-from harness.probing import ProbeSettings, probe_model
+from harness.model.export.pytorch import export_torch
+from harness.model.card import load_card
+from harness.probing.features import flatten_features
+from harness.model.importer import import_card
+from harness.probing.loop import ProbeSettings, probe_model
 from harness.probes.base import ProbeSet
 from tests.archs import torch_archs
 from tests.helpers import last_node, write_card
@@ -73,7 +73,7 @@ def test_truncated_probe_module_matches_captured_features(tmp_path):
 
 def test_features_reused_from_the_attribution_forward_equal_a_plain_forward(tmp_path):
     """Probing takes the features from attribution's own forward pass: same values as a separate one."""
-    from harness.probing import MemorySink
+    from harness.probing.loop import MemorySink
 
     model = imported(tmp_path, True)
     probe = probe_set(n=5, size=32)

@@ -17,11 +17,11 @@ import pytest
 import torch
 from onnx import TensorProto, helper, numpy_helper
 
-from harness.card import load_card
-from harness.importer import import_card
-from harness.preprocess import preprocess
+from harness.model.card import load_card
+from harness.model.importer import import_card
+from harness.model.preprocess import preprocess
 from harness.probes.base import ProbeSet
-from harness.probing import ProbeSettings, probe_model
+from harness.probing.loop import ProbeSettings, probe_model
 from tests.helpers import write_card
 from tests.onnx_builders import conv_relu_model, save
 
@@ -90,15 +90,15 @@ def test_pooling_an_nhwc_probe_tensor_keeps_channels_apart(tmp_path):
     assert art.features_pooled and art.features.shape == (3, 64)
     # every pooled unit is one channel's value: 4 channels x 4 x 4 positions
     np.testing.assert_allclose(np.sort(art.features[0]), np.repeat([1.0, 2.0, 3.0, 4.0], 16), atol=1e-6)
-    from harness.probing import probe_layout
+    from harness.probing.loop import probe_layout
 
     assert probe_layout(model) == "NHWC"
 
 
 def test_layout_follows_the_graph_not_the_input_layout(tmp_path):
     """tf2onnx transposes an NHWC input once; the Keras zoo models' probe layers are NCHW."""
-    from harness.layout import tensor_layout
-    from harness.zoo import default_zoo_dir
+    from harness.model.layout import tensor_layout
+    from harness.model.zoo import default_zoo_dir
 
     zoo = default_zoo_dir()
     card = load_card(zoo / "cards" / "keras-rgb2depth.yaml")

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from harness.cli import main
+from harness.cli.main import main
 from harness.report.document import VOLATILE_KEYS
 from tests.zoo_factory import TORCH_MODELS, build_test_zoo
 

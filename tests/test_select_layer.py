@@ -9,15 +9,15 @@ import numpy as np
 import pytest
 import torch
 
-from harness.cli import main
-from harness.importer import import_card
-from harness.layer_selection.candidates import candidate_layers
-from harness.layer_selection.evaluate import evaluate_layers, load_layer_truth
-from harness.layer_selection.score import LayerScore, node_similarity, score_layers
+from harness.cli.main import main
+from harness.model.importer import import_card
+from harness.analyses.select_layer.candidates import candidate_layers
+from harness.analyses.select_layer.evaluate import evaluate_layers, load_layer_truth
+from harness.analyses.select_layer.score import LayerScore, node_similarity, score_layers
 from harness.probes import load_probe
 from harness.probes.base import ProbeRequest
-from harness.errors import ValidationError
-from harness.zoo import load_zoo
+from harness.common.errors import ValidationError
+from harness.model.zoo import load_zoo
 from tests.zoo_factory import TORCH_MODELS, build_test_zoo
 
 

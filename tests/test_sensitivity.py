@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import harness.sensitivity as sens
-from harness.cli import main
+import harness.run.sensitivity as sens
+from harness.cli.main import main
 from harness.report.figures import sensitivity_figure
 from tests.zoo_factory import build_test_zoo
 
@@ -65,7 +65,7 @@ def test_outputs_and_reference(result):
 
 def test_reference_matches_a_plain_run(result, zoo):
     """Subsets come from one probing pass; the full-size one must equal `harness run`'s affinities."""
-    from harness.run import RunConfig, execute
+    from harness.run.pipeline import RunConfig, execute
 
     doc, _, _ = result
     config = RunConfig(zoo=zoo, out=None, probe="synthetic-indoor", n_images=8, seed=0, methods=("saliency", "gradxinput", "elrp"),

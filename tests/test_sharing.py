@@ -9,14 +9,14 @@ import pytest
 import torch
 from torch import fx, nn
 
-from harness.layers import Layer
+from harness.model.layers import Layer
 from harness.probes.labels import TaskLabels
-from harness.sharing.evidence import weighted_evidence
-from harness.sharing.heads import make_head
-from harness.sharing.marginalise import marginalise, marginalise_loop, unit_slice
-from harness.sharing.measures import head_contributions, sharing_measures
-from harness.sharing.suffix import UnitSuffix
-from harness.sharing.units import UnitLayer, sample_unit
+from harness.analyses.sharing.evidence import weighted_evidence
+from harness.analyses.sharing.heads import make_head
+from harness.analyses.sharing.marginalise import marginalise, marginalise_loop, unit_slice
+from harness.analyses.sharing.measures import head_contributions, sharing_measures
+from harness.analyses.sharing.suffix import UnitSuffix
+from harness.analyses.sharing.units import UnitLayer, sample_unit
 
 
 class TwoHeads(nn.Module):

@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from harness.cli import main
-from harness.errors import HarnessError
+from harness.cli.main import main
+from harness.common.errors import HarnessError
 from harness.probes.base import ProbeRequest
 from harness.probes.glyphs import SCENE_SUPER, stamp_glyph
 from harness.probes.labels import TaskLabels, load_labelled, per_image
-from harness.zoo import default_zoo_dir
+from harness.model.zoo import default_zoo_dir
 
 
 def _image(path, value):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
+from harness.cli.main import main
 from tests.zoo_factory import TORCH_MODELS, build_test_zoo
 
 

@@ -6,7 +6,7 @@ import csv
 import json
 
 from harness.evaluation import load_ground_truth
-from harness.zoo import load_zoo
+from harness.model.zoo import load_zoo
 from zoo.build import transfer
 from zoo.build.__main__ import main
 from zoo.build.config import V2, smoke

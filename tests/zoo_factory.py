@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from harness.adapters.pytorch import export_torch
+from harness.model.export.pytorch import export_torch
 from tests.archs import torch_archs
 from tests.helpers import last_node, write_card, write_zoo
 from tests.onnx_builders import conv_relu_model, save

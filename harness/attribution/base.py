@@ -16,8 +16,8 @@ from torch import nn
 
 from harness.attribution.params import AttributionParams
 from harness.attribution.targets import Target, evaluate, resolve_target
-from harness.errors import HarnessError
-from harness.registry import Registry
+from harness.common.errors import HarnessError
+from harness.common.registry import Registry
 
 PassFn = Callable[[nn.Module, torch.Tensor, Target, AttributionParams], dict[str, torch.Tensor]]
 

@@ -35,7 +35,7 @@ from harness.attribution.base import (
 )
 from harness.attribution.params import AttributionParams
 from harness.attribution.targets import Target
-from harness.errors import HarnessError
+from harness.common.errors import HarnessError
 
 ACTIVATION_TYPES: tuple[type[nn.Module], ...] = (nn.ReLU, nn.ELU, nn.Sigmoid, nn.Tanh, nn.Softplus, nn.LeakyReLU)
 # onnx2torch turns ONNX Tanh (and other unary functions) into OnnxFunction(function=torch.tanh).

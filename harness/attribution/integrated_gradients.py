@@ -19,7 +19,7 @@ from torch import nn
 from harness.attribution.base import METHODS, PASSES, AttributionMethod, grad_or_zeros
 from harness.attribution.params import AttributionParams
 from harness.attribution.targets import Target, evaluate
-from harness.errors import HarnessError
+from harness.common.errors import HarnessError
 
 
 def trapezoid_points(steps: int, dtype: torch.dtype, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:

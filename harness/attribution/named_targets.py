@@ -17,7 +17,7 @@ arbitrary direction of it:
 - ``sqnorm``: ``1/2 * ||f||^2`` on the probe layer (no statistics).
 - ``l1``: ``sum_u |f_u|`` on the probe layer (no statistics).
 
-Channels are found with the probe tensor's layout (:mod:`harness.layout`): axis 1 for NCHW
+Channels are found with the probe tensor's layout (:mod:`harness.model.layout`): axis 1 for NCHW
 and for (batch, units) outputs, the last axis for NHWC and for (batch, tokens, dim).
 """
 
@@ -29,8 +29,8 @@ from dataclasses import dataclass
 import torch
 
 from harness.attribution.targets import Target, probe_sum
-from harness.layout import channel_axis
-from harness.registry import Registry
+from harness.model.layout import channel_axis
+from harness.common.registry import Registry
 
 #: The target whose estimators keep their plain names in reports (``gradxinput``, not ``gradxinput@sum``).
 DEFAULT_TARGET = "sum"

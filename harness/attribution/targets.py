@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from harness.attribution.params import AttributionParams
-from harness.errors import HarnessError
+from harness.common.errors import HarnessError
 
 Target = Callable[[torch.Tensor], torch.Tensor]
 

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.compare.comparable import prose_parameters
-from harness.errors import HarnessError, ValidationError, excerpt
-from harness.limits import REPORT_BYTES
-from harness.textio import decode, read_bytes
+from harness.common.errors import HarnessError, ValidationError, excerpt
+from harness.common.limits import REPORT_BYTES
+from harness.common.textio import decode, read_bytes
 from harness.report.document import SCHEMA_VERSION
 
 #: (dotted key, expected type) every report must have for a comparison.

@@ -7,8 +7,8 @@ from collections.abc import Mapping
 import numpy as np
 from rich.table import Table
 
-from harness.report.format import num as _f
-from harness.report.html import STYLE, Raw, esc, figure, slug, table
+from harness.common.format import num as _f
+from harness.report.markup import STYLE, Raw, esc, figure, slug, table
 
 SECTIONS = {"summary": "Summary", "models": "Models", "estimators": "Affinities and rankings",
             "ground-truth": "Against ground truth", "targets": "Per-target ranking changes"}
@@ -88,7 +88,7 @@ def render_markdown(result: Mapping, a: Mapping, b: Mapping, paths: tuple[str, s
         if result[key]:
             lines.append(f"\nEstimators {what}: {', '.join(result[key])}")
     for name, e in result["estimators"].items():
-        lines += ["", f"## `{name}`", "", f"Most moved sources (rank in A → B): "
+        lines += ["", f"## `{name}`", "", "Most moved sources (rank in A → B): "
                   + (", ".join(f"{m['source']} for {m['target']} #{m['rank_a']}→#{m['rank_b']}" for m in e["most_moved"]) or "none")]
         reported = e.get("as_reported") or {}
         if reported.get("a") or reported.get("b"):

@@ -16,7 +16,7 @@ from scipy.stats import kendalltau, pearsonr
 
 from harness.estimators.base import rank_sources
 from harness.evaluation.bootstrap import bootstrap_indices, nanmean, percentile_ci
-from harness.errors import HarnessError
+from harness.common.errors import HarnessError
 from harness.evaluation import GroundTruth, evaluate
 from harness.evaluation.metrics import rank_correlations
 

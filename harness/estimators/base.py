@@ -11,11 +11,11 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from harness.artifacts import ModelArtifacts
-from harness.cache.npy import all_finite
-from harness.errors import HarnessError
+from harness.probing.artifacts import ModelArtifacts
+from harness.runtime.cache.npy import all_finite
+from harness.common.errors import HarnessError
 from harness.estimators.params import EstimatorParams
-from harness.registry import Registry
+from harness.common.registry import Registry
 
 EstimatorFn = Callable[[Sequence[ModelArtifacts], EstimatorParams], np.ndarray]
 
@@ -102,7 +102,7 @@ def stacked_maps(artifacts: Sequence[ModelArtifacts], method: str) -> list:
     """Each model's ``maps[method]`` as a finite (n_images, pixels) array, shapes checked.
 
     In-memory arrays come back as float arrays; lazy views of cached files (see
-    :mod:`harness.artifacts`) come back as they are, checked by a chunked scan, so that the
+    :mod:`harness.probing.artifacts`) come back as they are, checked by a chunked scan, so that the
     estimators can read every model a chunk of images at a time.
     """
     arrays: list = []

@@ -1,6 +1,6 @@
 """DEPARA (CVPR 2020) as the seed code computes it, and its edge term alone.
 
-- Nodes V[s, t]: the gradient*input map affinity (:mod:`harness.estimators.maps`), the mean
+- Nodes V[s, t]: the gradient*input map affinity (:mod:`harness.estimators.attribution_maps`), the mean
   over probe images of the per-image cosine, diagonal 1. This is what the seed's
   attribution-map code stores (its affinity divided by the number of images).
 - Edges E[s, t] (``depara_edge``): per model, the probe-layer features (images x units) with
@@ -21,11 +21,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from harness.artifacts import ModelArtifacts
+from harness.probing.artifacts import ModelArtifacts
 from harness.attribution.named_targets import map_key
-from harness.errors import HarnessError
+from harness.common.errors import HarnessError
 from harness.estimators.base import register, stacked_features, stacked_maps
-from harness.estimators.maps import mean_cosine_affinity
+from harness.estimators.attribution_maps import mean_cosine_affinity
 from harness.estimators.params import EstimatorParams
 from harness.estimators.ranks import condensed_distances, spearman_matrix
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from harness.errors import HarnessError
+from harness.common.errors import HarnessError
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from harness.artifacts import ModelArtifacts
+from harness.probing.artifacts import ModelArtifacts
 from harness.estimators.base import register, stacked_features
 from harness.estimators.params import EstimatorParams
 from harness.estimators.ranks import condensed_distances, spearman_matrix

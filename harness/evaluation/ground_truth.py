@@ -14,9 +14,9 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.errors import HarnessError, excerpt
-from harness.limits import CSV_BYTES, NAME_CHARS
-from harness.textio import read_text
+from harness.common.errors import HarnessError, excerpt
+from harness.common.limits import CSV_BYTES, NAME_CHARS
+from harness.common.textio import read_text
 
 REQUIRED_COLUMNS = ("source", "target", "affinity")
 # Rows of a ground truth that are baselines, not models (Taskonomy has both).

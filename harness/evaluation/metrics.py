@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import kendalltau, spearmanr
 
-from harness.errors import HarnessError
+from harness.common.errors import HarnessError
 from harness.estimators.base import rank_sources
 from harness.evaluation.bootstrap import bootstrap_indices, nanmean, percentile_ci
 from harness.evaluation.ground_truth import PSEUDO_SOURCES, GroundTruth, true_ranking

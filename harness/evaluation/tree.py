@@ -15,7 +15,7 @@ import numpy as np
 from scipy.cluster.hierarchy import ClusterNode, leaves_list, linkage, optimal_leaf_ordering, to_tree
 from scipy.spatial.distance import pdist
 
-from harness.errors import HarnessError
+from harness.common.errors import HarnessError
 
 # Newick reads an unquoted '_' as a blank, so names with it are quoted as well.
 _NEEDS_QUOTES = re.compile(r"[\s()\[\]':;,_]")

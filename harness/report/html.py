@@ -3,20 +3,19 @@
 Rendered from the report.json document (plus the optional attribution gallery, which
 report.json does not hold), so a page can be re-rendered from an old report. Every string
 that comes from cards or reports is HTML-escaped. The page's building blocks (tables,
-figures, escaping) are shared with ``harness compare``'s page.
+figures, escaping) are :mod:`harness.report.markup`, shared with every other page.
 """
 
 from __future__ import annotations
 
-import base64
-import html
-import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
+from harness.report import sections
 from harness.report.lookup import filled_for_tree, model_order
+from harness.report.markup import STYLE, TRUTH, esc, slug
 
 #: Section ids of the page, in order; stable so that links and tests can rely on them.
 SECTIONS = {
@@ -35,84 +34,12 @@ FIGURES_DIR = "figures"
 #: all: the inline gallery is most of the page's bytes (measured on the 38-model 64-px default
 #: zoo: 1.37 MB of a 2.0 MB page with 32 models shown).
 GALLERY_MODELS = 16
-#: File-name stem of the ground-truth figures (not an estimator name, so it cannot collide).
-TRUTH = "truth"
-
-STYLE = """
-*{box-sizing:border-box}
-body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:1200px;padding:0 1.2em 3em;color:#222;background:#fff}
-h1{margin:.8em 0 .2em;font-size:1.6em}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:1.8em}h3{margin:1.2em 0 .4em}
-nav{display:flex;flex-wrap:wrap;gap:.2em 1em}table{border-collapse:collapse;margin:.5em 0 1em;font-size:13px}
-th,td{border:1px solid #ccc;padding:3px 7px;text-align:left;vertical-align:top}th{background:#f3f3f3}
-td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}figure{margin:.6em 0 1.4em;min-width:0}
-img{max-width:100%;height:auto;display:block}figcaption,.note{color:#555;font-size:12.5px}
-td code{word-break:break-all;font-size:11px}.scroll{overflow-x:auto;max-width:100%}.score{color:#555}
-.hit{color:#1a7f37;font-weight:600}.miss{color:#b35900}.nogt{color:#777;font-style:italic}code,pre{font-size:12px}
-pre{background:#f7f7f7;padding:.6em;overflow-x:auto}.grid{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:0 1.5em}
-.beside{display:grid;grid-template-columns:repeat(2,minmax(0,1fr));gap:0 1.5em}.sticky{position:sticky;top:.5em}
-.verdict{background:#f4f8ff;border-left:4px solid #3a6ea5;padding:.6em 1em;margin:.8em 0}.best{font-weight:700}
-details{margin:.4em 0}summary{cursor:pointer}
-@media (max-width:900px){.grid,.beside{grid-template-columns:minmax(0,1fr)}.sticky{position:static}}
-"""
-
-
 @dataclass(frozen=True)
 class Gallery:
     """What the gallery shows: the first probe images and every model's maps for them."""
 
     images: np.ndarray | None = None  # (g, 3, H, W) uint8
     maps: Mapping[str, Mapping[str, np.ndarray]] = field(default_factory=dict)  # model -> method -> (g, h, w)
-
-
-def esc(value: object) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def slug(name: str) -> str:
-    """A safe id / file-name fragment for an estimator or method name."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "x"
-
-
-def _fmt(value: object, digits: int = 3) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.{digits}f}"
-    return str(value)
-
-
-def _ci(value: float | None, ci: Sequence[float] | None) -> str:
-    return _fmt(value) + (f" [{ci[0]:.2f}, {ci[1]:.2f}]" if ci else "")
-
-
-def table(header: Sequence[str], rows: Iterable[Sequence[object]], numeric: Iterable[int] = ()) -> str:
-    """An HTML table; cells are escaped unless they are already :class:`Raw` markup."""
-    numeric = set(numeric)
-    out = ['<div class="scroll"><table><thead><tr>' + "".join(f"<th>{esc(h)}</th>" for h in header) + "</tr></thead><tbody>"]
-    for row in rows:
-        cells = []
-        for i, cell in enumerate(row):
-            text = cell.markup if isinstance(cell, Raw) else esc(_fmt(cell))
-            cells.append(f'<td class="num">{text}</td>' if i in numeric else f"<td>{text}</td>")
-        out.append("<tr>" + "".join(cells) + "</tr>")
-    return "".join(out) + "</tbody></table></div>"
-
-
-@dataclass(frozen=True)
-class Raw:
-    """Markup built here from escaped pieces, inserted into a table as is."""
-
-    markup: str
-
-
-def img(png: bytes, alt: str) -> str:
-    return f'<img alt="{esc(alt)}" src="data:image/png;base64,{base64.b64encode(png).decode("ascii")}">'
-
-
-def figure(fig_id: str, png: bytes | None, caption: str) -> str:
-    if png is None:
-        return f'<p class="note" id="{esc(fig_id)}">{esc(caption)}: not available.</p>'
-    return f'<figure id="{esc(fig_id)}">{img(png, caption)}<figcaption>{esc(caption)}</figcaption></figure>'
 
 
 def render_figures(report: Mapping, gallery: Gallery | None = None) -> dict[str, bytes]:
@@ -155,8 +82,6 @@ def render_figures(report: Mapping, gallery: Gallery | None = None) -> dict[str,
 
 def render_html(report: Mapping, figures: Mapping[str, bytes]) -> str:
     """The whole page; ``figures`` from :func:`render_figures`."""
-    from harness.report import sections
-
     zoo = report["zoo"]
     title = f"Transferability report: {zoo['name']} {zoo['version']}"
     bodies = {

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from harness.report.format import ci_suffix as _ci
-from harness.report.format import num as _f
+from harness.common.format import ci_suffix as _ci
+from harness.common.format import num as _f
 from harness.report.lookup import models_without_truth, true_ranks
 from harness.report.verdict import verdict_line
 

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from harness import __version__
-from harness.hashing import sha256_file
+from harness.common.hashing import sha256_file
 
 
 def git_state(where: Path | None = None) -> dict | None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from harness.report.html import TRUTH, Raw, _ci, _fmt, esc, figure, slug, table
+from harness.common.format import cell as fmt
+from harness.common.format import num
+from harness.report.markup import TRUTH, Raw, cell_ci, esc, figure, slug, table
 from harness.report.lookup import model_order, models_without_truth, true_ranks
 from harness.report.parameters import NOTES
 from harness.report.verdict import verdict
@@ -26,9 +28,9 @@ def _verdict(report: Mapping) -> str:
     best = evaluation[v.best]
     ceiling = (report.get("ground_truth") or {}).get("ceiling")
     text = [f"Trust <b>{esc(v.best)}</b> most on this zoo: mean Spearman with the measured transfer "
-            f"{esc(_ci(best['spearman'], best.get('spearman_ci')))}, P@5 {esc(_fmt(best.get('p_at_5')))}"]
+            f"{esc(cell_ci(best['spearman'], best.get('spearman_ci')))}, P@5 {esc(fmt(best.get('p_at_5')))}"]
     if ceiling:
-        text.append(f" (a repeat measurement of the ground truth reaches {esc(_fmt(ceiling.get('spearman')))}, a random ranking 0).")
+        text.append(f" (a repeat measurement of the ground truth reaches {esc(fmt(ceiling.get('spearman')))}, a random ranking 0).")
     else:
         text.append(" (a random ranking scores 0).")
     if v.tied_with_best:
@@ -56,14 +58,14 @@ def summary(report: Mapping) -> str:
     for name in v.ranked:
         e = evaluation[name]
         cell = Raw(f'<span class="best">{esc(name)}</span>') if name == v.best else name
-        rows.append((cell, _ci(e["spearman"], e.get("spearman_ci")), _ci(e.get("p_at_1"), e.get("p_at_1_ci")),
-                     _ci(e.get("p_at_5"), e.get("p_at_5_ci")), _ci(e.get("kendall"), e.get("kendall_ci"))))
+        rows.append((cell, cell_ci(e["spearman"], e.get("spearman_ci")), cell_ci(e.get("p_at_1"), e.get("p_at_1_ci")),
+                     cell_ci(e.get("p_at_5"), e.get("p_at_5_ci")), cell_ci(e.get("kendall"), e.get("kendall_ci"))))
     ceiling = (report.get("ground_truth") or {}).get("ceiling")
     if ceiling:
-        rows.append(("ceiling (repeat measurement)", _ci(ceiling["spearman"], ceiling.get("spearman_ci")), _fmt(ceiling["p_at_1"]),
-                     _ci(ceiling["p_at_5"], ceiling.get("p_at_5_ci")), _fmt(ceiling.get("kendall"))))
-    rows.append(("random ranking", "0", _fmt(first["random_p_at_k"][0]), _fmt(first["random_p_at_k"][k5]), "0"))
-    rows.append(("oracle", "1", _fmt(first["oracle_p_at_k"][0]), _fmt(first["oracle_p_at_k"][k5]), "1"))
+        rows.append(("ceiling (repeat measurement)", cell_ci(ceiling["spearman"], ceiling.get("spearman_ci")), fmt(ceiling["p_at_1"]),
+                     cell_ci(ceiling["p_at_5"], ceiling.get("p_at_5_ci")), fmt(ceiling.get("kendall"))))
+    rows.append(("random ranking", "0", fmt(first["random_p_at_k"][0]), fmt(first["random_p_at_k"][k5]), "0"))
+    rows.append(("oracle", "1", fmt(first["oracle_p_at_k"][0]), fmt(first["oracle_p_at_k"][k5]), "1"))
     missing = models_without_truth(report)
     note = (f"<p>{esc(first['n_targets'])} targets, {esc(first['n_models'])} models evaluated; relevant = true top "
             f"{esc(first['relevant'])}; [95% bootstrap CI over targets, {esc(first['n_boot'])} resamples].</p>")
@@ -95,8 +97,8 @@ def per_target(report: Mapping) -> str:
         for target in targets:
             values = [((evaluation[n].get("per_target") or {}).get(target) or {}).get(key) for n in names]
             top = max((x for x in values if x is not None), default=None)
-            rows.append([target, *(Raw(f"<b>{esc(_fmt(x))}</b>") if x is not None and x == top else x for x in values)])
-        rows.append([Raw("<b>mean [95% CI]</b>"), *(_ci(evaluation[n].get(key), evaluation[n].get(f"{key}_ci")) for n in names)])
+            rows.append([target, *(Raw(f"<b>{esc(fmt(x))}</b>") if x is not None and x == top else x for x in values)])
+        rows.append([Raw("<b>mean [95% CI]</b>"), *(cell_ci(evaluation[n].get(key), evaluation[n].get(f"{key}_ci")) for n in names)])
         parts.append(f"<h3>{esc(label)}</h3>" + table(("target", *names), rows, range(1, len(names) + 1)))
     return "".join(parts)
 
@@ -155,7 +157,7 @@ def rankings(report: Mapping, top: int = 5) -> str:
             ranks = true_ranks(report, name, target) if name in evaluation else {}
             cells = []
             for source, score in zip(sources[:top], scores[:top]):
-                markup = f"{esc(source)} <span class=\"score\">{esc(_fmt(score))}</span>"
+                markup = f"{esc(source)} <span class=\"score\">{esc(fmt(score))}</span>"
                 rank = ranks.get(source)
                 if rank is not None:
                     markup += f' <span class="{"hit" if rank <= relevant else "miss"}">true #{esc(rank)}</span>'
@@ -240,8 +242,8 @@ def optional(report: Mapping) -> list[tuple[str, str, str]]:
             for budget, ev in (doc.get("evaluation") or {}).items():
                 if "p_at_1" in ev:
                     parts.append(f"<p>Against measured transfer ({esc(budget)} target images): best <code>{esc(ev['best_layer'])}</code>, "
-                                 f"P@1 {ev['p_at_1']:.0f}, Spearman {_num(ev['spearman'])}, last-layer P@1 {ev['last_layer_p_at_1']:.0f}, "
-                                 f"ceiling {_num(ev['ceiling_spearman'])}.</p>")
+                                 f"P@1 {ev['p_at_1']:.0f}, Spearman {num(ev['spearman'], 2)}, last-layer P@1 {ev['last_layer_p_at_1']:.0f}, "
+                                 f"ceiling {num(ev['ceiling_spearman'], 2)}.</p>")
         out.append(("layer-selection", "Layer selection", "".join(parts)))
     section = report.get("labelled_target")
     if section:
@@ -252,7 +254,3 @@ def optional(report: Mapping) -> list[tuple[str, str, str]]:
                     f"<p>Target <code>{esc(section['task'])}</code> ({esc(kind)}, {section['n_images']} images): the best "
                     "sources per labelled estimator.</p>" + table(("estimator", "top 5 sources (score)"), rows)))
     return out
-
-
-def _num(value) -> str:
-    return "–" if value is None else f"{value:.2f}"

@@ -9,9 +9,9 @@ import onnx
 import torch
 import yaml
 
-from harness.card import load_card
-from harness.hashing import sha256_file
-from harness.importer import import_card
+from harness.model.card import load_card
+from harness.common.hashing import sha256_file
+from harness.model.importer import import_card
 from zoo.build.architectures import TaskModel, architecture_text, encoder_class
 from zoo.build.data import TASK_INFO, loss_name
 from zoo.build.hardness import card_field
@@ -55,10 +55,10 @@ def card_data(cfg, spec: ModelSpec, probe_layer: str, record: dict) -> dict:
         (task,) = spec.tasks
         head = "conv3x3-ReLU, Conv2DTranspose x2 (dense)" if TASK_INFO[task].kind.startswith("dense") else "avgpool2x2-flatten-Dense64-ReLU-Dense"
         arch = KERAS_ARCHITECTURE.format(head=head)
-        exporter = "tf2onnx (adapters.tensorflow.export_keras)"
+        exporter = "tf2onnx (harness.model.export.tensorflow.export_keras)"
     else:
         arch = architecture_text(spec.encoder, spec.tasks, cfg.size)
-        exporter = f"torch.onnx {spec.exporter} exporter (adapters.pytorch.export_torch)"
+        exporter = f"torch.onnx {spec.exporter} exporter (harness.model.export.pytorch.export_torch)"
     losses = ", ".join(f"{t} {v:.4f} ({loss_name(t, cfg.l2_tasks)})" for t, v in record["test_loss"].items())
     enc = encoder_class("taskonomy" if spec.framework == "tensorflow" else spec.encoder)  # Keras: the Taskonomy layers
     side, channels = cfg.size // enc.stride, enc.channels

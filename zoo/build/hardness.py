@@ -27,9 +27,9 @@ import torch
 import yaml
 from torch import nn
 
-from harness.card import load_card
-from harness.hashing import sha256_file
-from harness.importer import import_card
+from harness.model.card import load_card
+from harness.common.hashing import sha256_file
+from harness.model.importer import import_card
 from harness.probes.synthetic.dataset import render_batch
 from zoo.build.onnx_search import matching_node
 from zoo.build.config import VERSIONS
@@ -91,7 +91,7 @@ def _bottleneck_node(onnx_path, net: HardnessNet, size: int) -> str:
 
 def run(card_path: Path = DEFAULT_CARD, force: bool = False) -> int:
     """Train and export the predictor of one classifier card; returns 1 if it was (re)built."""
-    from harness.adapters.pytorch import export_torch
+    from harness.model.export.pytorch import export_torch
 
     out_card = predictor_card(card_path)
     classifier = Path(card_path).stem

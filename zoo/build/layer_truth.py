@@ -17,17 +17,16 @@ from __future__ import annotations
 
 import csv
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch import nn
 import torch.nn.functional as F
 
-from harness.card import load_card
-from harness.importer import import_card
-from harness.layer_selection.candidates import candidate_layers
-from harness.preprocess import preprocess
+from harness.model.card import load_card
+from harness.model.importer import import_card
+from harness.analyses.select_layer.candidates import candidate_layers
+from harness.model.preprocess import preprocess
 from harness.probes.synthetic import TASK_INFO, render_batch
 from zoo.build.config import VERSIONS
 from zoo.build.progress import progress_bar

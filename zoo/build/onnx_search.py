@@ -6,7 +6,7 @@ import numpy as np
 import onnx
 import torch
 
-from harness.parity import ort_session
+from harness.model.parity import ort_session
 
 
 def node_outputs(model: onnx.ModelProto) -> list[tuple[str, str]]:

@@ -9,7 +9,7 @@ target: every pilot model and three random encoders. A quick check before a mult
 import json, sys, time
 from dataclasses import replace
 from pathlib import Path
-import numpy as np, torch
+import torch
 torch.set_num_threads(1)
 from zoo.build.config import V2
 from zoo.build.paths import layout

@@ -28,8 +28,8 @@ import torch
 import yaml
 from torch import nn
 
-from harness.adapters.pytorch import export_torch
-from harness.hashing import sha256_file
+from harness.model.export.pytorch import export_torch
+from harness.common.hashing import sha256_file
 from harness.probes.glyphs import GLYPH_TASKS
 from zoo.build.config import VERSIONS
 from zoo.build.architectures import conv_bn

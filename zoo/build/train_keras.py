@@ -120,7 +120,7 @@ def train(cfg, spec: ModelSpec, progress, data_cache: dict) -> dict:
         model.save_weights(str(weights))
         _write_json(record_path, record)
     if not onnx_path.exists() or "probe" not in record:
-        from harness.adapters.tensorflow import export_keras
+        from harness.model.export.tensorflow import export_keras
         from zoo.build.cards import find_probe
 
         tmp = onnx_path.with_suffix(".tmp.onnx")

@@ -9,7 +9,7 @@ import time
 import numpy as np
 import torch
 
-from harness.adapters.pytorch import export_torch
+from harness.model.export.pytorch import export_torch
 from zoo.build.architectures import TaskModel
 from zoo.build.data import load_split, target_tensor, task_input, task_loss
 from zoo.build.specs import ModelSpec

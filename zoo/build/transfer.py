@@ -28,7 +28,7 @@ import onnx
 import torch
 from torch import nn
 
-from harness.parity import ort_session
+from harness.model.parity import ort_session
 from zoo.build.architectures import PooledHead, encoder_class
 from zoo.build.data import INPUT_KINDS, input_kind, is_dense, load_split, loss_name, out_channels, target_tensor, task_input, task_loss
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from harness.errors import HarnessError
-from harness.registry import Registry
+from harness.common.errors import HarnessError
+from harness.common.registry import Registry
 
 
 @dataclass(frozen=True)

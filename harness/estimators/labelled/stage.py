@@ -13,8 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from harness.artifacts import ModelArtifacts
-from harness.errors import HarnessError
+from harness.probing.artifacts import ModelArtifacts
+from harness.common.errors import HarnessError
 from harness.estimators.base import Affinity
 from harness.estimators.labelled.matrix import column_scores, labelled_affinities
 from harness.estimators.labelled.targets import labels_for, synthetic_labels

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from harness.errors import HarnessError, ValidationError
+from harness.common.errors import HarnessError, ValidationError
 from harness.estimators.labelled.base import TargetLabels, pca
 from harness.probes.base import ProbeSet
 

@@ -1,0 +1,61 @@
+"""Attribution-map affinities (NeurIPS 2019): saliency, gradient*input, epsilon-LRP, integrated gradients.
+
+A[s, t] = mean over probe images of cos(map_s[i], map_t[i]); the diagonal is 1. A zero map
+(e.g. a dead probe layer) has cosine 0 with everything instead of NaN. Each runs on the maps
+of the estimator's attribution target (``gradxinput@energy`` reads ``gradxinput@energy`` maps).
+``second_order`` maps are not an estimator: on ReLU nets with a linear target they equal
+gradient*input, and they are not the deliberative-explanations seed's 2ndG.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from harness.probing.artifacts import ModelArtifacts
+from harness.attribution.named_targets import map_key
+from harness.estimators.base import register, stacked_maps
+from harness.estimators.params import EstimatorParams
+
+MAP_METHODS = ("saliency", "gradxinput", "elrp", "integrated_gradients")
+
+
+def unit_rows(x: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm in float64; all-zero rows stay zero (cosine 0, not NaN)."""
+    x = np.asarray(x, dtype=np.float64)
+    norms = np.linalg.norm(x, axis=-1, keepdims=True)
+    return np.divide(x, norms, out=np.zeros_like(x), where=norms > 0)
+
+
+def mean_cosine_affinity(maps: Sequence[np.ndarray], chunk_bytes: int = 256 * 2**20) -> np.ndarray:
+    """Mean per-image cosine between every pair of models' maps, diagonal 1.
+
+    With every (model, image) row normalised, sum_i cos(s_i, t_i) is one dot product of the
+    models' concatenated unit rows, so a chunk of images costs one BLAS matrix product
+    (einsum 'sip,tip->st'). Images are processed in chunks to bound memory (N x n x pixels
+    float64 can reach gigabytes for 40 models).
+    """
+    n_models = len(maps)
+    n_images, n_pix = maps[0].shape
+    step = max(1, chunk_bytes // (8 * n_models * max(n_pix, 1)))
+    total = np.zeros((n_models, n_models))
+    for start in range(0, n_images, step):
+        unit = np.stack([unit_rows(m[start : start + step]) for m in maps])  # (N, c, p)
+        total += np.einsum("sip,tip->st", unit, unit, optimize=True)
+    affinity = total / n_images
+    np.fill_diagonal(affinity, 1.0)
+    return affinity
+
+
+def _map_estimator(method: str):
+    def estimator(artifacts: Sequence[ModelArtifacts], params: EstimatorParams) -> np.ndarray:
+        return mean_cosine_affinity(stacked_maps(artifacts, map_key(method, params.target)), params.chunk_bytes)
+
+    estimator.__name__ = f"{method}_affinity"
+    estimator.__doc__ = f"Mean per-image cosine of the models' {method!r} attribution maps."
+    return estimator
+
+
+for _method in MAP_METHODS:
+    register(_method, (_method,))(_map_estimator(_method))

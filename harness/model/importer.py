@@ -1,0 +1,387 @@
+"""Card + ONNX file -> :class:`ProbedModel`.
+
+The data flow of one import: load and check the ONNX file, resolve the probe layer against
+the *original* graph (the names the user knows), let the card's framework adapter normalise
+the graph (keeping the probe tensor intact), refuse unsupported ops up front with a precise
+message, convert with onnx2torch, index the layers, and check parity against onnxruntime.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+import numpy as np
+import onnx
+import torch
+
+from harness.adapters import ADAPTERS
+from harness.adapters.passes import default_opset
+from harness.model.converters import register_all
+from harness.model.card import ModelCard
+from harness.common.errors import HarnessError, ImportFailure
+from harness.model.layers import LayerIndex, module_paths
+from harness.model.onnx_io import load_onnx
+from harness.model.parity import compare, ort_session
+from harness.model.preprocess import random_input
+from harness.model.probed import NCHWInput, ProbedModel, select_output
+from harness.common.registry import suggest
+from harness.model.converters.compat import TORCHVISION_OPS, onnx2torch_module, torchvision_problem
+
+
+@dataclass(frozen=True)
+class GraphInput:
+    name: str
+    shape: tuple[int | None, ...]  # None for symbolic dimensions
+
+
+def graph_input(model: onnx.ModelProto, label: str) -> GraphInput:
+    """The single image input of ``model`` (initializers listed as inputs are skipped)."""
+    inits = {init.name for init in model.graph.initializer}
+    inputs = [i for i in model.graph.input if i.name not in inits]
+    if len(inputs) != 1:
+        names = ", ".join(i.name for i in inputs)
+        raise ImportFailure(f"{label}: the graph has {len(inputs)} inputs ({names}); the harness probes single-image models")
+    dims = inputs[0].type.tensor_type.shape.dim
+    shape = tuple(d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in dims)
+    return GraphInput(inputs[0].name, shape)
+
+
+def check_input_matches(card: ModelCard, graph: GraphInput) -> None:
+    """The card's input size and layout must agree with the graph's input shape."""
+    where = f"{card.path}: field 'input"
+    shape_text = "(" + ", ".join("?" if d is None else str(d) for d in graph.shape) + ")"
+    if len(graph.shape) != 4:
+        raise ImportFailure(f"{where}': graph input {graph.name!r} has shape {shape_text}; the harness needs a 4-D image batch")
+    h, w = card.input.size
+    if card.input.layout == "NCHW":
+        channels, height, width = graph.shape[1], graph.shape[2], graph.shape[3]
+        other_channels = graph.shape[3]
+    else:
+        height, width, channels = graph.shape[1], graph.shape[2], graph.shape[3]
+        other_channels = graph.shape[1]
+    expected = card.input.num_channels
+    if channels not in (None, expected):
+        other = "NHWC" if card.input.layout == "NCHW" else "NCHW"
+        hint = f"; set input.layout: {other}" if other_channels == expected else ""
+        if other_channels != expected and channels in (1, 3):
+            hint = f"; set input.channels: {'gray' if channels == 1 else 'RGB'}"
+        raise ImportFailure(
+            f"{where}.layout': {card.input.layout} does not match graph input {graph.name!r} of shape {shape_text} "
+            f"(channel axis has {channels}, input.channels {card.input.channels} needs {expected}){hint}"
+        )
+    if (height is not None and height != h) or (width is not None and width != w):
+        raise ImportFailure(
+            f"{where}.size': [{h}, {w}] does not match graph input {graph.name!r} of shape {shape_text} "
+            f"({card.input.layout}); set input.size: [{height}, {width}]"
+        )
+
+
+def resolve_tensor(model: onnx.ModelProto, name: str, label: str, field: str = "probe_layer") -> str:
+    """The tensor a card's layer name refers to: a node name (its first output) or a tensor name."""
+    for node in model.graph.node:
+        if node.name == name and node.output:
+            return node.output[0]
+    tensors = {o for node in model.graph.node for o in node.output if o}
+    if name in tensors:
+        return name
+    paths = module_paths(model)
+    if name in paths:
+        return paths[name]
+    candidates = sorted({n.name for n in model.graph.node if n.name} | tensors | set(paths))
+    raise HarnessError(f"{label}: field '{field}': unknown layer {name!r}; {suggest(name, candidates)} (run `harness layers CARD` or `harness layers MODEL.onnx` to list them all)")
+
+
+def pinned_shape(card: ModelCard, graph: GraphInput) -> tuple[int | None, ...]:
+    """The graph input's shape with channel/height/width from the card (batch as the graph has it)."""
+    h, w = card.input.size
+    c = card.input.num_channels
+    batch = graph.shape[0] if graph.shape else None
+    return (batch, c, h, w) if card.input.layout == "NCHW" else (batch, h, w, c)
+
+
+def op_description(node: onnx.NodeProto, opsets: dict[str, int]) -> str:
+    """'op X (domain D, version V at opset O, node 'n')' for refusals."""
+    from onnx import defs
+
+    domain = node.domain or "ai.onnx"
+    opset = opsets.get(node.domain, opsets.get("ai.onnx" if not node.domain else node.domain, 0))
+    try:
+        version = f"version {defs.get_schema(node.op_type, opset, node.domain).since_version} at opset {opset}"
+    except Exception:  # an op ONNX itself does not define (custom/contrib ops)
+        version = f"not an ONNX-defined op at opset {opset}"
+    return f"op {node.op_type} (domain {domain}, {version}, node {node.name or '<unnamed>'!r})"
+
+
+def check_supported_ops(model: onnx.ModelProto, original_opset: int, label: str) -> None:
+    """Refuse, before converting, any op that neither onnx2torch nor harness.model.converters converts."""
+    onnx2torch_module()
+    register_all()
+    from onnx2torch.node_converters.registry import get_converter
+
+    opsets = {entry.domain: entry.version for entry in model.opset_import}
+    tv_problem = torchvision_problem()
+    upgraded = f" (the file's opset {original_opset} was upgraded)" if original_opset != default_opset(model) else ""
+    for node in model.graph.node:
+        version = opsets.get(node.domain, opsets.get("", 0))
+        where = op_description(node, opsets)
+        try:
+            get_converter(operation_type=node.op_type, version=version, domain=node.domain)
+        except NotImplementedError:
+            raise ImportFailure(f"{label}: unsupported {where}{upgraded}: no converter is registered for it "
+                                f"(onnx2torch or harness.model.converters); re-export without it or cut the graph before it") from None
+        if tv_problem and node.op_type in TORCHVISION_OPS:
+            raise ImportFailure(
+                f"{label}: {where} needs {TORCHVISION_OPS[node.op_type]}, but torchvision cannot load its compiled ops "
+                f"here ({tv_problem}); install a torchvision built for this torch"
+            )
+
+
+class _NodeFailure(Exception):
+    """A converter failed on one node (carries the node for the one-line refusal)."""
+
+    def __init__(self, node, cause: BaseException) -> None:
+        super().__init__(str(cause))
+        self.node, self.cause = node, cause
+
+
+@contextlib.contextmanager
+def _node_attributed_converters() -> Iterator[None]:
+    """While converting, a failing converter raises :class:`_NodeFailure` naming its node."""
+    import onnx2torch.converter as converter_module
+
+    original = converter_module.get_converter
+
+    def get_converter(**kwargs):
+        converter = original(**kwargs)
+
+        def attributed(node, graph):
+            try:
+                return converter(node, graph)
+            except Exception as exc:
+                raise _NodeFailure(node, exc) from exc
+
+        return attributed
+
+    converter_module.get_converter = get_converter
+    try:
+        yield
+    finally:
+        converter_module.get_converter = original
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def convert(model: onnx.ModelProto, label: str) -> torch.fx.GraphModule:
+    """onnx2torch conversion; a failure is one line naming the op, domain, version and node."""
+    onnx2torch = onnx2torch_module()
+    register_all()
+    opsets = {entry.domain: entry.version for entry in model.opset_import}
+    try:
+        with _node_attributed_converters():  # warnings are recorded by captured_noise around the import
+            return onnx2torch.convert(model).eval()
+    except _NodeFailure as failure:
+        where = op_description(failure.node.proto, opsets)
+        raise ImportFailure(f"{label}: cannot convert {where}: {_first_line(failure.cause)}") from None
+    except Exception as exc:  # graph-level problems outside any converter
+        raise ImportFailure(f"{label}: the graph could not be converted to torch: {_first_line(exc)}") from None
+
+
+@contextlib.contextmanager
+def captured_noise(messages: list[str]) -> Iterator[None]:
+    """Keep third-party warnings, log records and stray prints off the console; collect them.
+
+    Nothing a user cannot act on reaches the console on success; what was said is kept in
+    the import result (``parity.messages``).
+    """
+    handler = _ListHandler(messages)
+    root = logging.getLogger()
+    previous_level = root.level
+    stdout, stderr = io.StringIO(), io.StringIO()
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+            warnings.simplefilter("always")
+            yield
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(previous_level)
+        for warning in locals().get("caught", []) or []:
+            messages.append(f"{warning.category.__name__}: {str(warning.message).strip().splitlines()[0] if str(warning.message).strip() else ''}")
+        for text in (stdout.getvalue(), stderr.getvalue()):
+            messages.extend(line.strip() for line in text.splitlines() if line.strip())
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self, messages: list[str]) -> None:
+        super().__init__(logging.WARNING)
+        self.messages = messages
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            text = record.getMessage().strip().splitlines()
+        except Exception:  # a library's malformed log call must not break the import
+            text = [str(record.msg)]
+        self.messages.append(f"{record.name}: {text[0] if text else ''}")
+
+
+def trial_shapes(graph: torch.fx.GraphModule, layers: LayerIndex, x: torch.Tensor) -> dict[str, tuple[int, ...]]:
+    """Output shape of every layer, from one forward pass with recording hooks."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    handles = []
+    by_module: dict[str, list] = {}
+    for layer in layers.layers:
+        by_module.setdefault(layer.module, []).append(layer)
+    try:
+        for module_name, entries in by_module.items():
+            def hook(_m, _i, out, entries=entries):
+                for layer in entries:
+                    value = select_output(out, layer.output_index)
+                    if isinstance(value, torch.Tensor):
+                        shapes[layer.tensor] = tuple(value.shape)
+
+            handles.append(graph.get_submodule(module_name).register_forward_hook(hook))
+        with torch.no_grad():
+            graph(x)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return shapes
+
+
+def import_card(card: ModelCard, *, parity_batch: int = 2, check_parity: bool = True) -> ProbedModel:
+    """Import the model a card describes; raise :class:`ImportFailure` with one line on any problem.
+
+    Third-party warnings and log lines are kept off the console and recorded in
+    ``model.parity.messages``.
+    """
+    messages: list[str] = []
+    with captured_noise(messages):
+        model = _import(card, parity_batch, check_parity)
+    if model.parity is not None:
+        model.parity = replace(model.parity, messages=tuple(dict.fromkeys(messages)))
+    return model
+
+
+def _import(card: ModelCard, parity_batch: int, check_parity: bool) -> ProbedModel:
+    label = str(card.path)
+    original = load_onnx(card.onnx, label)
+    original_opset = default_opset(original)
+    graph_in = graph_input(original, label)
+    check_input_matches(card, graph_in)
+    probe_tensor = resolve_tensor(original, card.probe_layer, label)
+    keep = {probe_tensor}
+    if card.target.output:
+        keep.add(resolve_tensor(original, card.target.output, label, field="target.output"))
+
+    adapter = ADAPTERS.get(card.framework)
+    try:
+        normalised = adapter.normalise(original, keep=frozenset(keep), input_shape=pinned_shape(card, graph_in))
+    except HarnessError:
+        raise
+    except Exception as exc:
+        raise ImportFailure(f"{label}: the {card.framework} adapter could not normalise the graph: {_first_line(exc)}") from None
+    check_supported_ops(normalised, original_opset, label)
+    graph = convert(normalised, label)
+    layers = LayerIndex.from_onnx(normalised, module_paths(original))
+
+    fixed_batch = graph_in.shape[0]
+    batch = fixed_batch or parity_batch
+    x_nchw = random_input(card.input, batch, seed=0)
+    x_graph = x_nchw.permute(0, 2, 3, 1).contiguous() if card.input.layout == "NHWC" else x_nchw
+    try:
+        shapes = trial_shapes(graph, layers, x_graph[:1] if fixed_batch is None else x_graph)
+    except HarnessError:
+        raise
+    except Exception as exc:  # a converted module that fails on the card's input
+        raise ImportFailure(f"{label}: the converted graph fails on a {card.input.layout} input of size "
+                            f"{list(card.input.size)}: {_first_line(exc)}") from None
+    layers = layers.with_shapes(shapes)
+    probe = layers.resolve(probe_tensor, label)
+    model = ProbedModel(card=card, graph=graph, layers=layers, probe=probe, parity=None, fixed_batch=fixed_batch)
+    if check_parity:
+        model.parity = parity_check(model, original, x_graph, x_nchw, normalised)
+    if model.parity is not None and not model.parity.passed(card.parity.atol):
+        p = model.parity
+        if p.nonfinite:
+            raise ImportFailure(f"{label}: parity with onnxruntime failed: NaN/Inf in {', '.join(p.nonfinite)}")
+        raise ImportFailure(
+            f"{label}: parity with onnxruntime failed: max abs error {p.max_abs_err:.3g}, "
+            f"max rel error {p.max_rel_err:.3g} exceed parity atol {card.parity.atol:g} + rtol {card.parity.rtol:g} * |value|"
+        )
+    return model
+
+
+def parity_check(model: ProbedModel, original: onnx.ModelProto, x_graph: torch.Tensor, x_nchw: torch.Tensor,
+                 normalised: onnx.ModelProto | None = None):
+    """Run onnxruntime (original file) and torch (converted graph) on the same input; compare outputs and probe.
+
+    onnxruntime runs the original file; only where it cannot (custom ops a source adapter
+    rewrote, e.g. TFLite's Convolution2DTransposeBias) does it run the normalised graph,
+    which the result records as its reference.
+    """
+    probe = model.probe.tensor
+    reference_graph = "original"
+    try:
+        session = ort_session(original, [probe])
+    except Exception as exc:
+        if normalised is None:
+            raise ImportFailure(f"{model.card.path}: onnxruntime cannot run {model.card.onnx.name}: {_first_line(exc)}") from None
+        try:
+            session = ort_session(normalised, [probe])
+        except Exception:
+            raise ImportFailure(f"{model.card.path}: onnxruntime cannot run {model.card.onnx.name}: {_first_line(exc)}") from None
+        reference_graph = "normalised (onnxruntime cannot run the original: " + _first_line(exc)[:120] + ")"
+        original = normalised
+    feed = {session.get_inputs()[0].name: x_graph.numpy()}
+    names = [o.name for o in session.get_outputs()]
+    reference = dict(zip(names, session.run(names, feed)))
+    with torch.no_grad(), model.capture(probe) as captured:
+        outputs = NCHWInput(model.graph, model.card.input.layout)(x_nchw)
+    outputs = outputs if isinstance(outputs, (tuple, list)) else (outputs,)
+    graph_outputs = [o.name for o in original.graph.output]
+    converted = {name: value.numpy() for name, value in zip(graph_outputs, outputs)}
+    converted[probe] = captured[probe].numpy()
+    reference = {k: v for k, v in reference.items() if k in converted and isinstance(v, np.ndarray)}
+    result = compare(reference, converted, int(x_graph.shape[0]), session.get_providers()[0], rtol=model.card.parity.rtol)
+    return replace(result, reference=reference_graph)
+
+
+def import_onnx_file(path, *, framework: str | None = None) -> ProbedModel:
+    """Convert a bare ONNX file without a card (for ``harness layers MODEL.onnx``).
+
+    The input size, layout and channels are read from the graph (fixed dims; NHWC when the
+    last axis has 1 or 3 channels and the second does not); dynamic spatial dims must be
+    fixed in a card instead, and the error says so.
+    """
+    from pathlib import Path
+
+    from harness.model.card import InputSpec, ModelCard
+
+    path = Path(path).resolve()
+    label = str(path)
+    original = load_onnx(path, label)
+    graph_in = graph_input(original, label)
+    if len(graph_in.shape) != 4:
+        raise ImportFailure(f"{label}: graph input {graph_in.name!r} is not a 4-D image batch")
+    nhwc = graph_in.shape[3] in (1, 3) and graph_in.shape[1] not in (1, 3)
+    channels, height, width = (graph_in.shape[3], *graph_in.shape[1:3]) if nhwc else graph_in.shape[1:4]
+    if height is None or width is None:
+        raise ImportFailure(f"{label}: graph input {graph_in.name!r} has dynamic height/width; write a card with "
+                            f"input.size and run `harness layers CARD`")
+    framework = framework or ("tflite" if any(n.op_type.startswith("TFL_") for n in original.graph.node) else "onnx")
+    first = next(n for n in original.graph.node if n.output)
+    card = ModelCard(id=path.stem, task="layers", framework=framework, onnx=path, probe_layer=first.output[0],
+                     input=InputSpec(size=(height, width), layout="NHWC" if nhwc else "NCHW",
+                                     channels="gray" if channels == 1 else "RGB"), path=path)
+    messages: list[str] = []
+    with captured_noise(messages):
+        return _import(card, 1, False)

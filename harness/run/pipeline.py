@@ -1,0 +1,402 @@
+"""``harness run``: zoo x probe set -> artifacts -> affinities -> evaluation -> report.
+
+The stages follow the data flow of the design: import every model (with parity), probe it
+(attribution maps + features), reduce all models' artifacts with every estimator, rank,
+evaluate against ground truth when there is one, build the task trees, and write the
+report files atomically at the very end, so an interrupted run writes nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import tempfile
+import time
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from harness import __version__
+from harness.attribution import ATTRIBUTION_TARGETS, map_key
+from harness.common.errors import HarnessError
+from harness.runtime.device import pick_device
+from harness.estimators import ESTIMATOR_INPUTS, ESTIMATORS, EstimatorParams, parse_estimator, rank_sources
+from harness.estimators.labelled import LABELLED_ESTIMATORS
+from harness.estimators.labelled.stage import benchmark_affinities, labelled_target
+from harness.evaluation import agreement, evaluate, load_ground_truth, task_tree
+from harness.analyses.select_layer.command import pair_document, zoo_layer_truth
+from harness.runtime import budget
+from harness.runtime.cache import ArtifactCache, default_cache_dir
+from harness.runtime.cache.key import cache_key, key_parts, probe_fingerprint
+from harness.runtime.stage import StageJob, StageResult, gallery_maps, load_artifacts
+from harness.runtime.executor import make_executor
+from harness.estimators.grid import estimate_on_grids, resolved_grid
+from harness.probing.loop import ProbeSettings
+from harness.common.atomic import write_all_atomic
+from harness.report.document import SCHEMA_VERSION, dumps
+from harness.report.environment import environment
+from harness.common.format import with_ci as _ci
+from harness.common.format import num as _fmt
+from harness.report.html import Gallery, html_files
+from harness.report.lookup import filled_for_tree
+from harness.report.markdown import render_markdown
+from harness.report.provenance import file_hashes, provenance
+from harness.report.verdict import verdict_line
+from harness.model.zoo import Zoo, load_zoo
+from harness.probes import DEFAULT_PROBE, ProbeRequest, load_probe
+from harness.run.config import RunConfig, config_from_args  # noqa: F401  (config_from_args: re-exported for the CLI)
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        TimeRemainingColumn(), console=console, transient=False,
+    )
+
+
+@dataclass
+class RunResult:
+    config: RunConfig
+    report: dict
+    markdown: str
+    gallery: dict[str, dict[str, np.ndarray]]  # model -> method -> (g, H, W) full-resolution maps
+    gallery_images: np.ndarray | None = None  # the first probe images, for the HTML report's gallery
+
+
+def execute(config: RunConfig, console: Console | None = None) -> RunResult:
+    """Run every stage and return the report (nothing is written here)."""
+    console = console or Console(quiet=True)
+    timings: dict[str, float] = {}
+    tick = time.perf_counter()
+    zoo = load_zoo(config.zoo)
+    device = pick_device(config.device)
+    probe_size = config.probe_size or max(max(c.input.size) for c in zoo.cards)
+    probe_name = config.probe or zoo.probe or DEFAULT_PROBE
+    for source, target in config.select_layer:  # unknown ids fail before any model is probed
+        zoo.card(source), zoo.card(target)
+    with console.status(f"loading probe set {probe_name} ..."):
+        probe = load_probe(probe_name, ProbeRequest(n_images=config.n_images, seed=config.seed, size=probe_size))
+    if probe.n_images < 2:
+        raise HarnessError(f"probe set {probe_name!r}: {probe.n_images} usable image(s); the estimators need at least 2")
+    timings["probe_set"] = time.perf_counter() - tick
+
+    budget.check(probe.n_images, config.settings.max_feature_units, config.estimators, budget.memory_limit(config.max_memory),
+                 n_models=len(zoo.cards), probe_size=probe_size)
+
+    with open_cache(config) as cache:
+        results = probe_models(zoo, probe, config, device, cache, console)
+        per_model = {c.id: results[c.id].seconds for c in zoo.cards}
+        for stage in ("import", "attribution", "features"):
+            timings[stage] = sum(t.get(stage, 0.0) for t in per_model.values())
+
+        tick = time.perf_counter()
+        native = [load_artifacts(cache.open_verified_earlier(results[c.id].key), c) for c in zoo.cards]
+        grid = resolved_grid([a.map_shape for a in native if a.map_shape], config.settings.map_size)
+        params = EstimatorParams(depara_lambda=config.depara_lambda)
+        affinities = {name: estimate_on_grids(name, native, params, config.settings.map_size,
+                                              uses_maps=bool(ESTIMATOR_INPUTS[parse_estimator(name)[0]]))
+                      for name in config.estimators}
+        timings["estimators"] = time.perf_counter() - tick
+        estimator_info = {name: _estimator_info(name) for name in config.estimators}
+        labelled_seconds: dict[str, float] = {}
+        if config.labelled_benchmark:
+            labelled, labelled_seconds = benchmark_affinities(native, probe, config.labelled_estimators)
+            affinities.update(labelled)
+            estimator_info.update({name: {"estimator": name, "target": None, "reads_maps": [], "labelled": True,
+                                          "description": LABELLED_ESTIMATORS.get(name).description} for name in labelled})
+            timings["labelled_estimators"] = sum(labelled_seconds.values())
+        labelled_section = labelled_target(native, probe, config.labels, config.labelled_estimators) if config.labels else None
+        gallery = {a.model_id: gallery_maps(a, config.settings.gallery_images) for a in native}
+    layer_selection = [
+        pair_document(zoo, source, target, probe, probe_name, layers=None, depara_lambda=config.depara_lambda,
+                      map_size=config.settings.map_size or 32, batch_size=config.settings.batch_size, device=device,
+                      seed=config.seed, truth_path=zoo_layer_truth(zoo), console=console)
+        for source, target in config.select_layer
+    ]
+    models_info = [_model_entry(c, results[c.id].record) for c in zoo.cards]
+
+    tick = time.perf_counter()
+    ids = [c.id for c in zoo.cards]
+    rankings = {name: rank_sources(a.matrix, ids) for name, a in affinities.items()}
+    trees = {name: task_tree(a.matrix, ids) for name, a in affinities.items()}
+    evaluation, ground_truth_info = evaluate_all(zoo, affinities, ids, config)
+    timings["evaluation"] = time.perf_counter() - tick
+
+    env = environment(device)
+    report = {
+        "schema_version": SCHEMA_VERSION,
+        "harness_version": __version__,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "zoo": {
+            "name": zoo.name, "version": zoo.version, "description": zoo.description,
+            "cards": {c.id: c.content_hash() for c in zoo.cards},
+        },
+        "probe": {
+            "name": probe.name, "source": probe.source, "n_images": probe.n_images, "sha256": probe.sha256(),
+            "skipped_unreadable": probe.skipped, "size": probe_size, "seed": config.seed, **probe.details,
+        },
+        "parameters": _parameters(config, device),
+        # the resolved resolution maps were compared at (the policy, map_size, is a parameter; see harness.estimators.grid)
+        "map_grid": list(grid) if isinstance(grid, tuple) else grid,
+        "models": models_info,
+        "attribution_targets": {t: ATTRIBUTION_TARGETS.get(t).description for t in config.settings.targets},
+        "estimator_info": estimator_info,
+        "estimators": {name: {"models": list(a.model_ids), "affinity": a.matrix} for name, a in affinities.items()},
+        "rankings": rankings,
+        "scores": {name: _ranked_scores(a.matrix, ids, rankings[name]) for name, a in affinities.items()},
+        "ground_truth": ground_truth_info,
+        "evaluation": evaluation,
+        "tree": {name: tree.newick for name, tree in trees.items()},
+        "tree_text": {name: tree.text for name, tree in trees.items()},
+        "tree_leaf_order": {name: list(tree.leaf_order) for name, tree in trees.items()},
+        "environment": env,
+        "provenance": provenance(config.argv, _input_hashes(zoo, ground_truth_info, probe), zoo.root, env),
+        "timings": {"stages": timings, "per_model": per_model, "total": sum(timings.values()), "executor": config.executor,
+                    **({"labelled_estimators": labelled_seconds} if labelled_seconds else {})},
+        "cache": cache_summary(config, results, [c.id for c in zoo.cards]),
+    }
+    if labelled_section is not None:
+        report["labelled_target"] = labelled_section
+    if layer_selection:
+        report["layer_selection"] = layer_selection
+    return RunResult(config, report, render_markdown(report), gallery, probe.images[: config.settings.gallery_images])
+
+
+@contextmanager
+def open_cache(config: RunConfig):
+    """The run's artifact cache; with --no-cache a temporary one, removed afterwards."""
+    if config.use_cache:
+        yield ArtifactCache(Path(config.cache_dir or default_cache_dir()).expanduser().resolve())
+        return
+    if config.executor == "ray" and config.ray_address:
+        raise HarnessError("option --no-cache cannot be used with --ray-address: the cluster's workers write into the "
+                           "cache; pass --cache DIR on a filesystem every node sees")
+    with tempfile.TemporaryDirectory(prefix="harness-nocache-") as tmp:
+        yield ArtifactCache(Path(tmp))
+
+
+def stage_settings(config: RunConfig) -> ProbeSettings:
+    """What the per-model stage computes with: maps stay native (resampled when read), no gallery copy."""
+    return replace(config.settings, map_size=None, gallery_images=0)
+
+
+def plan_jobs(zoo: Zoo, probe, config: RunConfig, device: torch.device, cache: ArtifactCache) -> list[StageJob]:
+    """One job per card, with its cache key."""
+    probe_sha = probe_fingerprint(probe.images, probe.ids)
+    settings = stage_settings(config)
+    jobs = []
+    for card in zoo.cards:
+        parts = key_parts(card, probe_sha, settings, device.type)
+        jobs.append(StageJob(card, cache_key(parts), parts, settings, str(device), str(cache.root)))
+    return jobs
+
+
+def probe_models(zoo: Zoo, probe, config: RunConfig, device: torch.device, cache: ArtifactCache,
+                 console: Console) -> dict[str, StageResult]:
+    """Run the per-model stage for every card (cached, on the chosen executor), with progress bars."""
+    jobs = plan_jobs(zoo, probe, config, device, cache)
+    executor = make_executor(config.executor, config.ray_address)
+    with _progress(console) as progress:
+        overall = progress.add_task("models", total=len(jobs))
+        bars: dict[str, int] = {}
+
+        def started(job: StageJob):
+            bars[job.key] = progress.add_task(f"  {job.card.id}", total=probe.n_images)
+            return lambda n, b=bars[job.key]: progress.advance(b, n)
+
+        def finished(result: StageResult) -> None:
+            progress.update(bars[result.key], visible=False)
+            progress.advance(overall)
+
+        results = executor.run(jobs, probe, started, finished)
+    return {r.model_id: r for r in results}
+
+
+def cache_summary(config: RunConfig, results: dict[str, StageResult], ids: list[str]) -> dict:
+    """Which models came from the cache (hit), were probed (miss), or replaced a corrupt entry."""
+    status = {i: ("hit" if results[i].from_cache else "miss") for i in ids}
+    return {
+        "enabled": config.use_cache,
+        "dir": str(Path(config.cache_dir or default_cache_dir()).expanduser()) if config.use_cache else None,
+        "hits": sum(v == "hit" for v in status.values()),
+        "misses": sum(v == "miss" for v in status.values()),
+        "corrupt_recomputed": {i: results[i].status.split(": ", 1)[1] for i in ids if results[i].status.startswith("corrupt")},
+        "models": status,
+        "keys": {i: results[i].key for i in ids},
+    }
+
+
+def evaluate_all(zoo: Zoo, affinities: dict, ids: list[str], config: RunConfig) -> tuple[dict, dict | None]:
+    """Every estimator against the ground truth (if any), and the ceiling from a repeat measurement."""
+    gt_path = config.ground_truth or zoo.ground_truth
+    if gt_path is None:
+        return {}, None
+    gt = load_ground_truth(gt_path, dict(zoo.aliases))
+    evaluation = {name: evaluate(a.matrix, ids, gt, n_boot=config.n_boot, seed=config.seed) for name, a in affinities.items()}
+    info: dict = {"path": _relative(gt_path, zoo.root), "ceiling": None, **ground_truth_matrix(gt, ids)}
+    if zoo.ground_truth_repeat is not None and config.ground_truth is None:
+        repeat = load_ground_truth(zoo.ground_truth_repeat, dict(zoo.aliases))
+        ceiling = agreement(repeat, gt, model_ids=ids, n_boot=config.n_boot, seed=config.seed)
+        info["ceiling"] = {k: ceiling[k] for k in ("p_at_k", "r_at_k", "spearman", "kendall", "p_at_1", "p_at_5", "spearman_ci", "p_at_5_ci")}
+        info["repeat_path"] = _relative(zoo.ground_truth_repeat, zoo.root)
+    return evaluation, info
+
+
+def _estimator_info(name: str) -> dict:
+    """What an estimator name means, for renderers: its family, target and the maps it reads."""
+    base, target = parse_estimator(name)
+    reads = ESTIMATOR_INPUTS[base]
+    return {"estimator": base, "target": target if reads else None, "reads_maps": [map_key(m, target) for m in reads],
+            "description": (ESTIMATORS.get(base).__doc__ or "").strip().splitlines()[0]}
+
+
+def ground_truth_matrix(gt, ids: list[str]) -> dict:
+    """The ground truth on the zoo's models (zoo order), its task tree, and the models it lacks.
+
+    Stored in report.json so that the report shows the truth beside every estimate and
+    ``compare`` can re-score a report with the same code as ``run`` (harness.evaluation).
+    """
+    known = set(gt.sources) | set(gt.targets)
+    models = [m for m in ids if m in known]
+    matrix = gt.submatrix(models, models)
+    out: dict = {"models": models, "missing_models": [m for m in ids if m not in known], "affinity": matrix,
+                 "tree": None, "tree_leaf_order": None}
+    if len(models) >= 2:
+        tree = task_tree(filled_for_tree(matrix), models)
+        out["tree"], out["tree_leaf_order"] = tree.newick, list(tree.leaf_order)
+    return out
+
+
+def _input_hashes(zoo: Zoo, ground_truth: dict | None, probe) -> dict[str, str]:
+    """sha256 of every input: zoo file, cards, ONNX files, ground truth, and the probe set's content."""
+    files = [("zoo", zoo.file)]
+    for card in zoo.cards:
+        files += [("card", card.path), ("onnx", card.onnx)]
+    for key in ("path", "repeat_path"):
+        if ground_truth and ground_truth.get(key):
+            path = Path(ground_truth[key])
+            files.append(("ground_truth", path if path.is_absolute() else zoo.root / path))
+    hashes = file_hashes(files, zoo.root)
+    hashes[f"probe:{probe.name}"] = probe.sha256()
+    return hashes
+
+
+def _ranked_scores(matrix, ids: list[str], ranking: dict[str, list[str]]) -> dict[str, list[float]]:
+    """For every target, the affinities of its ranked sources, in ranking order."""
+    index = {model_id: i for i, model_id in enumerate(ids)}
+    return {t: [float(matrix[index[s], index[t]]) for s in ranking[t]] for t in ids}
+
+
+def _relative(path: Path, root: Path) -> str:
+    path = Path(path).resolve()
+    return path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+
+
+def _parameters(config: RunConfig, device: torch.device) -> dict:
+    settings = asdict(config.settings)
+    settings.pop("gallery_images")
+    settings.pop("targets")  # in the estimator names (gradxinput@energy) and the report's attribution_targets
+    return {
+        **settings,
+        "methods": list(config.methods),
+        "estimators": list(config.estimators),
+        "depara_lambda": config.depara_lambda,
+        "bootstrap": config.n_boot,
+        # Names only (prose lives in harness.report.parameters.NOTES), so compare decides from data.
+        "map_resampling": "channel-mean+per-pair-grid+area-or-bilinear",
+        "features": "flatten+spatial-mean-pool",
+        "target": "card",
+        "device_type": device.type,
+    }
+
+
+def _model_entry(card, record: dict) -> dict:
+    return {
+        "id": card.id,
+        "task": card.task,
+        "framework": card.framework,
+        "architecture": card.architecture,
+        "training_data": card.training_data,
+        "group": card.group,
+        "input_size": list(card.input.size),
+        "input_layout": card.input.layout,
+        "probe_layer": card.probe_layer,
+        "probe_tensor": record["probe_tensor"],
+        "probe_shape": record["probe_shape"],
+        "attribution_target": {"kind": card.target.kind, "output": card.target.output, "unit": card.target.unit},
+        "feature_units": record["feature_units"],
+        "features_pooled": record["features_pooled"],
+        "probe_layout": record.get("probe_layout"),
+        "parity_max_abs_err": record["parity_max_abs_err"],
+        "parity_max_rel_err": record["parity_max_rel_err"],
+        "parity_provider": record["parity_provider"],
+    }
+
+
+def output_dir(config: RunConfig, report: dict) -> Path:
+    if config.out is not None:
+        return config.out
+    zoo = report["zoo"]
+    return Path("runs") / f"{zoo['name']}-{zoo['version']}"
+
+
+def write_report(result: RunResult, out: Path) -> list[Path]:
+    gallery = Gallery(result.gallery_images, result.gallery)
+    files = {"report.md": result.markdown.encode(), **html_files(result.report, gallery), "report.json": dumps(result.report)}
+    write_all_atomic(out, files, last="report.json")
+    return [out / name for name in files if "/" not in name]  # figures/*.png not listed one by one
+
+
+def summary_table(report: dict) -> Table:
+    table = Table(title=f"{report['zoo']['name']} {report['zoo']['version']}: {len(report['models'])} models, "
+                        f"{report['probe']['n_images']} probe images ({report['probe']['name']})")
+    table.add_column("estimator")
+    for column in ("P@1", "P@5", "mean Spearman [95% CI]"):
+        table.add_column(column, justify="right")
+    evaluation = report["evaluation"]
+    first = next(iter(evaluation.values()), None)
+    if first:
+        k5 = min(5, len(first["random_p_at_k"])) - 1
+        table.add_row("random", f"{first['random_p_at_k'][0]:.3f}", f"{first['random_p_at_k'][k5]:.3f}", "0")
+        table.add_row("oracle", f"{first['oracle_p_at_k'][0]:.3f}", f"{first['oracle_p_at_k'][k5]:.3f}", "1")
+        ceiling = (report.get("ground_truth") or {}).get("ceiling")
+        if ceiling:
+            table.add_row("ceiling (repeat)", _fmt(ceiling["p_at_1"]), _fmt(ceiling["p_at_5"]), _ci(ceiling["spearman"], ceiling.get("spearman_ci")))
+    for name in report["estimators"]:
+        if name in evaluation:
+            e = evaluation[name]
+            table.add_row(name, _fmt(e["p_at_1"]), _fmt(e["p_at_5"]), _ci(e["spearman"], e.get("spearman_ci")))
+        else:
+            table.add_row(name, "–", "–", "–")
+    return table
+
+
+def timing_table(report: dict) -> Table:
+    table = Table(title="time per stage")
+    table.add_column("stage")
+    table.add_column("seconds", justify="right")
+    for stage, seconds in report["timings"]["stages"].items():
+        table.add_row(stage, f"{seconds:.1f}")
+    return table
+
+
+def run_from_args(args: argparse.Namespace, console: Console) -> int:
+    from harness.run.preflight import preflight_run
+
+    config = config_from_args(args)
+    preflight_run(config)  # options, --out, ground truth, probe source, cards, memory: before any probing
+    result = execute(config, console)
+    out = output_dir(config, result.report)
+    files = write_report(result, out)
+    console.print(summary_table(result.report))
+    if result.report["evaluation"]:
+        console.print(verdict_line(result.report["evaluation"]), markup=False, highlight=False, soft_wrap=True)
+    console.print(timing_table(result.report))
+    console.print(f"wrote {', '.join(str(f) for f in files)}")
+    return 0
