@@ -8,7 +8,7 @@ from typing import Any
 import onnx
 import yaml
 
-from harness.hashing import sha256_file
+from harness.common.hashing import sha256_file
 
 TF_LOG_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0"}
 
