@@ -27,7 +27,6 @@ class (ties: lowest id) for dense classification.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,8 @@ from pathlib import Path
 import numpy as np
 
 from harness.common.errors import HarnessError
+from harness.common.limits import CSV_BYTES
+from harness.common.textio import read_csv_rows
 from harness.probes.base import ProbeRequest, ProbeSet, sample_indices
 from harness.probes.builtin import DEFAULT_GENERATED_IMAGES, PROBE_SEED_BASE
 from harness.probes.folder import IMAGE_SUFFIXES, decode
@@ -231,8 +232,7 @@ def load_class_folder(folder: Path, request: ProbeRequest) -> LabelledSet:
 
 def load_csv(path: Path, request: ProbeRequest) -> LabelledSet:
     """``image,<task>...`` rows; image paths relative to the CSV's folder."""
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = [row for row in csv.reader(handle) if row and not row[0].startswith("#")]
+    rows = [row for row in read_csv_rows(path, "labels CSV (image,<task>...)", CSV_BYTES, HarnessError) if row and not row[0].startswith("#")]
     if not rows or len(rows[0]) < 2 or rows[0][0].strip().lower() != "image":
         raise HarnessError(f"{path}: expected a header row 'image,<task>[,<task>...]' (e.g. image,label)")
     header = [h.strip() for h in rows[0]]

@@ -90,7 +90,7 @@ def test_without_ground_truth_renders(result):
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
-        (["--sizes", "1", "4"], "at least 2 images"),
+        (["--sizes", "1", "4"], "option --sizes: expected an integer >= 2"),
         (["--probes", "synthetic-indor"], "did you mean 'synthetic-indoor'"),
         (["--methods", "salency"], "did you mean 'saliency'"),
     ],

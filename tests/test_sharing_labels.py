@@ -94,5 +94,5 @@ def test_sharing_cli_errors(tmp_path, capsys):
     assert "Conv, ConvTranspose or Gemm" in capsys.readouterr().err
     assert main(["sharing", str(card), "--layer", "/encoder/bottleneck/Conv", "--max-rows", "0", "--out", str(tmp_path / "w")]) == 1
     err = capsys.readouterr().err
-    assert "--max-rows must be at least 1" in err and len(err.strip().splitlines()) == 1
+    assert "option --max-rows: expected an integer >= 1" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x").exists() and not (tmp_path / "z").exists() and not (tmp_path / "w").exists()

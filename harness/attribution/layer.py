@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from harness.attribution.hessian import batched_vjp, output_maps, second_order_quadratic
-from harness.model.cut import SplitModel
+from harness.model.split import SplitModel
 from harness.common.registry import Registry
 
 #: Attribution variants (command-line names).

@@ -83,3 +83,16 @@ def read_text(path: Path | str, what: str, limit: Limit, encoding: str = "utf-8"
     if nul >= 0:
         raise error(f"{path}:{text.count(chr(10), 0, nul) + 1}: {what} holds a NUL byte; expected a text file")
     return text
+
+
+def read_csv_rows(path: Path | str, what: str, limit: Limit, error: type[HarnessError] = ValidationError) -> list[list[str]]:
+    """Every row of a CSV file (read whole through :func:`read_text`: bounded, regular files only)."""
+    import csv
+    import io
+
+    text = read_text(path, what, limit, encoding="utf-8-sig", error=error)
+    try:
+        return list(csv.reader(io.StringIO(text, newline="")))
+    except csv.Error as exc:
+        raise error(f"{path}: {what} is not a readable CSV ({exc}); save it as comma-separated UTF-8 text") from None
+

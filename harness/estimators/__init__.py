@@ -7,10 +7,10 @@ Importing the package registers every estimator family in :data:`ESTIMATORS`
 
 from __future__ import annotations
 
-from harness.estimators.base import ESTIMATOR_INPUTS, ESTIMATORS, Affinity, EstimatorFn, estimate, parse_estimator, rank_sources
+from harness.estimators.base import ESTIMATORS, Affinity, Estimator, EstimatorFn, estimate, parse_estimator, rank_sources
 from harness.estimators.params import EstimatorParams
 from harness.estimators import attribution_maps as _attribution_maps  # noqa: F401  (registers saliency, gradxinput, elrp)
 from harness.estimators import depara as _depara  # noqa: F401  (registers depara, depara_edge)
 from harness.estimators import rsa as _rsa  # noqa: F401  (registers rsa)
 
-__all__ = ["ESTIMATOR_INPUTS", "ESTIMATORS", "parse_estimator", "Affinity", "EstimatorFn", "EstimatorParams", "estimate", "rank_sources"]
+__all__ = ["ESTIMATORS", "Estimator", "parse_estimator", "Affinity", "EstimatorFn", "EstimatorParams", "estimate", "rank_sources"]

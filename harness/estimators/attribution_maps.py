@@ -19,6 +19,7 @@ from harness.estimators.base import register, stacked_maps
 from harness.estimators.params import EstimatorParams
 
 MAP_METHODS = ("saliency", "gradxinput", "elrp", "integrated_gradients")
+ATTRIBUTION_MAPS_PAPER = "Song et al., Deep Model Transferability from Attribution Maps, NeurIPS 2019"
 
 
 def unit_rows(x: np.ndarray) -> np.ndarray:
@@ -58,4 +59,4 @@ def _map_estimator(method: str):
 
 
 for _method in MAP_METHODS:
-    register(_method, (_method,))(_map_estimator(_method))
+    register(_method, (_method,), reference=ATTRIBUTION_MAPS_PAPER)(_map_estimator(_method))

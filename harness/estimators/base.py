@@ -19,18 +19,34 @@ from harness.common.registry import Registry
 
 EstimatorFn = Callable[[Sequence[ModelArtifacts], EstimatorParams], np.ndarray]
 
-ESTIMATORS: Registry[EstimatorFn] = Registry("estimator")
-#: estimator -> the attribution methods whose maps it reads (empty: features only, so it does
-#: not depend on the attribution target and has no ``name@target`` variants).
-ESTIMATOR_INPUTS: dict[str, tuple[str, ...]] = {}
+
+@dataclass(frozen=True)
+class Estimator:
+    """One label-free estimator: what it computes, what it reads, where it comes from.
+
+    ``reads``: the attribution methods whose maps it reads (empty: probe-layer features only,
+    so it does not depend on the attribution target and has no ``name@target`` variants).
+    """
+
+    name: str
+    fn: EstimatorFn
+    reads: tuple[str, ...]
+    description: str
+    reference: str
+
+    def __call__(self, artifacts: Sequence[ModelArtifacts], params: EstimatorParams) -> np.ndarray:
+        return self.fn(artifacts, params)
 
 
-def register(name: str, reads: tuple[str, ...]):
-    """Decorator: register an estimator and the attribution maps it reads."""
+ESTIMATORS: Registry[Estimator] = Registry("estimator")
+
+
+def register(name: str, reads: tuple[str, ...], reference: str, description: str | None = None):
+    """Decorator: register ``fn`` as estimator ``name`` (description: the function's first docstring line)."""
 
     def decorate(fn: EstimatorFn) -> EstimatorFn:
-        ESTIMATORS.add(name, fn)
-        ESTIMATOR_INPUTS[name] = reads
+        text = description or (fn.__doc__ or "").strip().splitlines()[0]
+        ESTIMATORS.add(name, Estimator(name, fn, tuple(reads), text, reference))
         return fn
 
     return decorate
@@ -46,7 +62,7 @@ def parse_estimator(name: str) -> tuple[str, str]:
     base, target = split_key(name)
     ESTIMATORS.get(base)  # did-you-mean for the estimator part
     ATTRIBUTION_TARGETS.get(target)  # and for the target part
-    if target != DEFAULT_TARGET and not ESTIMATOR_INPUTS.get(base, (base,)):
+    if target != DEFAULT_TARGET and not ESTIMATORS.get(base).reads:
         raise HarnessError(f"estimator {name!r}: {base!r} reads probe-layer features only, so it has no attribution "
                            f"target; use {base!r}")
     return base, target
@@ -64,7 +80,7 @@ class Affinity:
 def estimate(name: str, artifacts: Sequence[ModelArtifacts], params: EstimatorParams | None = None) -> Affinity:
     """Run estimator ``name`` (``base`` or ``base@target``) over all models; unknown names list the valid ones."""
     base, target = parse_estimator(name)
-    fn = ESTIMATORS.get(base)
+    estimator = ESTIMATORS.get(base)
     if not artifacts:
         raise HarnessError(f"estimator {name!r}: no models to compare")
     ids = [a.model_id for a in artifacts]
@@ -72,7 +88,7 @@ def estimate(name: str, artifacts: Sequence[ModelArtifacts], params: EstimatorPa
     if dupes:
         raise HarnessError(f"estimator {name!r}: model id(s) {', '.join(map(repr, dupes))} appear more than once")
     params = replace(params or EstimatorParams(), target=target)
-    matrix = np.array(fn(artifacts, params), dtype=np.float64)
+    matrix = np.array(estimator(artifacts, params), dtype=np.float64)
     if matrix.shape != (len(ids), len(ids)):  # a bug in the estimator, not a user error
         raise AssertionError(f"estimator {name!r} returned shape {matrix.shape} for {len(ids)} models")
     matrix.setflags(write=False)

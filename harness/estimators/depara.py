@@ -27,6 +27,8 @@ from harness.common.errors import HarnessError
 from harness.estimators.base import register, stacked_features, stacked_maps
 from harness.estimators.attribution_maps import mean_cosine_affinity
 from harness.estimators.params import EstimatorParams
+
+DEPARA_PAPER = "Song et al., DEPARA: Deep Attribution Graph for Deep Knowledge Transferability, CVPR 2020"
 from harness.estimators.ranks import condensed_distances, spearman_matrix
 
 #: The seed's scale of the node term: ``affinity / 1000``.
@@ -38,13 +40,13 @@ def depara_edges(features: Sequence[np.ndarray]) -> np.ndarray:
     return spearman_matrix(condensed_distances(f, "cosine", centre_columns=True) for f in features)
 
 
-@register("depara_edge", ())
+@register("depara_edge", (), reference=DEPARA_PAPER)
 def depara_edge_affinity(artifacts: Sequence[ModelArtifacts], params: EstimatorParams) -> np.ndarray:
     """E alone: DEPARA's edge similarity of the models' probe-layer features."""
     return depara_edges(stacked_features(artifacts))
 
 
-@register("depara", ("gradxinput",))
+@register("depara", ("gradxinput",), reference=DEPARA_PAPER)
 def depara_affinity(artifacts: Sequence[ModelArtifacts], params: EstimatorParams) -> np.ndarray:
     """S = V / 1000 + lambda * E with V the gradient*input map affinity (the seed's computation)."""
     key = map_key("gradxinput", params.target)

@@ -16,7 +16,7 @@ from harness.estimators.params import EstimatorParams
 from harness.estimators.ranks import condensed_distances, spearman_matrix
 
 
-@register("rsa", ())
+@register("rsa", (), reference="Dwivedi & Roig, Representation Similarity Analysis for Efficient Task Taxonomy & Transfer Learning, CVPR 2019")
 def rsa_affinity(artifacts: Sequence[ModelArtifacts], params: EstimatorParams) -> np.ndarray:
     """A[s, t] = Spearman(pdist(F_s - mean, 'correlation'), pdist(F_t - mean, 'correlation')), columns centred."""
     feats = stacked_features(artifacts)

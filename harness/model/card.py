@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from harness.adapters import ADAPTERS
 from harness.common.errors import ValidationError, excerpt
 from harness.common.hashing import sha256_bytes, sha256_file
 from harness.common.limits import IMAGE_SIDE, NAME_CHARS, TEXT_CHARS
 from harness.common.registry import suggest
 from harness.common.yaml_io import read_yaml_mapping
 
-FRAMEWORKS = ("tensorflow", "pytorch", "onnx", "tflite", "onnx-legacy")
 LAYOUTS = ("NCHW", "NHWC")
 #: gray: the graph takes one channel, the luma 0.299 R + 0.587 G + 0.114 B of the RGB probe images
 CHANNEL_ORDERS = ("RGB", "BGR", "gray")
@@ -241,7 +241,7 @@ def parse_card(path: Path, data: dict[str, Any], root: Path | None = None, *, ch
     return ModelCard(
         id=card_id,
         task=top.string("task"),
-        framework=top.string("framework", FRAMEWORKS),
+        framework=top.string("framework", tuple(ADAPTERS.names())),  # one record per framework: its adapter
         onnx=onnx_path,
         probe_layer=top.string("probe_layer"),
         input=_parse_input(path, top.mapping("input")),

@@ -1,26 +1,75 @@
-"""A classifier cut at one 4-D layer: ``features(x) -> A`` and ``head(A) -> outputs``.
+"""A converted graph cut at one layer: the part before it and the part after it.
 
-Every explanation is a function of the activations A of one conv layer, so the graph is
-split there once: the body (the harness's truncated probe graph) and a head graph whose input
-is A. The head is a copy of the fx graph with the layer's value replaced by a placeholder and
-dead code removed; values the head needs from before the layer (skip connections) are still
-computed from x. Both parts share the original parameters.
+:func:`graph_before` stops at the layer and returns its value (attribution and features only
+need the graph up to the probe layer). :func:`graph_after` is a copy of the graph with the
+layer's value replaced by a placeholder and dead code removed; values it needs from before the
+layer (skip connections) are still computed from the graph input. Both share the original's
+parameters. Also here: the one place that decides how a module's outputs are unpacked.
 """
 
 from __future__ import annotations
 
 import operator
-from dataclasses import dataclass
 
 import torch
 from torch import fx, nn
 
-from harness.common.errors import HarnessError
 from harness.model.layers import Layer
-from harness.model.probed import ProbedModel, select_output
 
 
-class _Head(nn.Module):
+class NCHWInput(nn.Module):
+    """Feeds an NCHW batch to a graph that expects the card's layout."""
+
+    def __init__(self, graph: nn.Module, layout: str) -> None:
+        super().__init__()
+        self.graph = graph
+        self.nhwc = layout == "NHWC"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.nhwc:
+            x = x.permute(0, 2, 3, 1)
+        return self.graph(x)
+
+
+def graph_before(graph: fx.GraphModule, layer: Layer) -> fx.GraphModule:
+    """A graph that stops at ``layer`` and returns its value; it shares the original's parameters.
+
+    Attribution only needs the graph up to the probe layer: computing the rest would waste
+    time and memory.
+    """
+    new = fx.Graph()
+    env: dict[fx.Node, fx.Node] = {}
+    for node in graph.graph.nodes:
+        if node.op == "output":
+            break
+        env[node] = new.node_copy(node, lambda n: env[n])
+        if node.op == "call_module" and node.target == layer.module:
+            new.output(new.call_function(select_output, (env[node], layer.output_index)))
+            break
+    else:  # pragma: no cover - the index only names modules of this graph
+        raise KeyError(layer.module)
+    truncated = fx.GraphModule(graph, new)
+    truncated.graph.eliminate_dead_code()
+    truncated.recompile()
+    return truncated
+
+
+def as_tuple(value) -> tuple:
+    """A module's or graph's outputs as a tuple (a single output becomes a 1-tuple)."""
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
+
+def select_output(value, index: int):
+    """Output ``index`` of a multi-output module, or the single output itself."""
+    return value[index] if isinstance(value, (tuple, list)) else value
+
+
+def first_output(value):
+    """A model's first output (multi-output graphs return a tuple)."""
+    return select_output(value, 0)
+
+
+class NCHWHead(nn.Module):
     """head(x, a): the graph after ``layer`` with its value given as ``a`` (NCHW input x)."""
 
     def __init__(self, graph: fx.GraphModule, nhwc: bool) -> None:
@@ -34,7 +83,7 @@ class _Head(nn.Module):
         return self.graph(x, a)
 
 
-def head_graph(graph: fx.GraphModule, layer: Layer) -> fx.GraphModule:
+def graph_after(graph: fx.GraphModule, layer: Layer) -> fx.GraphModule:
     """The graph downstream of ``layer``, taking (graph input, layer value)."""
     new = fx.Graph()
     env: dict[fx.Node, fx.Node] = {}
@@ -74,41 +123,3 @@ def _replace_output(outputs, index: int, value):
     items = list(outputs)
     items[index] = value
     return tuple(items)
-
-
-@dataclass
-class SplitModel:
-    """A probed model split at one 4-D layer (NCHW activations)."""
-
-    model: ProbedModel
-    layer: Layer
-    body: nn.Module
-    head: nn.Module
-
-    @classmethod
-    def at(cls, model: ProbedModel, layer_name: str | None, flag: str = "--layer") -> SplitModel:
-        """Split at ``layer_name`` (default: the card's probe layer); it must be a 4-D feature map."""
-        where = str(model.card.path)
-        layer = model.probe if layer_name is None else model.layers.resolve(layer_name, f"{where}: {flag}")
-        shape = layer.shape
-        if shape is None or len(shape) != 4:
-            got = "x".join(map(str, shape)) if shape else "unknown"
-            source = f"{flag} {layer_name!r}" if layer_name else f"probe_layer {layer.onnx_node or layer.tensor!r}"
-            raise HarnessError(
-                f"{where}: {source} has output shape {got}; explanations need a 4-D conv feature map "
-                f"(N, C, H, W): pass {flag} with one (see `harness layers {where}`)"
-            )
-        body = model.probe_module(layer.tensor)
-        head = _Head(head_graph(model.graph, layer), model.card.input.layout == "NHWC").eval()
-        return cls(model, layer, body, head)
-
-    def logits(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
-        """The model's (single) output for layer activations ``a``, as (N, K)."""
-        out = self.head(x, a)
-        if isinstance(out, (tuple, list)):
-            out = out[0]
-        return out.reshape(out.shape[0], -1)
-
-    def output_size(self, x: torch.Tensor) -> int:
-        with torch.no_grad():
-            return int(self.logits(x[:1], self.body(x[:1])).shape[1])

@@ -28,7 +28,8 @@ from harness.model.layers import LayerIndex, module_paths
 from harness.model.onnx_io import load_onnx
 from harness.model.parity import compare, ort_session
 from harness.model.preprocess import random_input
-from harness.model.probed import NCHWInput, ProbedModel, select_output
+from harness.model.cut import NCHWInput, as_tuple, select_output
+from harness.model.probed import ProbedModel
 from harness.common.registry import suggest
 from harness.model.converters.compat import TORCHVISION_OPS, onnx2torch_module, torchvision_problem
 
@@ -346,7 +347,7 @@ def parity_check(model: ProbedModel, original: onnx.ModelProto, x_graph: torch.T
     reference = dict(zip(names, session.run(names, feed)))
     with torch.no_grad(), model.capture(probe) as captured:
         outputs = NCHWInput(model.graph, model.card.input.layout)(x_nchw)
-    outputs = outputs if isinstance(outputs, (tuple, list)) else (outputs,)
+    outputs = as_tuple(outputs)
     graph_outputs = [o.name for o in original.graph.output]
     converted = {name: value.numpy() for name, value in zip(graph_outputs, outputs)}
     converted[probe] = captured[probe].numpy()

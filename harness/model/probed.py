@@ -17,49 +17,8 @@ from torch import fx, nn
 
 from harness.model.card import ModelCard
 from harness.model.layers import Layer, LayerIndex
+from harness.model.cut import NCHWInput, graph_before, select_output
 from harness.model.parity import ParityResult
-
-
-class NCHWInput(nn.Module):
-    """Feeds an NCHW batch to a graph that expects the card's layout."""
-
-    def __init__(self, graph: nn.Module, layout: str) -> None:
-        super().__init__()
-        self.graph = graph
-        self.nhwc = layout == "NHWC"
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.nhwc:
-            x = x.permute(0, 2, 3, 1)
-        return self.graph(x)
-
-
-def truncate(graph: fx.GraphModule, layer: Layer) -> fx.GraphModule:
-    """A graph that stops at ``layer`` and returns its value; it shares the original's parameters.
-
-    Attribution only needs the graph up to the probe layer: computing the rest would waste
-    time and memory.
-    """
-    new = fx.Graph()
-    env: dict[fx.Node, fx.Node] = {}
-    for node in graph.graph.nodes:
-        if node.op == "output":
-            break
-        env[node] = new.node_copy(node, lambda n: env[n])
-        if node.op == "call_module" and node.target == layer.module:
-            new.output(new.call_function(select_output, (env[node], layer.output_index)))
-            break
-    else:  # pragma: no cover - the index only names modules of this graph
-        raise KeyError(layer.module)
-    truncated = fx.GraphModule(graph, new)
-    truncated.graph.eliminate_dead_code()
-    truncated.recompile()
-    return truncated
-
-
-def select_output(value, index: int):
-    """Output ``index`` of a multi-output module, or the single output itself."""
-    return value[index] if isinstance(value, (tuple, list)) else value
 
 
 @dataclass
@@ -80,7 +39,7 @@ class ProbedModel:
     def probe_module(self, layer: str | None = None) -> nn.Module:
         """The model up to a layer (default: the card's probe layer), taking NCHW input."""
         target = self.probe if layer is None else self.layers.resolve(layer, str(self.card.path))
-        return NCHWInput(truncate(self.graph, target), self.card.input.layout).eval()
+        return NCHWInput(graph_before(self.graph, target), self.card.input.layout).eval()
 
     @contextmanager
     def capture(self, *names: str) -> Iterator[dict[str, torch.Tensor]]:

@@ -26,6 +26,7 @@ from harness.probing.artifacts import ModelArtifacts
 from harness.attribution import AttributionParams, attribute
 from harness.attribution.named_targets import ATTRIBUTION_TARGETS, DEFAULT_TARGET, ChannelStats, StatsAccumulator, map_key
 from harness.model.card import InputSpec
+from harness.model.cut import first_output
 from harness.probing.features import flatten_features
 from harness.model.layout import tensor_layout
 from harness.probing.maps import channel_mean_maps
@@ -108,11 +109,6 @@ def _batches(model: ProbedModel, probe: ProbeSet, batch_size: int, device: torch
         if model.fixed_batch and count < model.fixed_batch:
             x = torch.cat([x, x[-1:].expand(model.fixed_batch - count, *x.shape[1:])])
         yield count, x
-
-
-def _first_output(value) -> torch.Tensor:
-    """A model's first output (multi-output graphs return a tuple)."""
-    return value[0] if isinstance(value, (tuple, list)) else value
 
 
 def _channel_stats(net: torch.nn.Module, model: ProbedModel, probe: ProbeSet, batch_size: int, device: torch.device,
@@ -237,7 +233,7 @@ def probe_model(
                     out = probe_net(x)
             if classifier is not None:
                 with torch.no_grad():
-                    buffer.add("class_probs", torch.softmax(_first_output(classifier(x)).float(), dim=1)[:count])
+                    buffer.add("class_probs", torch.softmax(first_output(classifier(x)).float(), dim=1)[:count])
             flat, pooled = flatten_features(out[:count], settings.max_feature_units, layout)
             feature_shape = tuple(flat.shape[1:])
             buffer.add("features", flat)

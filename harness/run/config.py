@@ -14,7 +14,7 @@ from harness.attribution import ATTRIBUTION_TARGETS, DEFAULT_TARGET, METHODS, ma
 from harness.common.errors import HarnessError
 from harness.common.options import check_count
 from harness.common.registry import did_you_mean
-from harness.estimators import ESTIMATOR_INPUTS, ESTIMATORS, parse_estimator
+from harness.estimators import ESTIMATORS, parse_estimator
 from harness.estimators.labelled import LABELLED_ESTIMATORS
 from harness.model.zoo import default_zoo_dir
 from harness.probing.loop import ProbeSettings
@@ -63,10 +63,10 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     estimators = expand_targets(args.estimators or default_estimators(methods), targets)
     for name in estimators:
         base, target = parse_estimator(name)
-        missing = [m for m in ESTIMATOR_INPUTS[base] if m not in methods]
+        missing = [m for m in ESTIMATORS.get(base).reads if m not in methods]
         if missing:
             raise HarnessError(f"estimator {name!r} needs attribution method(s) {', '.join(missing)}: add them to --methods")
-        if ESTIMATOR_INPUTS[base] and target not in targets:
+        if ESTIMATORS.get(base).reads and target not in targets:
             raise HarnessError(f"estimator {name!r} needs attribution target {target!r}: add it to --targets")
     settings = ProbeSettings(methods=methods, map_size=args.map_size, batch_size=args.batch_size,
                              max_feature_units=args.max_feature_units, ig_steps=args.ig_steps, targets=targets)
@@ -117,7 +117,7 @@ def expand_targets(names, targets: tuple[str, ...]) -> tuple[str, ...]:
     ``gradxinput@energy``, ``elrp``, ...); ``name@target`` and feature-only estimators as given."""
     out: list[str] = []
     for name in names:
-        if "@" in name or not ESTIMATOR_INPUTS.get(name, (name,)):
+        if "@" in name or not (ESTIMATORS.get(name).reads if name in ESTIMATORS else (name,)):
             out.append(name)
         else:
             ESTIMATORS.get(name)  # did-you-mean before expanding

@@ -26,7 +26,7 @@ from harness import __version__
 from harness.attribution import ATTRIBUTION_TARGETS, map_key
 from harness.common.errors import HarnessError
 from harness.runtime.device import pick_device
-from harness.estimators import ESTIMATOR_INPUTS, ESTIMATORS, EstimatorParams, parse_estimator, rank_sources
+from harness.estimators import ESTIMATORS, EstimatorParams, parse_estimator, rank_sources
 from harness.estimators.labelled import LABELLED_ESTIMATORS
 from harness.estimators.labelled.stage import benchmark_affinities, labelled_target
 from harness.evaluation import agreement, evaluate, load_ground_truth, task_tree
@@ -100,7 +100,7 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
         grid = resolved_grid([a.map_shape for a in native if a.map_shape], config.settings.map_size)
         params = EstimatorParams(depara_lambda=config.depara_lambda)
         affinities = {name: estimate_on_grids(name, native, params, config.settings.map_size,
-                                              uses_maps=bool(ESTIMATOR_INPUTS[parse_estimator(name)[0]]))
+                                              uses_maps=bool(ESTIMATORS.get(parse_estimator(name)[0]).reads))
                       for name in config.estimators}
         timings["estimators"] = time.perf_counter() - tick
         estimator_info = {name: _estimator_info(name) for name in config.estimators}
@@ -251,9 +251,9 @@ def evaluate_all(zoo: Zoo, affinities: dict, ids: list[str], config: RunConfig) 
 def _estimator_info(name: str) -> dict:
     """What an estimator name means, for renderers: its family, target and the maps it reads."""
     base, target = parse_estimator(name)
-    reads = ESTIMATOR_INPUTS[base]
+    reads = ESTIMATORS.get(base).reads
     return {"estimator": base, "target": target if reads else None, "reads_maps": [map_key(m, target) for m in reads],
-            "description": (ESTIMATORS.get(base).__doc__ or "").strip().splitlines()[0]}
+            "description": ESTIMATORS.get(base).description, "reference": ESTIMATORS.get(base).reference}
 
 
 def ground_truth_matrix(gt, ids: list[str]) -> dict:

@@ -36,7 +36,7 @@ from harness.probing.loop import probe_model
 from harness.common.atomic import write_all_atomic
 from harness.report.document import dumps
 from harness.common.format import num as _f
-from harness.estimators import ESTIMATOR_INPUTS, parse_estimator
+from harness.estimators import ESTIMATORS, parse_estimator
 from harness.run.pipeline import RunConfig, _parameters, config_from_args
 from harness.runtime.device import pick_device
 from harness.model.zoo import load_zoo
@@ -87,7 +87,7 @@ def sensitivity(config: RunConfig, probe_names: list[str], sizes: list[int], con
             idx = sample_indices(probe.n_images, n, config.seed)
             arts = [_subset(a, idx) for a in artifacts[name]]
             mats = {e: np.asarray(estimate_on_grids(e, arts, params, config.settings.map_size,
-                                                    uses_maps=bool(ESTIMATOR_INPUTS[parse_estimator(e)[0]])).matrix)
+                                                    uses_maps=bool(ESTIMATORS.get(parse_estimator(e)[0]).reads)).matrix)
                     for e in config.estimators}
             row = {"probe": name, "n_images": n, "estimators": {e: {"affinity": m} for e, m in mats.items()}}
             if gt is not None:

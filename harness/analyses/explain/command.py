@@ -22,7 +22,7 @@ from harness.analyses.explain.gallery import render_gallery, render_index
 from harness.analyses.explain.insecurity import insecurities
 from harness.analyses.explain.options import DEFAULT_IMAGES
 from harness.analyses.explain.scores import SCORES
-from harness.model.cut import SplitModel
+from harness.model.split import SplitModel
 from harness.model.importer import import_card
 from harness.model.preprocess import preprocess
 from harness.common.atomic import write_all_atomic

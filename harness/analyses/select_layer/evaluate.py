@@ -9,7 +9,6 @@ layer qualities (how reproducible the ground truth itself is).
 
 from __future__ import annotations
 
-import csv
 from collections import defaultdict
 from collections.abc import Sequence
 from pathlib import Path
@@ -18,6 +17,8 @@ import numpy as np
 from scipy.stats import spearmanr
 
 from harness.common.errors import ValidationError
+from harness.common.limits import CSV_BYTES
+from harness.common.textio import read_csv_rows
 from harness.analyses.select_layer.score import LayerScore
 
 COLUMNS = ("source", "target", "budget", "layer", "seed", "test_loss")
@@ -26,23 +27,25 @@ COLUMNS = ("source", "target", "budget", "layer", "seed", "test_loss")
 def load_layer_truth(path: Path) -> dict[tuple[str, str, int], dict[str, dict[str, float]]]:
     """{(source, target, budget): {layer: {seed: test_loss}}} from a layers.csv."""
     truth: dict = defaultdict(lambda: defaultdict(dict))
-    try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-            if missing:
-                raise ValidationError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}")
-            for line, row in enumerate(reader, start=2):
-                try:
-                    loss = float(row["test_loss"])
-                    budget = int(row["budget"])
-                except ValueError:
-                    raise ValidationError(f"{path}:{line}: budget must be an integer and test_loss a number") from None
-                if not np.isfinite(loss):
-                    raise ValidationError(f"{path}:{line}: test_loss must be finite")
-                truth[(row["source"], row["target"], budget)][row["layer"]][row["seed"]] = loss
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"{path}: cannot read layer ground truth ({exc.__class__.__name__}); pass a UTF-8 CSV with {', '.join(COLUMNS)}") from None
+    rows = read_csv_rows(path, f"layer ground truth (CSV with {', '.join(COLUMNS)})", CSV_BYTES)
+    header = rows[0] if rows else []
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        raise ValidationError(f"{path}: missing column(s) {', '.join(missing)}; expected {', '.join(COLUMNS)}")
+    for line, values in enumerate(rows[1:], start=2):
+        if not values:
+            continue
+        row = dict(zip(header, values))
+        if len(values) < len(header):
+            raise ValidationError(f"{path}:{line}: {len(values)} fields, expected {len(header)} ({', '.join(header)})")
+        try:
+            loss = float(row["test_loss"])
+            budget = int(row["budget"])
+        except ValueError:
+            raise ValidationError(f"{path}:{line}: budget must be an integer and test_loss a number") from None
+        if not np.isfinite(loss):
+            raise ValidationError(f"{path}:{line}: test_loss must be finite")
+        truth[(row["source"], row["target"], budget)][row["layer"]][row["seed"]] = loss
     return {k: dict(v) for k, v in truth.items()}
 
 

@@ -25,7 +25,8 @@ import torch
 from torch import fx
 
 from harness.analyses.sharing.heads import Head
-from harness.analyses.sharing.suffix import Slice, UnitSuffix, as_tuple
+from harness.analyses.sharing.suffix import Slice, UnitSuffix
+from harness.model.cut import as_tuple
 from harness.analyses.sharing.units import UnitLayer, sample_unit
 
 Progress = Callable[[int], None]  # called with the number of units finished

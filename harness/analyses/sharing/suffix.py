@@ -24,6 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import fx, nn
 
+from harness.model.cut import as_tuple
+
 # Ops applied element by element: any slice of the input gives the same slice of the output.
 _ELEMENTWISE_MODULES = (
     nn.ReLU, nn.ReLU6, nn.LeakyReLU, nn.Hardtanh, nn.Sigmoid, nn.Tanh, nn.GELU, nn.SiLU, nn.ELU, nn.SELU, nn.CELU,
@@ -61,8 +63,6 @@ def _fetch_attr(module: nn.Module, target: str):
     return value
 
 
-def as_tuple(value) -> tuple:
-    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
 
 
 def run_node(gm: fx.GraphModule, node: fx.Node, env: dict):

@@ -10,12 +10,13 @@ task's own metric.
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
 
 from harness.common.errors import HarnessError, ValidationError
+from harness.common.limits import CSV_BYTES
+from harness.common.textio import read_csv_rows
 from harness.estimators.labelled.base import TargetLabels, pca
 from harness.probes.base import ProbeSet
 
@@ -95,11 +96,7 @@ def folder_labels(probe: ProbeSet, name: str = "labels") -> TargetLabels:
 
 def csv_labels(path: Path, probe: ProbeSet) -> TargetLabels:
     """A CSV ``image,label`` (classes, any strings) or ``image,value[,value...]`` (regression), keyed by probe image id."""
-    try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            rows = list(csv.reader(fh))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ValidationError(f"{path}: cannot read labels ({exc.__class__.__name__}); pass a UTF-8 CSV image,label") from None
+    rows = read_csv_rows(path, "labels CSV (image,label)", CSV_BYTES)
     if not rows or len(rows[0]) < 2 or rows[0][0] != "image":
         raise ValidationError(f"{path}: expected a header 'image,label' or 'image,value[,...]'")
     header, body = rows[0], rows[1:]
