@@ -34,7 +34,9 @@ def open_regular(path: Path, what: str, error: type[HarnessError] = ValidationEr
         raise error(f"{path}: cannot read {what} ({exc.strerror or exc})") from None
     if not stat.S_ISREG(mode):
         os.close(fd)
-        kind = "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a regular file"
+        kind = ("a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode)
+                else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "a socket" if stat.S_ISSOCK(mode)
+                else "not a regular file")
         raise error(f"{path}: is {kind}; expected a regular file ({what})")
     return fd
 

@@ -27,9 +27,9 @@ from harness.common.errors import HarnessError
 from harness.estimators.base import register, stacked_features, stacked_maps
 from harness.estimators.attribution_maps import mean_cosine_affinity
 from harness.estimators.params import EstimatorParams
+from harness.estimators.ranks import condensed_distances, spearman_matrix
 
 DEPARA_PAPER = "Song et al., DEPARA: Deep Attribution Graph for Deep Knowledge Transferability, CVPR 2020"
-from harness.estimators.ranks import condensed_distances, spearman_matrix
 
 #: The seed's scale of the node term: ``affinity / 1000``.
 SEED_NODE_SCALE = 1e-3

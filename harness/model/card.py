@@ -241,7 +241,7 @@ def parse_card(path: Path, data: dict[str, Any], root: Path | None = None, *, ch
     return ModelCard(
         id=card_id,
         task=top.string("task"),
-        framework=top.string("framework", tuple(ADAPTERS.names())),  # one record per framework: its adapter
+        framework=top.string("framework", tuple(sorted(ADAPTERS.names()))),  # one record per framework: its adapter
         onnx=onnx_path,
         probe_layer=top.string("probe_layer"),
         input=_parse_input(path, top.mapping("input")),

@@ -94,7 +94,8 @@ def resolve_tensor(model: onnx.ModelProto, name: str, label: str, field: str = "
     if name in paths:
         return paths[name]
     candidates = sorted({n.name for n in model.graph.node if n.name} | tensors | set(paths))
-    raise HarnessError(f"{label}: field '{field}': unknown layer {name!r}; {suggest(name, candidates)} (run `harness layers CARD` or `harness layers MODEL.onnx` to list them all)")
+    raise HarnessError(f"{label}: field '{field}': unknown layer {name!r}; {suggest(name, candidates)} "
+                       "(run `harness layers CARD` or `harness layers MODEL.onnx` to list them all)")
 
 
 def pinned_shape(card: ModelCard, graph: GraphInput) -> tuple[int | None, ...]:

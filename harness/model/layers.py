@@ -83,7 +83,7 @@ class LayerIndex:
 
     def with_shapes(self, shapes: dict[str, tuple[int, ...]]) -> LayerIndex:
         """A copy whose layers carry output shapes, keyed by tensor name."""
-        return LayerIndex([Layer(**{**l.__dict__, "shape": shapes.get(l.tensor)}) for l in self.layers], self.aliases)
+        return LayerIndex([Layer(**{**layer.__dict__, "shape": shapes.get(layer.tensor)}) for layer in self.layers], self.aliases)
 
 
 #: node metadata key where torch.onnx's dynamo exporter records the PyTorch module scopes
@@ -124,12 +124,12 @@ def probe_candidates(layers: list[Layer]) -> set[str]:
     The last feature-map-shaped output (rank 4) and the last pooled/flattened feature vector
     before the final layer(s) of the graph.
     """
-    feature = [l for l in layers if l.op_type in FEATURE_OPS and l.shape]
+    feature = [layer for layer in layers if layer.op_type in FEATURE_OPS and layer.shape]
     candidates: set[str] = set()
-    maps = [l for l in feature if len(l.shape) == 4]
+    maps = [layer for layer in feature if len(layer.shape) == 4]
     if maps:
         candidates.add(maps[-1].tensor)
-    vectors = [l for l in feature if len(l.shape) in (2, 3) and l is not layers[-1]]
+    vectors = [layer for layer in feature if len(layer.shape) in (2, 3) and layer is not layers[-1]]
     if vectors:
         candidates.add(vectors[-1].tensor)
     return candidates

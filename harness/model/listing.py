@@ -31,6 +31,6 @@ def list_layers(target) -> Listing:
         name, probe = card.id, model.probe.tensor
     layers = model.layers.layers
     candidates = probe_candidates(layers)
-    rows = [{"node": l.onnx_node, "op": l.op_type, "tensor": l.tensor, "module_path": l.module_path,
-             "shape": list(l.shape) if l.shape else None, "candidate": l.tensor in candidates} for l in layers]
+    rows = [{"node": layer.onnx_node, "op": layer.op_type, "tensor": layer.tensor, "module_path": layer.module_path,
+             "shape": list(layer.shape) if layer.shape else None, "candidate": layer.tensor in candidates} for layer in layers]
     return Listing(name, probe, rows)

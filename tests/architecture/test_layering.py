@@ -78,7 +78,7 @@ def test_a_planted_upward_import_is_found(graph):
     assert upward_imports(planted) == ["harness.common.errors -> harness.run.pipeline"]
 
 
-def test_a_planted_circle_in_the_real_graph_is_found(graph, known):
+def test_a_planted_circle_in_the_real_graph_is_found(graph):
     planted = {k: set(v) for k, v in graph.items()}
     planted["harness.model.card"].add("harness.model.importer")  # importer already imports card
-    assert ["harness.model.card", "harness.model.importer"] in [[m for m in c if m in ("harness.model.card", "harness.model.importer")] for c in cycles(planted)]
+    assert any({"harness.model.card", "harness.model.importer"} <= set(c) for c in cycles(planted))

@@ -38,7 +38,8 @@ def render_html(document: dict, png: bytes) -> str:
         "<figcaption>Per layer: units coloured by their contributions (blue: first head only, yellow: second head only, "
         "white: both); scatter of the per-head normalised contributions with the threshold.</figcaption></figure>",
     ]
-    return f"<!doctype html><html><head><meta charset='utf-8'><title>sharing {esc(card['id'])}</title><style>{STYLE}</style></head><body>{''.join(body)}</body></html>"
+    head = f"<meta charset='utf-8'><title>sharing {esc(card['id'])}</title><style>{STYLE}</style>"
+    return f"<!doctype html><html><head>{head}</head><body>{''.join(body)}</body></html>"
 
 
 def write_outputs(out: Path, document: dict) -> None:

@@ -41,7 +41,8 @@ def mixture_posteriors(features: np.ndarray, n_classes: int, seed: int = 0) -> n
     return fit_posteriors(reduced, components, seed=seed)
 
 
-@register("leep", "LEEP: log-likelihood of the expected empirical predictor from the source's class probabilities (GMM posteriors on features for sources without a classifier head)", needs_source_probs=True)
+@register("leep", "LEEP: log-likelihood of the expected empirical predictor from the source's class probabilities "
+                  "(GMM posteriors on features for sources without a classifier head)", needs_source_probs=True)
 def leep(features: np.ndarray, labels: TargetLabels, source_probs: np.ndarray | None = None) -> float:
     y = class_labels(labels, "leep")
     theta = source_probs if source_probs is not None else mixture_posteriors(features, int(y.max()) + 1)

@@ -88,7 +88,7 @@ BILLION_LAUGHS = "\n".join(
 # --- 1. values from files are echoed unbounded --------------------------------------------------------
 
 @pytest.mark.parametrize("field", ["id", "task", "framework", "probe_layer"])
-def test_rc1_alias_bomb_in_any_card_field_is_refused_fast(tmp_path, field):
+def test_alias_bomb_in_any_card_field_is_refused_fast(tmp_path, field):
     card = tmp_path / "bomb.yaml"
     card.write_text(BILLION_LAUGHS + f"\n{field}: *i\n")
     code, err, seconds = run_bounded("validate", str(card), memory=1 * GIB, timeout=30)
@@ -96,21 +96,21 @@ def test_rc1_alias_bomb_in_any_card_field_is_refused_fast(tmp_path, field):
     assert seconds < 20
 
 
-def test_rc1_alias_bomb_in_zoo_file(tmp_path, zoo):
+def test_alias_bomb_in_zoo_file(tmp_path, zoo):
     folder = zoo_copy(zoo, tmp_path)
     (folder / "zoo.yaml").write_text(BILLION_LAUGHS + "\nname: *i\nversion: '1'\ncards: '*.yaml'\n")
     code, err, _ = run_bounded("validate", str(folder), memory=1 * GIB, timeout=30)
     assert_one_line(code, err, 2, "zoo.yaml", "aliases expand")
 
 
-def test_rc1_small_aliases_are_still_allowed(tmp_path, zoo, capsys):
+def test_small_aliases_are_still_allowed(tmp_path, zoo, capsys):
     card = card_with(zoo, tmp_path)
     text = card.read_text().replace("range:\n  - 0\n  - 1", "range: &r [0, 1]")
     card.write_text(text + "notes: &n a note\nsource: *n\n")
     assert cli(capsys, "validate", str(card))[0] == 0
 
 
-def test_rc1_echoed_values_are_short(tmp_path, zoo, capsys):
+def test_echoed_values_are_short(tmp_path, zoo, capsys):
     cases = {"framework": "x" * 300_000, "id": ["y" * 100_000] * 5, "input": {"layout": "z" * 200_000}}
     for field, value in cases.items():
         code, err = cli(capsys, "validate", str(card_with(zoo, tmp_path, **{field: value})))
@@ -120,7 +120,7 @@ def test_rc1_echoed_values_are_short(tmp_path, zoo, capsys):
     assert_one_line(*cli(capsys, "validate", str(long_key)), 2, "unknown field")
 
 
-def test_rc1_excerpt_is_bounded_on_shared_structures():
+def test_excerpt_is_bounded_on_shared_structures():
     value: list = ["lol"]
     for _ in range(60):  # 2**60 leaves when rendered with repr
         value = [value, value]
@@ -131,13 +131,13 @@ def test_rc1_excerpt_is_bounded_on_shared_structures():
 
 
 @pytest.mark.parametrize("target", ["/dev/zero", "/dev/urandom"])
-def test_rc1_devices_are_refused_without_reading(target):
+def test_devices_are_refused_without_reading(target):
     code, err, seconds = run_bounded("validate", target, memory=1 * GIB, timeout=20)
     assert_one_line(code, err, 2, target, "device")
     assert seconds < 15
 
 
-def test_rc1_oversized_and_deep_yaml(tmp_path, zoo, capsys):
+def test_oversized_and_deep_yaml(tmp_path, zoo, capsys):
     big = card_with(zoo, tmp_path)
     big.write_text(big.read_text() + "notes: '" + "n" * (2 << 20) + "'\n")
     assert_one_line(*cli(capsys, "validate", str(big)), 2, str(big), "HARNESS_MAX_CARD_BYTES")
@@ -146,7 +146,7 @@ def test_rc1_oversized_and_deep_yaml(tmp_path, zoo, capsys):
     assert_one_line(*cli(capsys, "validate", str(deep)), 2, str(deep), "nest")
 
 
-def test_rc1_free_text_is_capped(tmp_path, zoo, capsys):
+def test_free_text_is_capped(tmp_path, zoo, capsys):
     code, err = cli(capsys, "validate", str(card_with(zoo, tmp_path, notes="n" * 30_000)))
     assert_one_line(code, err, 2, "field 'notes'", "limit")
     folder = zoo_copy(zoo, tmp_path, description="d" * 30_000)
@@ -163,7 +163,7 @@ def images(folder: Path, n: int = 3) -> Path:
     return folder
 
 
-def test_rc2_image_list_naming_a_fifo_is_refused_not_hung(tmp_path, zoo, previous):
+def test_image_list_naming_a_fifo_is_refused_not_hung(tmp_path, zoo, previous):
     out, before = previous
     folder = images(tmp_path / "imgs")
     os.mkfifo(folder / "pipe.png")
@@ -173,7 +173,7 @@ def test_rc2_image_list_naming_a_fifo_is_refused_not_hung(tmp_path, zoo, previou
     assert snapshot(out) == before
 
 
-def test_rc2_fifo_card_and_probe_list(tmp_path, zoo, capsys):
+def test_fifo_card_and_probe_list(tmp_path, zoo, capsys):
     fifo = tmp_path / "card.yaml"
     os.mkfifo(fifo)
     code, err, _ = run_bounded("validate", str(fifo), memory=1 * GIB, timeout=20)
@@ -185,7 +185,7 @@ def test_rc2_fifo_card_and_probe_list(tmp_path, zoo, capsys):
 
 
 @pytest.mark.parametrize("what", ["image list", "ground truth", "card"])
-def test_rc2_non_utf8_is_one_line_with_file_and_line(tmp_path, zoo, previous, capsys, what):
+def test_non_utf8_is_one_line_with_file_and_line(tmp_path, zoo, previous, capsys, what):
     out, before = previous
     bad = b"first line\nsecond \xff\xfe line\n"
     if what == "image list":
@@ -206,13 +206,13 @@ def test_rc2_non_utf8_is_one_line_with_file_and_line(tmp_path, zoo, previous, ca
     assert snapshot(out) == before
 
 
-def test_rc2_single_image_as_probe(tmp_path, zoo, capsys):
+def test_single_image_as_probe(tmp_path, zoo, capsys):
     image = images(tmp_path / "imgs", 1) / "0.png"
     code, err = cli(capsys, "run", "--zoo", str(zoo), "--probe", str(image), "--out", str(tmp_path / "o"), *FAST)
     assert_one_line(code, err, 1, "0.png", "single image", "folder")
 
 
-def test_rc2_csv_field_beyond_csv_limit_and_nul(tmp_path, zoo, capsys):
+def test_csv_field_beyond_csv_limit_and_nul(tmp_path, zoo, capsys):
     path = tmp_path / "gt.csv"
     path.write_text('source,target,affinity\n"' + "a" * 200_000 + '",b,1\n')
     code, err = cli(capsys, "run", "--zoo", str(zoo), "--ground-truth", str(path), "--out", str(tmp_path / "o"), *FAST)
@@ -222,7 +222,7 @@ def test_rc2_csv_field_beyond_csv_limit_and_nul(tmp_path, zoo, capsys):
     assert_one_line(code, err, 1, "gt.csv:2", "NUL")
 
 
-def test_rc2_compare_reads_regular_files_only(tmp_path, previous, capsys):
+def test_compare_reads_regular_files_only(tmp_path, previous, capsys):
     out, _ = previous
     fifo = tmp_path / "r.json"
     os.mkfifo(fifo)
@@ -239,19 +239,19 @@ def test_rc2_compare_reads_regular_files_only(tmp_path, previous, capsys):
     ("--batch-size", "10000000", "HARNESS_MAX_BATCH"),
     ("--ig-steps", "100000000", "HARNESS_MAX_STEPS"),
 ])
-def test_rc3_option_sizes_refused_with_limit_and_fix(tmp_path, zoo, previous, capsys, flag, value, env):
+def test_option_sizes_refused_with_limit_and_fix(tmp_path, zoo, previous, capsys, flag, value, env):
     out, before = previous
     code, err = cli(capsys, "run", "--zoo", str(zoo), flag, value, "--out", str(out), *FAST)
     assert_one_line(code, err, 1, flag, env)
     assert snapshot(out) == before
 
 
-def test_rc3_card_input_size_limit(tmp_path, zoo, capsys):
+def test_card_input_size_limit(tmp_path, zoo, capsys):
     code, err = cli(capsys, "validate", str(card_with(zoo, tmp_path, input={"size": [100000, 100000]})))
     assert_one_line(code, err, 2, "field 'input.size'", "HARNESS_MAX_IMAGE_SIDE")
 
 
-def test_rc3_probe_not_decoded_at_a_size_the_graph_refuses(tmp_path, zoo, monkeypatch, capsys):
+def test_probe_not_decoded_at_a_size_the_graph_refuses(tmp_path, zoo, monkeypatch, capsys):
     """A card claiming 4000 px for a 16-px graph fails before any probe image is generated."""
     import harness.run.pipeline as run
 
@@ -284,14 +284,14 @@ def _external_model(folder: Path, length: int | None, data_bytes: int) -> Path:
     (None, 40 * GIB, "HARNESS_MAX_TENSOR_BYTES"),  # 40 GiB sparse file, no length
     (432, 100, "too short"),  # short file
 ])
-def test_rc3_rc4_external_data_checked_before_reading(tmp_path, zoo, length, data_bytes, fragment):
+def test_external_data_checked_before_reading(tmp_path, zoo, length, data_bytes, fragment):
     card = card_with(zoo, tmp_path, sha256=None)
     _external_model(card.parent, length, data_bytes)
     code, err, seconds = run_bounded("import", str(card), memory=3 * GIB, timeout=60)
     assert_one_line(code, err, 3, str(card), fragment)
 
 
-def test_rc3_constant_of_shape_sized_before_allocation(tmp_path, zoo):
+def test_constant_of_shape_sized_before_allocation(tmp_path, zoo):
     model = conv_relu_model()
     shape = numpy_helper.from_array(np.array([100000, 100000, 100], dtype=np.int64), "big_shape")
     model.graph.initializer.append(shape)
@@ -305,7 +305,7 @@ def test_rc3_constant_of_shape_sized_before_allocation(tmp_path, zoo):
 
 # --- 4. import steps inside the one-line handling -------------------------------------------------------
 
-def test_rc4_failure_while_running_the_model_names_the_card(tmp_path, zoo):
+def test_failure_while_running_the_model_names_the_card(tmp_path, zoo):
     """A Reshape to a constant shape that only fails at run time (wrong element count)."""
     model = conv_relu_model()
     model.graph.initializer.append(numpy_helper.from_array(np.array([1, 7, 7, 7], dtype=np.int64), "bad_shape"))
@@ -337,7 +337,7 @@ def test_rc4_failure_while_running_the_model_names_the_card(tmp_path, zoo):
     ({"onnx": "m" * 300 + ".onnx"}, "onnx"),
     ({"onnx": "a\0b.onnx"}, "onnx"),
 ])
-def test_rc5_card_numbers_and_types_refused_where_they_enter(tmp_path, zoo, capsys, changes, field):
+def test_card_numbers_and_types_refused_where_they_enter(tmp_path, zoo, capsys, changes, field):
     code, err = cli(capsys, "validate", str(card_with(zoo, tmp_path, **changes)))
     assert_one_line(code, err, 2, f"field '{field}")
 
@@ -348,14 +348,14 @@ def test_rc5_card_numbers_and_types_refused_where_they_enter(tmp_path, zoo, caps
     ({"aliases": ["x"]}, "aliases"), ({"cards": 7}, "cards"), ({"name": "../../escape"}, "name"),
     ({"ground_truth": "g" * 300}, "ground_truth"), ({"ground_truth": "a\0b"}, "ground_truth"),
 ])
-def test_rc5_validate_rejects_what_run_would_fail_on(tmp_path, zoo, capsys, changes, field):
+def test_validate_rejects_what_run_would_fail_on(tmp_path, zoo, capsys, changes, field):
     folder = zoo_copy(zoo, tmp_path, **changes)
     code, err = cli(capsys, "validate", str(folder))
     assert_one_line(code, err, 2, "zoo.yaml", f"field '{field}'")
 
 
 @pytest.mark.parametrize("value", ["nan", "inf", "-inf", "1e999", "abc"])
-def test_rc5_fail_on_must_be_finite(tmp_path, previous, capsys, value):
+def test_fail_on_must_be_finite(tmp_path, previous, capsys, value):
     out, _ = previous
     code, err = cli(capsys, "compare", str(out), str(out), "--out", str(tmp_path / "c"), "--fail-on", f"p_at_5_drop={value}")
     assert_one_line(code, err, 1, "--fail-on", "p_at_5_drop")
@@ -374,7 +374,7 @@ def _edit_report(previous, tmp_path: Path, edit) -> Path:
     "nan", "infinity", "huge_float", "huge_int", "deep", "models_not_ids", "affinity_strings", "relevant_string",
     "per_target_string", "cards_value_list", "rankings_wrong", "schema_bool", "not_object", "duplicate_models",
 ])
-def test_rc5_hostile_reports_given_to_compare(tmp_path, previous, capsys, case):
+def test_hostile_reports_given_to_compare(tmp_path, previous, capsys, case):
     out, _ = previous
     data = json.loads((out / "report.json").read_text())
     est = next(iter(data["estimators"]))
@@ -428,7 +428,7 @@ def no_probing(monkeypatch):
 
 
 @pytest.mark.parametrize("kind", ["file", "under_file", "device", "read_only", "name_too_long"])
-def test_rc6_bad_out_refused_before_probing(tmp_path, zoo, capsys, no_probing, kind):
+def test_bad_out_refused_before_probing(tmp_path, zoo, capsys, no_probing, kind):
     target = tmp_path / "taken"
     target.write_text("keep me")
     out = {"file": target, "under_file": target / "sub", "device": Path("/dev/null/x"), "read_only": tmp_path / "ro" / "out",
@@ -443,7 +443,7 @@ def test_rc6_bad_out_refused_before_probing(tmp_path, zoo, capsys, no_probing, k
     assert target.read_text() == "keep me"
 
 
-def test_rc6_compare_out_checked_before_reading(tmp_path, previous, capsys):
+def test_compare_out_checked_before_reading(tmp_path, previous, capsys):
     out, _ = previous
     target = tmp_path / "file"
     target.write_text("keep me")
@@ -453,7 +453,7 @@ def test_rc6_compare_out_checked_before_reading(tmp_path, previous, capsys):
 
 
 @pytest.mark.parametrize("content", [None, "a,b,c\n", "source,target,affinity\na,b,notanumber\n", "source,target,affinity\na,b,nan\n"])
-def test_rc6_bad_ground_truth_refused_before_probing(tmp_path, zoo, previous, capsys, no_probing, content):
+def test_bad_ground_truth_refused_before_probing(tmp_path, zoo, previous, capsys, no_probing, content):
     out, before = previous
     path = tmp_path / "gt.csv"
     if content is not None:
@@ -464,14 +464,14 @@ def test_rc6_bad_ground_truth_refused_before_probing(tmp_path, zoo, previous, ca
 
 
 @pytest.mark.parametrize("flag, value", [("--seed", "-1"), ("--depara-lambda", "nan"), ("--bootstrap", "0")])
-def test_rc6_bad_numbers_on_the_command_line(tmp_path, zoo, capsys, no_probing, flag, value):
+def test_bad_numbers_on_the_command_line(tmp_path, zoo, capsys, no_probing, flag, value):
     code, err = cli(capsys, "run", "--zoo", str(zoo), flag, value, "--out", str(tmp_path / "o"), *FAST[:4])
     assert_one_line(code, err, 1, flag)
 
 
 # --- 8. memory grows with the square of the probe images ----------------------------------------------
 
-def test_rc8_quadratic_memory_refused_before_probing(tmp_path, zoo, previous, capsys, no_probing, monkeypatch):
+def test_quadratic_memory_refused_before_probing(tmp_path, zoo, previous, capsys, no_probing, monkeypatch):
     out, before = previous
     monkeypatch.setenv("HARNESS_MEMORY_LIMIT", "2G")
     code, err = cli(capsys, "run", "--zoo", str(zoo), "--images", "16000", "--out", str(out),
@@ -485,7 +485,7 @@ def test_rc8_quadratic_memory_refused_before_probing(tmp_path, zoo, previous, ca
     assert reduction_bytes(suggested, 16384, ("depara", "rsa"), n_models=2, probe_size=16) <= 2 * GIB
 
 
-def test_rc8_pairwise_estimate_matches_measured_peak():
+def test_pairwise_estimate_matches_measured_peak():
     """harness/budget.py's image-pair term against tracemalloc on the real estimator code."""
     import tracemalloc
 

@@ -36,9 +36,10 @@ def test_list_describes_every_entry(capsys):
         for name in registry.names():
             line = next((ln for ln in out.splitlines() if ln.split()[:1] == [name]), None)
             assert line is not None and len(line.split()) >= 3, f"{kind} {name}: no description in `harness list`"
+    assert "synthetic-studio" in out and "depara" in out and "second_order" in out
 
 
 def test_list_unknown_kind_is_a_one_line_error(capsys):
-    assert main(["list", "estimator"]) != 0
+    assert main(["list", "estimater"]) == 1
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "did you mean 'estimators'" in err

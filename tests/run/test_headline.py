@@ -23,7 +23,7 @@ import pytest
 from harness.cli.main import main
 from harness.compare.thresholds import EXIT_THRESHOLD
 
-BASELINE = Path(__file__).resolve().parents[1] / "reports" / "baseline" / "report.json"
+BASELINE = Path(__file__).resolve().parents[2] / "reports" / "baseline" / "report.json"
 FAIL_ON = ["min_affinity_corr=0.995", "min_ranking_kendall=0.98", "spearman_drop=0.01", "p_at_1_drop=0.001",
            "p_at_5_drop=0.001"]
 

@@ -198,7 +198,7 @@ def test_provenance_names_code_command_and_inputs(run_dir, zoo_dir):
     assert sum(k.startswith("card:") for k in inputs) == sum(k.startswith("onnx:") for k in inputs) == len(report["models"])
     assert inputs["ground_truth:ground_truth.csv"] == hashlib.sha256((zoo_dir / "ground_truth.csv").read_bytes()).hexdigest()
     assert inputs[f"probe:{report['probe']['name']}"] == report["probe"]["sha256"]
-    repo = Path(__file__).resolve().parents[1]
+    repo = Path(__file__).resolve().parents[2]
     if (repo / ".git").exists():
         head = sp.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
         assert prov["git"]["commit"] == head and isinstance(prov["git"]["dirty"], bool)

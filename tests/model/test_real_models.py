@@ -21,7 +21,7 @@ from devkit import legacy_zoo
 from tests.conftest import requires_tf
 from tests.helpers import write_card
 
-PRETRAINED = Path(__file__).parent / "data" / "pretrained"
+PRETRAINED = Path(__file__).resolve().parents[1] / "data" / "pretrained"
 
 
 def _card(tmp_path, model: onnx.ModelProto | Path, probe: str, **kwargs) -> Path:
@@ -77,12 +77,12 @@ def test_pretrained_mediapipe_tflite_models(tmp_path):
     cannot run: the tflite adapter rewrites it to ConvTranspose, and the reference becomes the
     rewritten graph (recorded).
     """
-    face = _tflite_to_onnx("face_detection_short_range.tflite", tmp_path / "face.onnx")
+    _tflite_to_onnx("face_detection_short_range.tflite", tmp_path / "face.onnx")
     card = load_card(write_card(tmp_path, "face", "face.onnx", "classificator_8", framework="tflite", size=(128, 128), layout="NHWC"))
     imported = import_card(card)
     assert imported.parity.passed(card.parity.atol) and imported.parity.reference == "original"
 
-    seg = _tflite_to_onnx("selfie_segmentation.tflite", tmp_path / "seg.onnx")
+    _tflite_to_onnx("selfie_segmentation.tflite", tmp_path / "seg.onnx")
     card = load_card(write_card(tmp_path, "seg", "seg.onnx", "segment", framework="tflite", size=(256, 256), layout="NHWC"))
     imported = import_card(card)
     assert imported.parity.passed(card.parity.atol)

@@ -157,7 +157,7 @@ def test_wrong_type(good, capsys):
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("framework", "caffe", "expected one of tensorflow, pytorch, onnx"),
+        ("framework", "caffe", "expected one of onnx, onnx-legacy, pytorch, tensorflow, tflite"),
         ("id", 7, "expected a non-empty string"),
         ("parity_tolerance", "tiny", "expected a number"),
         ("task", None, "missing required field"),

@@ -23,7 +23,7 @@ from harness.evaluation import (
     true_ranking,
 )
 
-TASKONOMY = Path(os.environ.get("HARNESS_TASKONOMY_DIR", Path(__file__).parent / "data" / "taskonomy"))
+TASKONOMY = Path(os.environ.get("HARNESS_TASKONOMY_DIR", Path(__file__).resolve().parents[1] / "data" / "taskonomy"))
 ORDER = list(TASKONOMY_ORDER)
 
 

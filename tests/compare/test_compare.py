@@ -9,7 +9,7 @@ import pytest
 
 from harness.cli.main import main
 from harness.compare.thresholds import EXIT_THRESHOLD
-from tests.test_html_report import parse
+from tests.report.test_html_report import parse
 from tests.zoo_factory import TORCH_MODELS, build_test_zoo
 
 RUN = ["--images", "12", "--bootstrap", "50"]

@@ -105,7 +105,7 @@ def test_card_fields_are_the_normalised_ones(zoos):
 
 def test_the_code_part_covers_every_module_of_the_artifact_packages():
     covered = {path.resolve() for _, path in code_files()}
-    root = Path(__file__).resolve().parents[1]
+    root = Path(__file__).resolve().parents[2]
     for folder in ("harness/model", "harness/model/converters", "harness/attribution", "harness/probing", "harness/common", "adapters"):
         for path in (root / folder).rglob("*.py"):
             assert path.resolve() in covered, f"{path} changes artifacts but is not in the cache key"
