@@ -50,7 +50,7 @@ from harness.report.provenance import file_hashes, provenance
 from harness.report.verdict import verdict_line
 from harness.model.zoo import Zoo, load_zoo
 from harness.probes import DEFAULT_PROBE, ProbeRequest, load_probe
-from harness.run.config import RunConfig, config_from_args  # noqa: F401  (config_from_args: re-exported for the CLI)
+from harness.run.config import RunConfig, config_from_args
 
 
 def _progress(console: Console) -> Progress:

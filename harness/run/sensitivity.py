@@ -37,7 +37,8 @@ from harness.common.atomic import write_all_atomic
 from harness.report.document import dumps
 from harness.common.format import num as _f
 from harness.estimators import ESTIMATORS, parse_estimator
-from harness.run.pipeline import RunConfig, _parameters, config_from_args
+from harness.run.config import RunConfig, config_from_args
+from harness.run.pipeline import _parameters
 from harness.runtime.device import pick_device
 from harness.model.zoo import load_zoo
 from harness.probes import DEFAULT_PROBE, ProbeRequest, list_probes, load_probe, sample_indices
