@@ -20,12 +20,14 @@ def option_error(flag: str, problem: str) -> HarnessError:
     return HarnessError(f"option {flag}: {problem}")
 
 
-def check_count(flag: str, value: int | None, limit: Limit | None = None, *, minimum: int = 1, hint: str = "") -> None:
-    """An integer option (``None``: not given) is at least ``minimum`` and within ``limit``."""
+def check_count(flag: str, value: int | None, limit: Limit | None = None, *, minimum: int = 1, maximum: int | None = None,
+                hint: str = "") -> None:
+    """An integer option (``None``: not given) is in ``[minimum, maximum]`` and within ``limit``."""
     if value is None:
         return
-    if value < minimum:
-        raise option_error(flag, f"expected an integer >= {minimum}, got {value}{f' ({hint})' if hint else ''}")
+    if value < minimum or (maximum is not None and value > maximum):
+        wanted = f"an integer in [{minimum}, {maximum}]" if maximum is not None else f"an integer >= {minimum}"
+        raise option_error(flag, f"expected {wanted}, got {value}{f' ({hint})' if hint else ''}")
     if limit is not None:
         limit.check(value, f"option {flag}")
 

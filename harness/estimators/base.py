@@ -42,10 +42,10 @@ ESTIMATORS: Registry[Estimator] = Registry("estimator")
 
 
 def register(name: str, reads: tuple[str, ...], reference: str, description: str | None = None):
-    """Decorator: register ``fn`` as estimator ``name`` (description: the function's first docstring line)."""
+    """Decorator: register ``fn`` as estimator ``name`` (description: the first paragraph of its docstring)."""
 
     def decorate(fn: EstimatorFn) -> EstimatorFn:
-        text = description or (fn.__doc__ or "").strip().splitlines()[0]
+        text = description or " ".join((fn.__doc__ or "").strip().split("\n\n")[0].split())
         ESTIMATORS.add(name, Estimator(name, fn, tuple(reads), text, reference))
         return fn
 

@@ -25,10 +25,12 @@ class NCHWInput(nn.Module):
         self.graph = graph
         self.nhwc = layout == "NHWC"
 
+    def graph_input(self, x: torch.Tensor) -> torch.Tensor:
+        """The NCHW batch in the layout the graph expects."""
+        return x.permute(0, 2, 3, 1) if self.nhwc else x
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.nhwc:
-            x = x.permute(0, 2, 3, 1)
-        return self.graph(x)
+        return self.graph(self.graph_input(x))
 
 
 def graph_before(graph: fx.GraphModule, layer: Layer) -> fx.GraphModule:
@@ -69,18 +71,11 @@ def first_output(value):
     return select_output(value, 0)
 
 
-class NCHWHead(nn.Module):
+class NCHWHead(NCHWInput):
     """head(x, a): the graph after ``layer`` with its value given as ``a`` (NCHW input x)."""
 
-    def __init__(self, graph: fx.GraphModule, nhwc: bool) -> None:
-        super().__init__()
-        self.graph = graph
-        self.nhwc = nhwc
-
     def forward(self, x: torch.Tensor, a: torch.Tensor):
-        if self.nhwc:
-            x = x.permute(0, 2, 3, 1)
-        return self.graph(x, a)
+        return self.graph(self.graph_input(x), a)
 
 
 def graph_after(graph: fx.GraphModule, layer: Layer) -> fx.GraphModule:

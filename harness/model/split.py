@@ -40,7 +40,7 @@ class SplitModel:
                 f"(N, C, H, W): pass {flag} with one (see `harness layers {where}`)"
             )
         body = model.probe_module(layer.tensor)
-        head = NCHWHead(graph_after(model.graph, layer), model.card.input.layout == "NHWC").eval()
+        head = NCHWHead(graph_after(model.graph, layer), model.card.input.layout).eval()
         return cls(model, layer, body, head)
 
     def logits(self, x: torch.Tensor, a: torch.Tensor) -> torch.Tensor:

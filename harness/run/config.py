@@ -63,10 +63,11 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
     estimators = expand_targets(args.estimators or default_estimators(methods), targets)
     for name in estimators:
         base, target = parse_estimator(name)
-        missing = [m for m in ESTIMATORS.get(base).reads if m not in methods]
+        reads = ESTIMATORS.get(base).reads
+        missing = [m for m in reads if m not in methods]
         if missing:
             raise HarnessError(f"estimator {name!r} needs attribution method(s) {', '.join(missing)}: add them to --methods")
-        if ESTIMATORS.get(base).reads and target not in targets:
+        if reads and target not in targets:
             raise HarnessError(f"estimator {name!r} needs attribution target {target!r}: add it to --targets")
     settings = ProbeSettings(methods=methods, map_size=args.map_size, batch_size=args.batch_size,
                              max_feature_units=args.max_feature_units, ig_steps=args.ig_steps, targets=targets)
@@ -117,9 +118,8 @@ def expand_targets(names, targets: tuple[str, ...]) -> tuple[str, ...]:
     ``gradxinput@energy``, ``elrp``, ...); ``name@target`` and feature-only estimators as given."""
     out: list[str] = []
     for name in names:
-        if "@" in name or not (ESTIMATORS.get(name).reads if name in ESTIMATORS else (name,)):
+        if "@" in name or not ESTIMATORS.get(name).reads:  # unknown names: did-you-mean here
             out.append(name)
         else:
-            ESTIMATORS.get(name)  # did-you-mean before expanding
             out.extend(map_key(name, t) for t in targets)
     return tuple(dict.fromkeys(out))

@@ -251,9 +251,10 @@ def evaluate_all(zoo: Zoo, affinities: dict, ids: list[str], config: RunConfig) 
 def _estimator_info(name: str) -> dict:
     """What an estimator name means, for renderers: its family, target and the maps it reads."""
     base, target = parse_estimator(name)
-    reads = ESTIMATORS.get(base).reads
+    estimator = ESTIMATORS.get(base)
+    reads = estimator.reads
     return {"estimator": base, "target": target if reads else None, "reads_maps": [map_key(m, target) for m in reads],
-            "description": ESTIMATORS.get(base).description, "reference": ESTIMATORS.get(base).reference}
+            "description": (estimator.fn.__doc__ or "").strip().splitlines()[0], "reference": estimator.reference}
 
 
 def ground_truth_matrix(gt, ids: list[str]) -> dict:

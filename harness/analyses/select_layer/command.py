@@ -20,10 +20,14 @@ from harness.common.options import check_count, check_finite, check_output_dir
 from harness.analyses.select_layer import LAYER_TRUTH
 
 
+#: Largest --batch-size of select-layer (its own bound, kept when its checks moved to common/options.py).
+SELECT_LAYER_MAX_BATCH = 4096
+
+
 def _check(args: argparse.Namespace) -> None:
     check_count("--images", args.images, IMAGES, minimum=2)
     check_count("--map-size", args.map_size, MAP_SIDE)
-    check_count("--batch-size", args.batch_size, BATCH)
+    check_count("--batch-size", args.batch_size, BATCH, maximum=SELECT_LAYER_MAX_BATCH)
     check_finite("--depara-lambda", args.depara_lambda)
 
 

@@ -22,7 +22,7 @@ from harness.analyses.sharing.marginalise import marginalise
 from harness.analyses.sharing.measures import MEASURES, bootstrap, head_contributions, interval, sharing_measures
 from harness.analyses.sharing.units import unit_layer
 
-SCHEMA = "harness.analyses.sharing/1"
+SCHEMA = "harness.sharing/1"
 
 
 def default_labels(card_path: Path, heads: tuple[str, ...] = ()) -> str:
