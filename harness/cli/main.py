@@ -41,7 +41,7 @@ def _zoo_or_card(target: Path):
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from harness.model.card import load_card
-    from harness.model.zoo import default_zoo_dir, load_zoo
+    from harness.model.zoo import default_zoo_dir
     from harness.run.preflight import zoo_problems
 
     kind, path = _zoo_or_card(Path(args.target) if args.target else default_zoo_dir())
@@ -49,12 +49,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
         card = load_card(path)  # raises ValidationError (exit 2) with its one line
         console.print(f"[green]ok[/green] {card.id} ({path})")
         return 0
-    problems = zoo_problems(path)
+    zoo, problems = zoo_problems(path)
     for problem in problems:
         err_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
     if problems:
         return 2
-    zoo = load_zoo(path)
     console.print(f"[green]ok[/green] zoo {zoo.name} {zoo.version}: {len(zoo.cards)} cards valid")
     return 0
 

@@ -154,6 +154,10 @@ def load_zoo(path: Path | str, *, check_files: bool = True) -> Zoo:
     scan = _scan(path, check_files, stop_at_first=True)
     if scan.problems:
         raise scan.problems[0]
+    return _zoo(scan)
+
+
+def _zoo(scan: _Scan) -> Zoo:
     data, root, zoo_file = scan.data, scan.root, scan.zoo_file
     return Zoo(
         name=data["name"],
@@ -192,9 +196,15 @@ def validate_zoo(path: Path | str, *, check_files: bool = True) -> list[Validati
     """Every problem of a zoo's file and cards, one error per card (so ``harness validate`` can list them all).
 
     What a run needs beyond the cards (ground truth that parses, a probe set that exists) is
-    checked by :func:`harness.run.preflight.zoo_problems`, which builds on this.
+    checked by :func:`harness.run.preflight.zoo_problems`, which builds on :func:`inspect_zoo`.
     """
-    return _scan(path, check_files, stop_at_first=False).problems
+    return inspect_zoo(path, check_files=check_files)[1]
+
+
+def inspect_zoo(path: Path | str, *, check_files: bool = True) -> tuple[Zoo | None, list[ValidationError]]:
+    """The zoo (None when anything is wrong) and every problem of its file and cards, from one read of each."""
+    scan = _scan(path, check_files, stop_at_first=False)
+    return (None if scan.problems else _zoo(scan)), scan.problems
 
 
 @dataclass

@@ -92,20 +92,20 @@ def check_cards(zoo: Zoo) -> None:
         check_input_matches(card, graph_input(model, label))
 
 
-def zoo_problems(path: Path | str) -> list[ValidationError]:
-    """Every problem ``harness validate`` reports: the cards', then what ``harness run`` would find late.
+def zoo_problems(path: Path | str) -> tuple[Zoo | None, list[ValidationError]]:
+    """Every problem ``harness validate`` reports (the cards', then what ``harness run`` would find
+    late), and the zoo itself when its cards are valid.
 
     Beyond the cards: the ground-truth files parse, and the default probe set names a built-in
     set or an existing path.
     """
     from harness.evaluation.ground_truth import load_ground_truth
-    from harness.model.zoo import load_zoo, validate_zoo
+    from harness.model.zoo import inspect_zoo
     from harness.probes import check_probe_source
 
-    problems = validate_zoo(path)
-    if problems:
-        return problems
-    zoo = load_zoo(path)
+    zoo, problems = inspect_zoo(path)
+    if zoo is None:
+        return None, problems
     for name, gt in (("ground_truth", zoo.ground_truth), ("ground_truth_repeat", zoo.ground_truth_repeat)):
         if gt is not None:
             try:
@@ -117,4 +117,4 @@ def zoo_problems(path: Path | str) -> list[ValidationError]:
             check_probe_source(zoo.probe)
         except HarnessError as exc:
             problems.append(ValidationError(f"{zoo.file}: field 'probe': {exc}"))
-    return problems
+    return zoo, problems
