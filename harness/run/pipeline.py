@@ -9,7 +9,6 @@ report files atomically at the very end, so an interrupted run writes nothing.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import tempfile
 import time
 from contextlib import contextmanager
@@ -22,7 +21,6 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from harness import __version__
 from harness.attribution import ATTRIBUTION_TARGETS, map_key
 from harness.common.errors import HarnessError
 from harness.runtime.device import pick_device
@@ -51,6 +49,7 @@ from harness.report.verdict import verdict_line
 from harness.model.zoo import Zoo, load_zoo
 from harness.probes import DEFAULT_PROBE, ProbeRequest, load_probe
 from harness.run.config import RunConfig, config_from_args
+from harness.report.header import document_header
 
 
 def _progress(console: Console) -> Progress:
@@ -131,12 +130,7 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
     env = environment(device)
     report = {
         "schema_version": SCHEMA_VERSION,
-        "harness_version": __version__,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "zoo": {
-            "name": zoo.name, "version": zoo.version, "description": zoo.description,
-            "cards": {c.id: c.content_hash() for c in zoo.cards},
-        },
+        **document_header(zoo=zoo, zoo_description=True, zoo_cards=True),
         "probe": {
             "name": probe.name, "source": probe.source, "n_images": probe.n_images, "sha256": probe.sha256(),
             "skipped_unreadable": probe.skipped, "size": probe_size, "seed": config.seed, **probe.details,

@@ -13,7 +13,6 @@ Spearman against the ground truth when the zoo has one.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -22,7 +21,6 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from harness import __version__
 from harness.probing.artifacts import ModelArtifacts
 from harness.compare.stats import affinity_correlation, ranking_changes
 from harness.common.errors import HarnessError
@@ -42,6 +40,7 @@ from harness.run.pipeline import _parameters
 from harness.runtime.device import pick_device
 from harness.model.zoo import load_zoo
 from harness.probes import DEFAULT_PROBE, ProbeRequest, list_probes, load_probe, sample_indices
+from harness.report.header import document_header
 
 
 
@@ -108,9 +107,7 @@ def sensitivity(config: RunConfig, probe_names: list[str], sizes: list[int], con
                 "mean_ranking_kendall": nanmean(np.array([np.nan if k is None else k for k in kendalls])),
             })
     return {
-        "harness_version": __version__,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "zoo": {"name": zoo.name, "version": zoo.version, "cards": {c.id: c.content_hash() for c in zoo.cards}},
+        **document_header("sensitivity", zoo=zoo, zoo_cards=True),
         "models": ids,
         "probes": [{"name": n, "source": p.source, "n_images": p.n_images, "sha256": p.sha256()} for n, p in zip(probe_names, probes)],
         "sizes": sizes, "skipped": skipped,

@@ -95,3 +95,19 @@ def test_benchmarks_do_not_import_the_test_suite():
             names = [a.name for a in node.names] if isinstance(node, ast.Import) else (
                 [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             assert not any(n == "tests" or n.startswith("tests.") for n in names), f"{path.name} imports {names}"
+
+
+def test_every_package_folder_is_listed_in_pyproject():
+    """setuptools installs only the packages pyproject lists; a new sub-package must be added there."""
+    import tomllib
+
+    config = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(config["packages"])
+    roots = {folder: name for name, folder in config["package-dir"].items()}
+    found = set()
+    for folder, name in roots.items():
+        for init in (REPO / folder).rglob("__init__.py"):
+            parts = init.parent.relative_to(REPO / folder).parts
+            found.add(".".join((name, *parts)))
+    found.discard("harness.default_zoo.build")  # the zoo's build scripts run from a checkout only (see pyproject)
+    assert found - listed == set(), f"add to [tool.setuptools] packages in pyproject.toml: {sorted(found - listed)}"

@@ -11,7 +11,8 @@ import pytest
 from harness.cli.main import main
 from harness.common.errors import HarnessError, ValidationError
 from harness.estimators.labelled import LABELLED_ESTIMATORS
-from harness.estimators.labelled.targets import binned, csv_labels, folder_labels, pooled, synthetic_labels
+from harness.estimators.labelled.targets import binned, labels_for, synthetic_labels
+from harness.probes.labels import TaskLabels, cell_means
 from harness.probes import load_probe
 from harness.probes.base import ProbeRequest, ProbeSet
 from tests.zoo_factory import build_test_zoo
@@ -67,7 +68,7 @@ def test_synthetic_labels_match_the_generator_and_pool_dense_maps():
 def test_pooling_classes_gives_fractions_and_bins_are_balanced():
     label = np.zeros((1, 8, 8), dtype=np.int64)
     label[0, :4, :4] = 2
-    out = pooled(label, "dense_classification", 3).reshape(16, 3)
+    out = cell_means(TaskLabels("seg", "dense_classification", label, ("a", "b", "c")), 4).reshape(16, 3)
     assert np.allclose(out.sum(axis=1), 1.0) and np.allclose(out[0], [0, 0, 1])
     bins = binned(np.random.default_rng(0).normal(size=(80, 5)))
     assert np.bincount(bins).tolist() == [10] * 8
@@ -79,17 +80,26 @@ def _probe(ids) -> ProbeSet:
 
 def test_csv_and_folder_labels(tmp_path):
     probe = _probe(["cat/1.png", "dog/2.png", "cat/3.png"])
-    assert folder_labels(probe).classes.tolist() == [0, 1, 0]
+    assert labels_for("folder", probe).classes.tolist() == [0, 1, 0]
     path = tmp_path / "labels.csv"
     path.write_text("image,label\ncat/1.png,x\ndog/2.png,y\ncat/3.png,y\n")
-    assert csv_labels(path, probe).classes.tolist() == [0, 1, 1]
+    assert labels_for(str(path), probe).classes.tolist() == [0, 1, 1]
     path.write_text("image,value,value2\ncat/1.png,1,2\ndog/2.png,3,4\ncat/3.png,5,6\n")
-    assert csv_labels(path, probe).values.tolist() == [[1, 2], [3, 4], [5, 6]]
+    target = labels_for(str(path), probe)
+    assert target.values.tolist() == [[1, 2], [3, 4], [5, 6]] and target.task == "labels"
+    # the sharing convention (integer column = class indices) reads the same file format
+    path.write_text("image,shape\ncat/1.png,2\ndog/2.png,0\ncat/3.png,2\n")
+    assert labels_for(str(path), probe).classes.tolist() == [2, 0, 2]
+    path.write_text("image,shape,size\ncat/1.png,2,0.5\ndog/2.png,0,1.5\ncat/3.png,2,2.5\n")
+    with pytest.raises(HarnessError, match="2 task columns"):
+        labels_for(str(path), probe)
     path.write_text("image,label\ncat/1.png,x\n")
     with pytest.raises(ValidationError, match="dog/2.png"):
-        csv_labels(path, probe)
+        labels_for(str(path), probe)
+    with pytest.raises(HarnessError, match="no such CSV"):
+        labels_for(str(tmp_path / "missing.csv"), probe)
     with pytest.raises(HarnessError, match="sub-folder"):
-        folder_labels(_probe(["a.png", "b.png"]))
+        labels_for("folder", _probe(["a.png", "b.png"]))
     with pytest.raises(HarnessError, match="not generated"):
         synthetic_labels(probe, ["class_scene"])
 

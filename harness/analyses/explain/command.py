@@ -12,7 +12,6 @@ import torch
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from harness import __version__
 from harness.model.card import ModelCard, load_card
 from harness.common.errors import HarnessError
 from harness.common.options import check_count, check_range
@@ -26,6 +25,7 @@ from harness.model.split import SplitModel
 from harness.model.importer import import_card
 from harness.model.preprocess import preprocess
 from harness.common.atomic import write_all_atomic
+from harness.report.header import document_header
 
 BATCH = 16
 
@@ -127,8 +127,7 @@ def explain_card(card: ModelCard, probe, config: ExplainConfig, progress: Progre
         if progress:
             progress.advance(bar, rgb.shape[0])
     doc = {
-        "harness_version": __version__,
-        "kind": "explain",
+        **document_header("explain"),
         "model": {"id": card.id, "card": str(card.path), "content_hash": card.content_hash(),
                   "hardness_card": str(card.hardness) if config.score == "hardness" else None},
         "parameters": {
@@ -212,7 +211,7 @@ def run_explain(args: argparse.Namespace, console: Console) -> int:
             files.update({prefix + name: data for name, data in model_files.items()})
     last = "explain.json"
     if zoo:
-        index = {"kind": "explain-zoo", "zoo": {"name": zoo.name, "version": zoo.version},
+        index = {**document_header("explain-zoo", zoo=zoo),
                  "models": {c.id: f"{c.id}/explain.json" for c in cards}}
         files["index.html"] = render_index([(c.id, f"{c.id}/index.html") for c in cards], f"Insecurities: {zoo.name} {zoo.version}").encode()
         files[last] = (json.dumps(index, indent=1) + "\n").encode()

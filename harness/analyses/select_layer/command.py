@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -12,12 +11,12 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from harness import __version__
 from harness.common.errors import HarnessError
 from harness.common.limits import BATCH, IMAGES, MAP_SIDE
 from harness.common.options import check_count, check_finite, check_output_dir
 
 from harness.analyses.select_layer import LAYER_TRUTH
+from harness.report.header import document_header
 
 
 #: Largest --batch-size of select-layer (its own bound, kept when its checks moved to common/options.py).
@@ -100,9 +99,7 @@ def select_layer(args: argparse.Namespace, console: Console) -> dict:
                          map_size=args.map_size, batch_size=args.batch_size, device=device, seed=args.seed,
                          truth_path=args.layer_truth or zoo_layer_truth(zoo), console=console)
     return {
-        "harness_version": __version__,
-        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "zoo": {"name": zoo.name, "version": zoo.version},
+        **document_header("select-layer", zoo=zoo),
         **body,
     }
 

@@ -21,6 +21,7 @@ from harness.analyses.sharing.heads import Head, make_head
 from harness.analyses.sharing.marginalise import marginalise
 from harness.analyses.sharing.measures import MEASURES, bootstrap, head_contributions, interval, sharing_measures
 from harness.analyses.sharing.units import unit_layer
+from harness.report.header import document_header
 
 SCHEMA = "harness.sharing/1"
 
@@ -156,6 +157,7 @@ def run_sharing(args: argparse.Namespace, console) -> int:
             layers.append(analyse_layer(model, name, x, heads, keep, args, progress))
     document = {
         "schema": SCHEMA,
+        **document_header("sharing"),
         "card": {"id": card.id, "path": str(card.path), "content_hash": card.content_hash(), "task": card.task},
         "labels": {"source": source, "images": labelled.probe.n_images, "images_used": int(keep.sum()),
                    "probe_sha256": labelled.probe.sha256()},
