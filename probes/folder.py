@@ -19,8 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from harness.common.errors import HarnessError, excerpt
-from harness.common.limits import IMAGE_PIXELS, LIST_BYTES
+from harness.common.limits import LIST_BYTES
 from harness.probes.base import ProbeRequest, ProbeSet, sample_indices
+from harness.probes.decode import decode
 from harness.common.textio import read_text
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm"}
@@ -28,28 +29,6 @@ IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".we
 
 def is_image_file(path: Path) -> bool:
     return path.suffix.lower() in IMAGE_SUFFIXES
-
-
-def decode(path: Path, size: int) -> np.ndarray | None:
-    """RGB uint8 (3, size, size) of one image, or None when it cannot be read."""
-    from PIL import Image
-
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            return None
-        with Image.open(path) as image:
-            w, h = image.size
-            if w * h > IMAGE_PIXELS.value or w <= 0 or h <= 0:
-                return None
-            image.draft("RGB", (size, size))  # JPEG: decode at a reduced scale when it can
-            image = image.convert("RGB")
-            w, h = image.size
-            side = min(w, h)
-            left, top = (w - side) // 2, (h - side) // 2
-            image = image.crop((left, top, left + side, top + side)).resize((size, size), Image.Resampling.BILINEAR)
-            return np.asarray(image, dtype=np.uint8).transpose(2, 0, 1).copy()
-    except (Exception, Image.DecompressionBombError):  # PIL raises many types on corrupt files
-        return None
 
 
 def _load(paths: list[Path], base: Path, name: str, request: ProbeRequest, source: str) -> ProbeSet:
