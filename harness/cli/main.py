@@ -12,12 +12,12 @@ import sys
 import warnings
 from contextlib import contextmanager
 from collections.abc import Callable, Iterator, Sequence
+from typing import NoReturn
 from pathlib import Path
 
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from harness.common.console import make_console, styled
 from harness import __version__
 from harness.common.errors import HarnessError
 from harness.analyses.explain.options import add_explain_arguments
@@ -26,8 +26,8 @@ from harness.cli.options import (
     add_sharing_arguments,
 )
 
-console = Console()
-err_console = Console(stderr=True)
+console = make_console()
+err_console = make_console(stderr=True)
 
 
 def _zoo_or_card(target: Path):
@@ -47,14 +47,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     kind, path = _zoo_or_card(Path(args.target) if args.target else default_zoo_dir())
     if kind == "card":
         card = load_card(path)  # raises ValidationError (exit 2) with its one line
-        console.print(f"[green]ok[/green] {card.id} ({path})")
+        console.print(styled(("ok", "green"), f" {card.id} ({path})"))
         return 0
     zoo, problems = zoo_problems(path)
     for problem in problems:
         err_console.print(str(problem), markup=False, highlight=False, soft_wrap=True)
     if problems:
         return 2
-    console.print(f"[green]ok[/green] zoo {zoo.name} {zoo.version}: {len(zoo.cards)} cards valid")
+    console.print(styled(("ok", "green"), f" zoo {zoo.name} {zoo.version}: {len(zoo.cards)} cards valid"))
     return 0
 
 
@@ -75,9 +75,9 @@ def cmd_layers(args: argparse.Namespace) -> int:
     for column in ("ONNX node", "op", "tensor", "module path", "output shape"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        mark = " [bold green](probe)[/]" if row["tensor"] == listing.probe else (" [cyan]*[/]" if row["candidate"] else "")
+        mark = (" (probe)", "bold green") if row["tensor"] == listing.probe else (" *", "cyan") if row["candidate"] else ("", "")
         shape = "x".join(map(str, row["shape"])) if row["shape"] else "?"
-        table.add_row(row["node"] or "-", row["op"], row["tensor"] + mark, row["module_path"] or "", shape)
+        table.add_row(row["node"] or "-", row["op"], styled(row["tensor"], mark), row["module_path"] or "", shape)
     console.print(table)
     return 0
 
@@ -163,11 +163,11 @@ def cmd_list(args: argparse.Namespace) -> int:
         raise HarnessError(did_you_mean(args.kind, list(kinds), "kind"))
     for kind, registry in kinds.items():
         if args.kind in (None, kind):
-            console.print(f"[bold]{kind}[/bold]")
+            console.print(kind, style="bold")
             names = registry.names()
             width = max(map(len, names), default=0)
             for name in names:
-                console.print(f"  {name.ljust(width)}  [dim]{escape(registry.describe(name))}[/dim]", soft_wrap=True)
+                console.print(styled(f"  {name.ljust(width)}  ", (registry.describe(name), "dim")), soft_wrap=True)
     return 0
 
 
@@ -183,17 +183,23 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+class UsageError(HarnessError):
+    """A command line the parser refuses: one line, exit code 1, like every other user mistake."""
+
+
 class _Parser(argparse.ArgumentParser):
-    """Subcommand parsers: defaults shown in --help like the main parser's."""
+    """Parsers whose errors are one line naming the command (``--help`` shows the usage) and exit 1."""
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("formatter_class", HelpFormatter)
         super().__init__(*args, **kwargs)
 
+    def error(self, message: str) -> NoReturn:
+        raise UsageError(f"{self.prog}: {message} (see {self.prog} --help)")
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="harness", description="Benchmark harness for deep model transferability.",
-                                     formatter_class=HelpFormatter)
+    parser = _Parser(prog="harness", description="Benchmark harness for deep model transferability.")
     parser.add_argument("--version", action="version", version=f"harness {__version__}")
     parser.add_argument("--debug", action="store_true", help="show full tracebacks")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_Parser)
@@ -237,7 +243,13 @@ def _third_party_warnings_hidden(hide: bool) -> Iterator[None]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except UsageError as exc:
+        if "--debug" in argv:
+            raise
+        err_console.print(f"error: {exc}", soft_wrap=True)
+        return exc.exit_code
     args.argv = argv  # the exact command line, recorded in report provenance
     debug = bool(args.debug)
     func: Callable[[argparse.Namespace], int] = args.func

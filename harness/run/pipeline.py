@@ -18,9 +18,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import Progress
 from rich.table import Table
 
+from harness.common.console import make_console, progress_bar
 from harness.attribution import ATTRIBUTION_TARGETS, map_key
 from harness.common.errors import HarnessError
 from harness.runtime.device import pick_device
@@ -53,10 +54,7 @@ from harness.report.header import document_header
 
 
 def _progress(console: Console) -> Progress:
-    return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        TimeRemainingColumn(), console=console, transient=False,
-    )
+    return progress_bar(console, remaining=True, style="bold")
 
 
 @dataclass
@@ -70,7 +68,7 @@ class RunResult:
 
 def execute(config: RunConfig, console: Console | None = None) -> RunResult:
     """Run every stage and return the report (nothing is written here)."""
-    console = console or Console(quiet=True)
+    console = console or make_console(quiet=True)
     timings: dict[str, float] = {}
     tick = time.perf_counter()
     zoo = load_zoo(config.zoo)

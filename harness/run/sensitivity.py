@@ -21,6 +21,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from harness.common.console import make_console
 from harness.probing.artifacts import ModelArtifacts
 from harness.compare.stats import affinity_correlation, ranking_changes
 from harness.common.errors import HarnessError
@@ -70,7 +71,7 @@ def _probe_all(config: RunConfig, probe_names: list[str], n_max: int, console: C
 
 def sensitivity(config: RunConfig, probe_names: list[str], sizes: list[int], console: Console | None = None) -> dict:
     """The sensitivity document (sensitivity.json); nothing is written here."""
-    console = console or Console(quiet=True)
+    console = console or make_console(quiet=True)
     tick = time.perf_counter()
     zoo, probes, artifacts, device = _probe_all(config, probe_names, max(sizes), console)
     probed = time.perf_counter() - tick

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import torch
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import Progress
 
+from harness.common.console import progress_bar, styled
 from harness.model.card import ModelCard, load_card
 from harness.common.errors import HarnessError
 from harness.common.options import check_count, check_range
@@ -203,8 +204,7 @@ def run_explain(args: argparse.Namespace, console: Console) -> int:
     probe = load_probe(probe_name, ProbeRequest(n_images=args.images or DEFAULT_IMAGES, seed=args.seed, size=size))
     out = args.out or Path("runs") / (f"explain-{zoo.name}-{zoo.version}" if zoo else f"explain-{cards[0].id}")
     files: dict[str, bytes] = {}
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console, transient=True) as progress:
+    with progress_bar(console, transient=True) as progress:
         for card in cards:
             model_files = explain_card(card, probe, config, progress)
             prefix = f"{card.id}/" if zoo else ""
@@ -219,7 +219,7 @@ def run_explain(args: argparse.Namespace, console: Console) -> int:
     for card in cards:
         doc = json.loads(files[(f"{card.id}/" if zoo else "") + "explain.json"])
         n_ins = sum(len(im["insecurities"]) for im in doc["images"])
-        console.print(f"[green]{card.id}[/green]: {doc['probe']['n_images']} images, {n_ins} insecurities, "
-                      f"{doc['timing']['images_per_second']} images/s ({config.attribution}, {config.score})")
+        console.print(styled((card.id, "green"), f": {doc['probe']['n_images']} images, {n_ins} insecurities, "
+                      f"{doc['timing']['images_per_second']} images/s ({config.attribution}, {config.score})"))
     console.print(f"wrote {out / last} and {out / 'index.html'}")
     return 0

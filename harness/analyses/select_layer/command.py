@@ -8,9 +8,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from harness.common.console import progress_bar
 from harness.common.errors import HarnessError
 from harness.common.limits import BATCH, IMAGES, MAP_SIDE
 from harness.common.options import check_count, check_finite, check_output_dir
@@ -44,8 +44,7 @@ def pair_document(zoo, source_id: str, target_id: str, probe, probe_name: str, *
     with console.status(f"importing {source_card.id} and {target_card.id} ..."):
         source, target = import_card(source_card), import_card(target_card)
     candidates = candidate_layers(source, layers)
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
+    with progress_bar(console, transient=True) as progress:
         bar = progress.add_task(f"scoring layers of {source_card.id} for {target_card.id}", total=len(candidates) + 1)
         scores = score_layers(source, target, candidates, probe, depara_lambda=depara_lambda, map_size=map_size,
                               batch_size=batch_size, device=device, advance=lambda: progress.advance(bar))

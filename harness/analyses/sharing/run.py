@@ -113,7 +113,7 @@ def analyse_layer(model, name: str, x: torch.Tensor, heads: list[Head], keep: to
 
 
 def run_sharing(args: argparse.Namespace, console) -> int:
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from harness.common.console import progress_bar
 
     from harness.model.card import load_card
     from harness.model.importer import import_card
@@ -151,8 +151,7 @@ def run_sharing(args: argparse.Namespace, console) -> int:
             info.update(sigma=head.sigma, sigma_source="given (--sigma)" if args.sigma else "maximum likelihood on the probe images")
         head_info.append(info)
     layers = []
-    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=False) as progress:
+    with progress_bar(console) as progress:
         for name in args.layer:
             layers.append(analyse_layer(model, name, x, heads, keep, args, progress))
     document = {
