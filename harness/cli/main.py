@@ -264,11 +264,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # a path the user gave that the OS refuses (name too long, permission, I/O)
         if debug:
             raise
-        from harness.common.errors import excerpt
+        from harness.common.oserrors import describe
 
-        where = f"{excerpt(str(exc.filename), 200)}: " if exc.filename else ""
-        err_console.print(f"error: {where}{exc.strerror or exc}; check the path and its permissions",
-                          markup=False, highlight=False, soft_wrap=True)
+        err_console.print(f"error: {describe(exc)}", soft_wrap=True)
         return 1
     except KeyboardInterrupt:
         err_console.print("interrupted: no report was half-written (the output folder holds its previous set); "

@@ -14,9 +14,16 @@ from harness.compare.thresholds import EXIT_THRESHOLD, THRESHOLDS
 from harness.run.defaults import DEFAULT_METHODS, DEFAULT_SIZES
 
 
+def path_arg(text: str) -> Path:
+    """A path option: refuses the empty string, which ``Path`` would silently read as the current folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("empty path; name a file or folder")
+    return Path(text)
+
+
 def add_probing_arguments(p: argparse.ArgumentParser, *, seed_help: str, bootstrap_default: int) -> None:
     """Zoo, methods, estimators, ground truth and the per-model probing settings."""
-    p.add_argument("--zoo", type=Path, default=None, help="zoo directory or zoo file (default: the embedded zoo)")
+    p.add_argument("--zoo", type=path_arg, default=None, help="zoo directory or zoo file (default: the embedded zoo)")
     p.add_argument("--seed", type=int, default=0, help=seed_help)
     p.add_argument("--methods", nargs="+", default=None,
                    help=f"attribution methods (default: {' '.join(DEFAULT_METHODS)}; see `harness list methods`)")
@@ -26,7 +33,7 @@ def add_probing_arguments(p: argparse.ArgumentParser, *, seed_help: str, bootstr
     p.add_argument("--targets", nargs="+", default=None,
                    help="attribution targets, each map-based estimator is computed under every one "
                         "(default: sum, the seed's; see `harness list targets`)")
-    p.add_argument("--ground-truth", type=Path, default=None, help="CSV source,target,affinity (default: the zoo's)")
+    p.add_argument("--ground-truth", type=path_arg, default=None, help="CSV source,target,affinity (default: the zoo's)")
     p.add_argument("--batch-size", type=int, default=32, help="probe images per forward/backward pass (memory vs speed; results do not change)")
     p.add_argument("--map-size", type=int, default=None,
                    help="compare attribution maps on an N x N grid (default: native resolution when all models share an "
@@ -42,7 +49,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     add_probing_arguments(p, seed_help="probe sampling / generation seed", bootstrap_default=1000)
     p.add_argument("--probe", default=None, help="built-in probe set name or image folder / imlist file (default: the zoo's, else synthetic-indoor)")
     p.add_argument("--images", type=int, default=None, help="number of probe images (default: 200 generated, or all files)")
-    p.add_argument("--out", type=Path, default=None, help="output folder (default: runs/<zoo>-<version>)")
+    p.add_argument("--out", type=path_arg, default=None, help="output folder (default: runs/<zoo>-<version>)")
     p.add_argument("--probe-size", type=int, default=None, help="decode probe images at this square size (default: largest model input)")
     p.add_argument("--labels", default=None, metavar="TASK_OR_FILE",
                    help="score every model as a source for one labelled target: a synthetic task name (generated probe sets), "
@@ -59,7 +66,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_scale_arguments(p: argparse.ArgumentParser) -> None:
     """Artifact cache, executor and memory limit of ``harness run``."""
-    p.add_argument("--cache", type=Path, default=None,
+    p.add_argument("--cache", type=path_arg, default=None,
                    help="artifact cache folder (default: $XDG_CACHE_HOME/transfer-harness, i.e. ~/.cache/transfer-harness)")
     p.add_argument("--no-cache", action="store_true", help="probe every model afresh; keep nothing after the run")
     p.add_argument("--executor", default="local", help="local (this process) | ray (one Ray task per model)")
@@ -70,7 +77,7 @@ def add_scale_arguments(p: argparse.ArgumentParser) -> None:
 
 def add_cache_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("action", nargs="?", default="info", help="info (default) | list | prune")
-    p.add_argument("--cache", type=Path, default=None, help="cache folder (default: the platform's user cache dir)")
+    p.add_argument("--cache", type=path_arg, default=None, help="cache folder (default: the platform's user cache dir)")
     p.add_argument("--all", action="store_true", help="prune: remove every entry")
     p.add_argument("--older-than", type=float, default=None, metavar="DAYS", help="prune: remove entries unused for DAYS days")
     p.add_argument("--max-size", default=None, metavar="SIZE", help="prune: remove least recently used entries until the cache is under SIZE (e.g. 5G)")
@@ -83,13 +90,13 @@ def add_sensitivity_arguments(p: argparse.ArgumentParser) -> None:
                    help="probe sets (built-in names, folders, image lists); the first is the reference "
                         "(default: the zoo's probe set or synthetic-indoor, then the other built-in sets)")
     p.add_argument("--sizes", nargs="+", type=int, default=list(DEFAULT_SIZES), help="probe sizes (number of images)")
-    p.add_argument("--out", type=Path, default=None, help="output folder (default: runs/<zoo>-<version>-sensitivity)")
+    p.add_argument("--out", type=path_arg, default=None, help="output folder (default: runs/<zoo>-<version>-sensitivity)")
 
 
 def add_compare_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("a", type=Path, help="the baseline report.json (or its run folder)")
-    p.add_argument("b", type=Path, help="the new report.json (or its run folder)")
-    p.add_argument("--out", type=Path, default=Path("compare"), help="output folder for compare.md/.html/.json (default: ./compare)")
+    p.add_argument("a", type=path_arg, help="the baseline report.json (or its run folder)")
+    p.add_argument("b", type=path_arg, help="the new report.json (or its run folder)")
+    p.add_argument("--out", type=path_arg, default=Path("compare"), help="output folder for compare.md/.html/.json (default: ./compare)")
     p.add_argument("--force", action="store_true", help="compare even when probe sets or method parameters differ")
     p.add_argument("--fail-on", nargs="+", default=[], metavar="NAME=X",
                    help=f"exit {EXIT_THRESHOLD} when a threshold is crossed: " + "; ".join(f"{k}: {v}" for k, v in THRESHOLDS.items()))
@@ -101,7 +108,7 @@ def add_compare_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def add_select_layer_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--zoo", type=Path, default=None, help="zoo directory or zoo file (default: the embedded zoo)")
+    p.add_argument("--zoo", type=path_arg, default=None, help="zoo directory or zoo file (default: the embedded zoo)")
     p.add_argument("--source", required=True, help="id of the model to transfer from")
     p.add_argument("--target", required=True, help="id of the model whose task is transferred to (its probe layer is the reference)")
     p.add_argument("--layers", nargs="+", default=["auto"],
@@ -113,13 +120,13 @@ def add_select_layer_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--map-size", type=int, default=32, help="common resolution of the node maps (pixels per side)")
     p.add_argument("--batch-size", type=int, default=32, help="probe images per forward/backward pass")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
-    p.add_argument("--layer-truth", type=Path, default=None,
+    p.add_argument("--layer-truth", type=path_arg, default=None,
                    help=f"CSV of measured per-layer transfer (default: {LAYER_TRUTH.name} beside the zoo's ground truth, when present)")
-    p.add_argument("--out", type=Path, default=None, help="output folder (default: runs/select-layer/<source>--<target>)")
+    p.add_argument("--out", type=path_arg, default=None, help="output folder (default: runs/select-layer/<source>--<target>)")
 
 
 def add_sharing_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("card", type=Path, help="model card with at least two heads (field 'heads')")
+    p.add_argument("card", type=path_arg, help="model card with at least two heads (field 'heads')")
     p.add_argument("--layer", nargs="+", required=True, metavar="NAME",
                    help="Conv / ConvTranspose / Gemm layer(s) by ONNX node or tensor name (see `harness layers CARD`)")
     p.add_argument("--samples", type=int, default=64, help="Gaussian replacements per unit (S)")
@@ -127,7 +134,7 @@ def add_sharing_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--labels", default=None,
                    help="label source: synthetic-indoor | synthetic-studio | synthetic-glyphs, a folder with one sub-folder "
                         "per class, or a CSV image,<head>... (default: the card's zoo probe set, else synthetic-indoor)")
-    p.add_argument("--out", type=Path, default=None, help="output folder (default: runs/sharing-<card id>)")
+    p.add_argument("--out", type=path_arg, default=None, help="output folder (default: runs/sharing-<card id>)")
     p.add_argument("--seed", type=int, default=0, help="probe images, parameter samples and bootstrap seed")
     p.add_argument("--threshold", type=float, default=0.25, help="a unit matters to a head at >= this x the head's largest contribution")
     p.add_argument("--bootstrap", type=int, default=500, help="bootstrap draws over units and parameter samples (0: no CIs)")

@@ -32,6 +32,7 @@ from harness.evaluation import agreement, evaluate, load_ground_truth, task_tree
 from harness.analyses.select_layer.command import pair_document, zoo_layer_truth
 from harness.runtime import budget
 from harness.runtime.cache import ArtifactCache, default_cache_dir
+from harness.runtime.cache.store import cache_errors
 from harness.runtime.cache.key import cache_key, key_parts, probe_fingerprint
 from harness.runtime.stage import StageJob, StageResult, gallery_maps, load_artifacts
 from harness.runtime.executor import make_executor
@@ -87,7 +88,8 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
                  n_models=len(zoo.cards), probe_size=probe_size)
 
     with open_cache(config) as cache:
-        results = probe_models(zoo, probe, config, device, cache, console)
+        with cache_errors(cache.root):
+            results = probe_models(zoo, probe, config, device, cache, console)
         per_model = {c.id: results[c.id].seconds for c in zoo.cards}
         for stage in ("import", "attribution", "features"):
             timings[stage] = sum(t.get(stage, 0.0) for t in per_model.values())

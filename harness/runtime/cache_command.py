@@ -20,7 +20,7 @@ from rich.table import Table
 from harness.runtime.budget import parse_size
 from harness.runtime.cache.location import default_cache_dir
 from harness.runtime.cache.store import ArtifactCache, EntryInfo
-from harness.common.errors import HarnessError
+from harness.common.errors import HarnessError, excerpt
 from harness.common.options import check_range
 from harness.common.registry import did_you_mean
 
@@ -67,6 +67,13 @@ def run_cache_command(args: argparse.Namespace, console: Console) -> int:
     if args.action != "prune" and (args.all or args.older_than is not None or args.max_size is not None):
         raise HarnessError("options --all, --older-than and --max-size belong to `harness cache prune`")
     root = Path(args.cache or default_cache_dir()).expanduser()
+    if not root.is_dir():
+        if root.exists() or args.cache is not None:
+            what = "is not a folder" if root.exists() else "does not exist"
+            raise HarnessError(f"option --cache: {excerpt(str(root), 200)} {what}; pass the cache folder a run used "
+                               "(harness run --cache DIR), or leave --cache out for the default cache")
+        console.print(f"cache {root}: not created yet (no run has used it); 0 entries")
+        return 0
     cache = ArtifactCache(root)
     if args.action == "prune":
         check_range("--older-than", args.older_than, 0.0, 1e6)

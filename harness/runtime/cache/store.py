@@ -21,6 +21,8 @@ import os
 import shutil
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +30,7 @@ import numpy as np
 
 from harness import __version__
 from harness.runtime.cache.npy import NpyRows, NpyWriter
+from harness.common.errors import HarnessError
 from harness.common.pids import pid_alive
 
 FORMAT = "v1"
@@ -265,3 +268,15 @@ def _pid_of(name: str) -> int | None:
     except ValueError:
         return None
 
+
+
+@contextmanager
+def cache_errors(root: Path) -> Iterator[None]:
+    """Turn an OS error while the cache is read or written (full disk, read-only, permissions) into one line naming the cache."""
+    try:
+        yield
+    except OSError as exc:
+        from harness.common.oserrors import describe
+
+        raise HarnessError(f"artifact cache {root}: {describe(exc)}; or pass --cache DIR on another disk, "
+                           "or --no-cache (a temporary cache)") from exc
