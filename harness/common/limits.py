@@ -52,6 +52,7 @@ GIB = 1 << 30
 CARD_BYTES = Limit("HARNESS_MAX_CARD_BYTES", 1 * MIB, "card and zoo file sizes in bytes")
 LIST_BYTES = Limit("HARNESS_MAX_LIST_BYTES", 64 * MIB, "image list sizes in bytes")
 CSV_BYTES = Limit("HARNESS_MAX_CSV_BYTES", 256 * MIB, "ground-truth file sizes in bytes")
+GT_CELLS = Limit("HARNESS_MAX_GT_CELLS", 1 << 24, "ground-truth matrix cells (sources x targets kept)")
 REPORT_BYTES = Limit("HARNESS_MAX_REPORT_BYTES", 512 * MIB, "report file sizes in bytes")
 #: YAML: nodes after expanding every alias (billion laughs), and nesting depth.
 YAML_NODES = Limit("HARNESS_MAX_YAML_NODES", 100_000, "YAML nodes after alias expansion")

@@ -58,7 +58,7 @@ def check_output_dir(path: Path | str, flag: str = "--out") -> None:
     path = Path(path)
     where = f"option {flag}: {excerpt(str(path), 120)}"
     if path.exists() and not path.is_dir():
-        raise HarnessError(f"{where} is a file, not a folder; pass a folder for the report files")
+        raise HarnessError(f"{where} is {file_kind(path)}, not a folder; pass a folder for the output files")
     existing = path
     while not existing.exists():
         if existing.is_symlink():
@@ -70,6 +70,15 @@ def check_output_dir(path: Path | str, flag: str = "--out") -> None:
         raise HarnessError(f"{where} cannot be created: {existing} is not a folder")
     if not os.access(existing, os.W_OK | os.X_OK) or not _writable(existing):
         raise HarnessError(f"{where}: {existing} is not writable; pass a folder you can write to")
+
+
+def file_kind(path: Path) -> str:
+    """'a file', 'a device', 'a FIFO', 'a socket' or 'a folder': what is at ``path``, for messages."""
+    import stat
+
+    mode = path.stat().st_mode
+    return ("a folder" if stat.S_ISDIR(mode) else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode)
+            else "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a file")
 
 
 def _writable(folder: Path) -> bool:

@@ -9,7 +9,7 @@ from pathlib import Path
 from rich.console import Console
 
 from harness.compare.comparable import prose_parameters
-from harness.compare.load import NotComparable, differences, load_report
+from harness.compare.load import NotComparable, check_parsed_size, differences, load_report
 from harness.compare.render import render_html, render_markdown, terminal_table
 from harness.compare.stats import compare_reports
 from harness.compare.thresholds import EXIT_THRESHOLD, check_thresholds, parse_thresholds
@@ -26,6 +26,7 @@ def run_compare(args: argparse.Namespace, console: Console) -> int:
     check_seed(args.seed)
     thresholds = parse_thresholds(args.fail_on)
     check_output_dir(args.out)  # before the reports are read and compared
+    check_parsed_size([args.a, args.b])
     a, b = load_report(args.a), load_report(args.b)
     diffs = differences(a, b)
     if diffs and not args.force:

@@ -7,15 +7,16 @@ per (source, target) pair, higher affinity = better source for that target.
 from __future__ import annotations
 
 import csv
+import io
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from harness.common.errors import HarnessError, excerpt
-from harness.common.limits import CSV_BYTES, NAME_CHARS
+from harness.common.limits import CSV_BYTES, GT_CELLS, NAME_CHARS
 from harness.common.textio import read_text
 
 REQUIRED_COLUMNS = ("source", "target", "affinity")
@@ -44,6 +45,7 @@ class GroundTruth:
     targets: tuple[str, ...]
     matrix: np.ndarray
     origin: str = "<memory>"
+    unused_rows: int = 0  # rows skipped because a name is not among the models asked for
 
     @property
     def ids(self) -> list[str]:
@@ -77,16 +79,19 @@ class GroundTruth:
         return GroundTruth(sources, targets, matrix, self.origin)
 
 
-def load_ground_truth(path: str | Path, aliases: Mapping[str, str] | None = None) -> GroundTruth:
+def load_ground_truth(path: str | Path, aliases: Mapping[str, str] | None = None, keep: Collection[str] | None = None) -> GroundTruth:
     """Read a ground-truth CSV; names are mapped through ``aliases`` before anything else.
 
-    Errors name the file and line: missing file or header column, a short row, an empty
-    name, a non-numeric or non-finite affinity, a pair given twice (also after aliasing).
+    ``keep``: the model ids the caller needs (a zoo's); rows naming anything else (besides
+    the pseudo-sources ``self``/``random``) are checked and counted but not stored, so a file
+    with many rows for other models costs no memory. Errors name the file and line: missing
+    file or header column, a short row, an empty name, a non-numeric or non-finite affinity, a
+    pair given twice (also after aliasing), and a kept matrix above the cell limit.
     """
     path = Path(path)
     aliases = dict(aliases or {})
     text = read_text(path, "ground truth", CSV_BYTES, encoding="utf-8-sig", error=HarnessError)
-    return _parse(path, text, aliases)
+    return _parse(path, text, aliases, None if keep is None else frozenset(keep) | PSEUDO_SOURCES)
 
 
 def _checked_rows(reader, path: Path):
@@ -102,8 +107,8 @@ def _checked_rows(reader, path: Path):
         yield row
 
 
-def _parse(path: Path, text: str, aliases: Mapping[str, str]) -> GroundTruth:
-    reader = csv.reader(text.splitlines())
+def _parse(path: Path, text: str, aliases: Mapping[str, str], wanted: frozenset[str] | None) -> GroundTruth:
+    reader = csv.reader(io.StringIO(text, newline=""))
     rows = _checked_rows(reader, path)
     header = next(rows, None)
     if header is None:
@@ -115,6 +120,7 @@ def _parse(path: Path, text: str, aliases: Mapping[str, str]) -> GroundTruth:
     col = {c: header.index(c) for c in REQUIRED_COLUMNS}
     values: dict[tuple[str, str], float] = {}
     first_line: dict[tuple[str, str], int] = {}
+    unused = 0
     for row in rows:
         line_no = reader.line_num  # physical line, right even after quoted multi-line fields
         if not row or all(not cell.strip() for cell in row):
@@ -135,21 +141,27 @@ def _parse(path: Path, text: str, aliases: Mapping[str, str]) -> GroundTruth:
         if not math.isfinite(value):
             raise HarnessError(f"{path}:{line_no}: affinity {excerpt(raw)} is not finite")
         pair = (aliases.get(source, source), aliases.get(target, target))
+        if wanted is not None and not (pair[0] in wanted and pair[1] in wanted):
+            unused += 1
+            continue
         if pair in values:
             raise HarnessError(f"{path}:{line_no}: pair {pair[0]} -> {pair[1]} already given on line {first_line[pair]}")
         values[pair] = value
         first_line[pair] = line_no
     if not values:
-        raise HarnessError(f"{path}: no ground-truth rows after the header")
+        about = f" for the models asked for ({unused} rows name other models)" if unused else " after the header"
+        raise HarnessError(f"{path}: no ground-truth rows{about}")
     sources = tuple(dict.fromkeys(s for s, _ in values))
     targets = tuple(dict.fromkeys(t for _, t in values))
+    GT_CELLS.check(len(sources) * len(targets), f"{path}: {len(sources)} sources x {len(targets)} targets",
+                   "keep only the zoo's models in the ground truth")
     si = {s: i for i, s in enumerate(sources)}
     ti = {t: j for j, t in enumerate(targets)}
     matrix = np.full((len(sources), len(targets)), np.nan)
     for (s, t), v in values.items():
         matrix[si[s], ti[t]] = v
     matrix.setflags(write=False)
-    return GroundTruth(sources, targets, matrix, str(path))
+    return GroundTruth(sources, targets, matrix, str(path), unused)
 
 
 def true_ranking(gt: GroundTruth, target: str, model_ids: Sequence[str]) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -48,6 +49,10 @@ class SplitModel:
         out = first_output(self.head(x, a))
         return out.reshape(out.shape[0], -1)
 
-    def output_size(self, x: torch.Tensor) -> int:
+    def output_shape(self, x: torch.Tensor) -> tuple[int, ...]:
+        """The model's (first) output shape for one image, batch axis dropped."""
         with torch.no_grad():
-            return int(self.logits(x[:1], self.body(x[:1])).shape[1])
+            return tuple(first_output(self.head(x[:1], self.body(x[:1]))).shape[1:])
+
+    def output_size(self, x: torch.Tensor) -> int:
+        return int(np.prod(self.output_shape(x), dtype=np.int64))

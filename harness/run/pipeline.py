@@ -231,11 +231,11 @@ def evaluate_all(zoo: Zoo, affinities: dict, ids: list[str], config: RunConfig) 
     gt_path = config.ground_truth or zoo.ground_truth
     if gt_path is None:
         return {}, None
-    gt = load_ground_truth(gt_path, dict(zoo.aliases))
+    gt = load_ground_truth(gt_path, dict(zoo.aliases), keep=[c.id for c in zoo.cards])
     evaluation = {name: evaluate(a.matrix, ids, gt, n_boot=config.n_boot, seed=config.seed) for name, a in affinities.items()}
     info: dict = {"path": _relative(gt_path, zoo.root), "ceiling": None, **ground_truth_matrix(gt, ids)}
     if zoo.ground_truth_repeat is not None and config.ground_truth is None:
-        repeat = load_ground_truth(zoo.ground_truth_repeat, dict(zoo.aliases))
+        repeat = load_ground_truth(zoo.ground_truth_repeat, dict(zoo.aliases), keep=[c.id for c in zoo.cards])
         ceiling = agreement(repeat, gt, model_ids=ids, n_boot=config.n_boot, seed=config.seed)
         info["ceiling"] = {k: ceiling[k] for k in ("p_at_k", "r_at_k", "spearman", "kendall", "p_at_1", "p_at_5", "spearman_ci", "p_at_5_ci")}
         info["repeat_path"] = _relative(zoo.ground_truth_repeat, zoo.root)

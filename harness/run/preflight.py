@@ -56,9 +56,9 @@ def preflight_run(config: RunConfig) -> None:
     check_output_dir(out)
     clean_stale(Path(out).absolute())
     if config.ground_truth is not None:
-        load_ground_truth(config.ground_truth, dict(zoo.aliases))
+        load_ground_truth(config.ground_truth, dict(zoo.aliases), keep=[c.id for c in zoo.cards])
     elif zoo.ground_truth is not None:
-        load_ground_truth(zoo.ground_truth, dict(zoo.aliases))
+        load_ground_truth(zoo.ground_truth, dict(zoo.aliases), keep=[c.id for c in zoo.cards])
     probe_name = config.probe or zoo.probe or DEFAULT_PROBE
     candidates = check_probe_source(probe_name)
     n_images = config.n_images or (candidates if candidates is not None else DEFAULT_GENERATED)
@@ -109,7 +109,7 @@ def zoo_problems(path: Path | str) -> tuple[Zoo | None, list[ValidationError]]:
     for name, gt in (("ground_truth", zoo.ground_truth), ("ground_truth_repeat", zoo.ground_truth_repeat)):
         if gt is not None:
             try:
-                load_ground_truth(gt, dict(zoo.aliases))
+                load_ground_truth(gt, dict(zoo.aliases), keep=[c.id for c in zoo.cards])
             except HarnessError as exc:
                 problems.append(ValidationError(f"{zoo.file}: field '{name}': {exc}"))
     if zoo.probe is not None:

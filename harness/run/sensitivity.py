@@ -25,7 +25,7 @@ from harness.common.console import make_console
 from harness.probing.artifacts import ModelArtifacts
 from harness.compare.stats import affinity_correlation, ranking_changes
 from harness.common.errors import HarnessError
-from harness.common.options import check_count
+from harness.common.options import check_count, check_output_dir
 from harness.estimators import EstimatorParams
 from harness.evaluation import evaluate, load_ground_truth
 from harness.evaluation.bootstrap import nanmean
@@ -77,7 +77,7 @@ def sensitivity(config: RunConfig, probe_names: list[str], sizes: list[int], con
     probed = time.perf_counter() - tick
     ids = [c.id for c in zoo.cards]
     gt_path = config.ground_truth or zoo.ground_truth
-    gt = load_ground_truth(gt_path, dict(zoo.aliases)) if gt_path is not None else None
+    gt = load_ground_truth(gt_path, dict(zoo.aliases), keep=[c.id for c in zoo.cards]) if gt_path is not None else None
     params = EstimatorParams(depara_lambda=config.depara_lambda)
     rows, matrices, skipped = [], [], []
     for name, probe in zip(probe_names, probes):
@@ -164,6 +164,8 @@ def terminal_table(doc: dict) -> Table:
 def run_sensitivity(args: argparse.Namespace, console: Console) -> int:
     sizes = sorted(set(args.sizes))
     check_count("--sizes", min(sizes), minimum=2, hint="every size is a number of images")
+    if args.out is not None:
+        check_output_dir(args.out)  # before any model is probed
     run_args = argparse.Namespace(**{**vars(args), "probe": None, "images": max(sizes), "probe_size": None})
     config = config_from_args(run_args)
     probe_names = list(dict.fromkeys(args.probes or _default_probes(config)))

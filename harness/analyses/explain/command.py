@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 from rich.console import Console
 from rich.progress import Progress
@@ -15,7 +16,7 @@ from rich.progress import Progress
 from harness.common.console import progress_bar, styled
 from harness.model.card import ModelCard, load_card
 from harness.common.errors import HarnessError
-from harness.common.options import check_count, check_range
+from harness.common.options import check_count, check_output_dir, check_range
 from harness.analyses.explain import figures
 from harness.attribution.layer import ATTRIBUTIONS, DifficultyModel, LayerMaps, explain_batch
 from harness.analyses.explain.gallery import render_gallery, render_index
@@ -56,7 +57,8 @@ def is_classifier(card: ModelCard) -> bool:
 
     The output shape alone cannot tell logits from a regressed vector (room_layout outputs
     (N, 9)), so the zoo form explains the cards that declare their classes; a single card
-    given on the command line is explained whatever its output.
+    given on the command line is explained when its output is one score vector per image
+    (N, C) with C >= 2 (dense outputs such as images are refused when the model is loaded).
     """
     return bool(card.classes) and not card.heads
 
@@ -76,7 +78,11 @@ class Explainer:
     def load(cls, card: ModelCard, config: ExplainConfig) -> Explainer:
         check_config(config)
         split = SplitModel.at(import_card(card), config.layer)
-        k = split.output_size(torch.zeros(1, 3, *card.input.size))
+        shape = split.output_shape(torch.zeros(1, 3, *card.input.size))
+        k = int(np.prod(shape, dtype=np.int64))
+        if not card.classes and (len(shape) != 1 or k < 2):
+            raise HarnessError(f"{card.path}: not a classifier: its output is {'x'.join(map(str, shape)) or 'a scalar'} per image, "
+                               "explain needs one score per class (N, C); if the model is a classifier, add 'classes: [...]' to its card")
         if card.classes and len(card.classes) != k:
             raise HarnessError(f"{card.path}: field 'classes': lists {len(card.classes)} names but the model has {k} outputs")
         names = card.classes or tuple(f"class {i}" for i in range(k))
@@ -203,6 +209,7 @@ def run_explain(args: argparse.Namespace, console: Console) -> int:
     probe_name = args.probe or (zoo.probe if zoo and zoo.probe else DEFAULT_PROBE)
     probe = load_probe(probe_name, ProbeRequest(n_images=args.images or DEFAULT_IMAGES, seed=args.seed, size=size))
     out = args.out or Path("runs") / (f"explain-{zoo.name}-{zoo.version}" if zoo else f"explain-{cards[0].id}")
+    check_output_dir(out)
     files: dict[str, bytes] = {}
     with progress_bar(console, transient=True) as progress:
         for card in cards:

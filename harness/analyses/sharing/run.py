@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from harness.common.errors import HarnessError
-from harness.common.options import check_count, option_error
+from harness.common.options import check_count, check_output_dir, option_error
 from harness.analyses.sharing.heads import Head, make_head
 from harness.analyses.sharing.marginalise import marginalise
 from harness.analyses.sharing.measures import MEASURES, bootstrap, head_contributions, interval, sharing_measures
@@ -128,6 +128,7 @@ def run_sharing(args: argparse.Namespace, console) -> int:
         raise HarnessError(f"{card.path}: field 'heads': feature sharing needs at least two heads (ONNX output names), "
                            f"the card lists {len(card.heads)}")
     out = args.out or Path("runs") / f"sharing-{card.id}"
+    check_output_dir(out)
     source = args.labels or default_labels(card.path, card.heads)
     with console.status(f"importing {card.id} and labelling {args.images} images from {source} ..."):
         model = import_card(card)
