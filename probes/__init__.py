@@ -6,12 +6,14 @@ folder of images (recursive) or an image list file.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from harness.common.errors import HarnessError, excerpt
 from harness.probes import builtin as _builtin  # noqa: F401  (registers the built-in sets)
 from harness.probes.base import BUILTIN_PROBES, ProbeRequest, ProbeSet, sample_indices
 from harness.probes.folder import folder_images, image_list_paths, load_folder, load_image_list
+from harness.probes.quality import probe_warnings, require_different_images
 
 DEFAULT_PROBE = "synthetic-indoor"
 
@@ -21,7 +23,13 @@ def list_probes() -> list[str]:
 
 
 def load_probe(name_or_path: str, request: ProbeRequest) -> ProbeSet:
-    """Load a probe set by built-in name or path."""
+    """Load a probe set by built-in name or path; ``details["warnings"]`` lists flat or repeated images."""
+    probe = _load_probe(name_or_path, request)
+    warnings = probe_warnings(probe)
+    return replace(probe, details={**probe.details, "warnings": warnings}) if warnings else probe
+
+
+def _load_probe(name_or_path: str, request: ProbeRequest) -> ProbeSet:
     path = Path(name_or_path)
     if name_or_path in BUILTIN_PROBES:
         return BUILTIN_PROBES.get(name_or_path)(name_or_path, request)
@@ -54,4 +62,4 @@ def check_probe_source(name_or_path: str) -> int | None:
     return None
 
 
-__all__ = ["ProbeRequest", "ProbeSet", "load_probe", "check_probe_source", "list_probes", "sample_indices", "DEFAULT_PROBE"]
+__all__ = ["ProbeRequest", "ProbeSet", "load_probe", "require_different_images", "check_probe_source", "list_probes", "sample_indices", "DEFAULT_PROBE"]

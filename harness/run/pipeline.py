@@ -49,7 +49,7 @@ from harness.report.markdown import render_markdown
 from harness.report.provenance import file_hashes, provenance
 from harness.report.verdict import verdict_line
 from harness.model.zoo import Zoo, load_zoo
-from harness.probes import DEFAULT_PROBE, ProbeRequest, load_probe
+from harness.probes import DEFAULT_PROBE, ProbeRequest, load_probe, require_different_images
 from harness.run.config import RunConfig, config_from_args
 from harness.report.header import document_header
 
@@ -82,6 +82,9 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
         probe = load_probe(probe_name, ProbeRequest(n_images=config.n_images, seed=config.seed, size=probe_size))
     if probe.n_images < 2:
         raise HarnessError(f"probe set {probe_name!r}: {probe.n_images} usable image(s); the estimators need at least 2")
+    require_different_images(probe)
+    for warning in probe.details.get("warnings", ()):
+        console.print(f"warning: {warning}", style="yellow", soft_wrap=True)
     timings["probe_set"] = time.perf_counter() - tick
 
     budget.check(probe.n_images, config.settings.max_feature_units, config.estimators, budget.memory_limit(config.max_memory),
@@ -105,7 +108,9 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
         estimator_info = {name: _estimator_info(name) for name in config.estimators}
         labelled_seconds: dict[str, float] = {}
         if config.labelled_benchmark:
-            labelled, labelled_seconds = benchmark_affinities(native, probe, config.labelled_estimators)
+            labelled, labelled_seconds, label_warnings = benchmark_affinities(native, probe, config.labelled_estimators)
+            for warning in label_warnings:
+                console.print(f"warning: {warning}", style="yellow", soft_wrap=True)
             affinities.update(labelled)
             estimator_info.update({name: {"estimator": name, "target": None, "reads_maps": [], "labelled": True,
                                           "description": LABELLED_ESTIMATORS.get(name).description} for name in labelled})

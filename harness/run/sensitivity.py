@@ -40,7 +40,7 @@ from harness.run.config import RunConfig, config_from_args
 from harness.run.pipeline import _parameters
 from harness.runtime.device import pick_device
 from harness.model.zoo import load_zoo
-from harness.probes import DEFAULT_PROBE, ProbeRequest, list_probes, load_probe, sample_indices
+from harness.probes import DEFAULT_PROBE, ProbeRequest, list_probes, load_probe, require_different_images, sample_indices
 from harness.report.header import document_header
 
 
@@ -55,6 +55,8 @@ def _probe_all(config: RunConfig, probe_names: list[str], n_max: int, console: C
     device = pick_device(config.device)
     size = max(max(c.input.size) for c in zoo.cards)
     probes = [load_probe(name, ProbeRequest(n_images=n_max, seed=config.seed, size=size)) for name in probe_names]
+    for probe in probes:
+        require_different_images(probe)
     for name, probe in zip(probe_names, probes):
         if probe.n_images < 2:
             raise HarnessError(f"probe set {name!r}: {probe.n_images} usable image(s); the estimators need at least 2")

@@ -79,7 +79,7 @@ def zoo_layer_truth(zoo) -> Path | None:
 
 def select_layer(args: argparse.Namespace, console: Console) -> dict:
     """The select-layer document (select-layer.json); nothing is written here."""
-    from harness.probes import load_probe
+    from harness.probes import load_probe, require_different_images
     from harness.probes.base import ProbeRequest
     from harness.runtime.device import pick_device
     from harness.model.zoo import default_zoo_dir, load_zoo
@@ -91,6 +91,7 @@ def select_layer(args: argparse.Namespace, console: Console) -> dict:
     size = max(max(source_card.input.size), max(target_card.input.size))
     probe_name = args.probe or zoo.probe or "synthetic-indoor"
     probe = load_probe(probe_name, ProbeRequest(n_images=args.images, seed=args.seed, size=size))
+    require_different_images(probe)
     if probe.n_images < 2:
         raise HarnessError(f"probe set {probe_name!r}: {probe.n_images} usable image(s); layer scores need at least 2")
     body = pair_document(zoo, source_card.id, target_card.id, probe, probe_name,

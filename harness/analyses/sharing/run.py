@@ -119,7 +119,8 @@ def run_sharing(args: argparse.Namespace, console) -> int:
     from harness.model.importer import import_card
     from harness.model.preprocess import preprocess
     from harness.probes.base import ProbeRequest
-    from harness.probes.labels import load_labelled
+    from harness.probes.labels import load_labelled, per_image
+    from harness.probes.quality import label_problem
     from harness.analyses.sharing.write import write_outputs
 
     _check_args(args)
@@ -134,6 +135,11 @@ def run_sharing(args: argparse.Namespace, console) -> int:
         model = import_card(card)
         request = ProbeRequest(n_images=args.images, seed=args.seed, size=max(card.input.size))
         labelled = load_labelled(source, request, tasks=list(card.heads))
+    for head in card.heads:
+        labels = per_image(labelled.task(head))
+        problem = label_problem(head, labels.values, labels.is_classification)
+        if problem:
+            raise HarnessError(f"--labels {source}: {problem}")
     pixels = torch.from_numpy(labelled.probe.images.astype(np.float32) / 255.0)
     x = preprocess(pixels, card.input)
     if card.input.layout == "NHWC":

@@ -17,7 +17,7 @@ from harness.probing.artifacts import ModelArtifacts
 from harness.common.errors import HarnessError
 from harness.estimators.base import Affinity
 from harness.estimators.labelled.matrix import column_scores, labelled_affinities
-from harness.estimators.labelled.targets import labels_for, synthetic_labels
+from harness.estimators.labelled.targets import labels_for, synthetic_labels, target_problem
 from harness.probes.base import ProbeSet
 
 
@@ -26,11 +26,13 @@ def source_probabilities(artifacts: Sequence[ModelArtifacts]) -> dict[str, np.nd
     return {a.model_id: np.asarray(a.class_probs, dtype=np.float64) for a in artifacts if a.class_probs is not None}
 
 
-def benchmark_affinities(artifacts: Sequence[ModelArtifacts], probe: ProbeSet, names: Sequence[str]) -> tuple[dict[str, Affinity], dict[str, float]]:
-    """{estimator: Affinity}; seconds per estimator (+ labels).
+def benchmark_affinities(artifacts: Sequence[ModelArtifacts], probe: ProbeSet,
+                         names: Sequence[str]) -> tuple[dict[str, Affinity], dict[str, float], list[str]]:
+    """{estimator: Affinity}; seconds per estimator (+ labels); warnings (one line each).
 
-    Targets whose task the generator does not label get a NaN column (ranked, but their
-    per-target numbers mean nothing; the evaluation only covers targets in the ground truth).
+    Targets whose task the generator does not label, or whose labels on this probe set have a
+    single class or value, get a NaN column (ranked, but their per-target numbers mean
+    nothing; the evaluation only covers targets in the ground truth); the latter are warned about.
     """
     from harness.probes.synthetic import TASK_INFO
 
@@ -40,6 +42,11 @@ def benchmark_affinities(artifacts: Sequence[ModelArtifacts], probe: ProbeSet, n
         raise HarnessError("--labelled-benchmark: no zoo model's task has generated labels (tasks are named like the "
                            f"generator's: {', '.join(sorted(TASK_INFO))}); use --labels with a CSV or a labelled folder instead")
     labels = synthetic_labels(probe, known)
+    problems = {task: target_problem(target) for task, target in labels.items()}
+    warnings = [f"--labelled-benchmark: {p}; its column is left empty" for p in problems.values() if p]
+    labels = {task: target for task, target in labels.items() if problems[task] is None}
+    if not labels:
+        raise HarnessError(f"--labelled-benchmark: no target's labels vary on this probe set ({'; '.join(filter(None, problems.values()))})")
     seconds = {"labels": time.perf_counter() - tick}
     matrices, timing = labelled_affinities(artifacts, labels, names, source_probabilities(artifacts))
     seconds.update(timing)
@@ -49,13 +56,16 @@ def benchmark_affinities(artifacts: Sequence[ModelArtifacts], probe: ProbeSet, n
         matrix = np.asarray(matrix, dtype=np.float64)
         matrix.setflags(write=False)
         out[name] = Affinity(name=name, model_ids=ids, matrix=matrix)
-    return out, seconds
+    return out, seconds, warnings
 
 
 def labelled_target(artifacts: Sequence[ModelArtifacts], probe: ProbeSet, spec: str, names: Sequence[str]) -> dict:
     """report.json ``labelled_target``: per estimator, the sources ranked for the given labels."""
     tick = time.perf_counter()
     target = labels_for(spec, probe)
+    problem = target_problem(target)
+    if problem:
+        raise HarnessError(f"--labels {spec}: {problem}")
     scores = column_scores(artifacts, target, names, source_probabilities(artifacts))
     n_classes = None if target.classes is None else int(len(np.unique(target.classes)))
     return {

@@ -21,6 +21,7 @@ from harness.estimators.labelled.base import TargetLabels, pca
 from harness.probes.base import ProbeSet
 from harness.probes.labels import TaskLabels, cell_means, generated_labels, labels_on
 from harness.probes.labels.attach import FOLDER
+from harness.probes.quality import label_problem
 
 GRID = 4
 BINS = 8
@@ -57,6 +58,13 @@ def as_target(task: str, parts: Sequence[TaskLabels]) -> TargetLabels:
     if len(parts) == 1 and parts[0].kind == "classification":
         return TargetLabels(task, np.asarray(parts[0].values, dtype=np.int64), None)
     return from_values(task, np.concatenate([as_vector(p) for p in parts], axis=1))
+
+
+def target_problem(target: TargetLabels) -> str | None:
+    """Why a target's labels cannot drive a labelled estimator (one class, one constant value), or None."""
+    if target.values is not None:
+        return label_problem(target.task, target.values, is_classification=False)
+    return label_problem(target.task, target.classes, is_classification=True)
 
 
 def synthetic_labels(probe: ProbeSet, tasks: Sequence[str]) -> dict[str, TargetLabels]:
