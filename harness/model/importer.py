@@ -40,6 +40,32 @@ class GraphInput:
     shape: tuple[int | None, ...]  # None for symbolic dimensions
 
 
+#: Graph input element types the harness can feed images as.
+FLOAT_ELEMENTS = frozenset({onnx.TensorProto.FLOAT})
+
+
+def _element_name(element: int) -> str:
+    try:
+        return onnx.helper.tensor_dtype_to_np_dtype(element).name
+    except Exception:  # an element type numpy has no name for
+        return onnx.TensorProto.DataType.Name(element).lower() if element in onnx.TensorProto.DataType.values() else f"type {element}"
+
+
+def check_tensor_value(value: onnx.ValueInfoProto, role: str, label: str) -> None:
+    """A graph input or output must be a tensor (not a sequence, map or optional)."""
+    kind = value.type.WhichOneof("value")
+    if kind != "tensor_type":
+        what = {"sequence_type": "a sequence", "map_type": "a map", "optional_type": "an optional",
+                "sparse_tensor_type": "a sparse tensor"}.get(kind or "", "untyped")
+        raise ImportFailure(f"{label}: graph {role} {value.name!r} is {what}; the harness reads dense tensors: re-export "
+                            "without it (e.g. sklearn-onnx: options={'zipmap': False}) or cut the graph before it")
+
+
+def check_outputs(model: onnx.ModelProto, label: str) -> None:
+    for output in model.graph.output:
+        check_tensor_value(output, "output", label)
+
+
 def graph_input(model: onnx.ModelProto, label: str) -> GraphInput:
     """The single image input of ``model`` (initializers listed as inputs are skipped)."""
     inits = {init.name for init in model.graph.initializer}
@@ -47,6 +73,12 @@ def graph_input(model: onnx.ModelProto, label: str) -> GraphInput:
     if len(inputs) != 1:
         names = ", ".join(i.name for i in inputs)
         raise ImportFailure(f"{label}: the graph has {len(inputs)} inputs ({names}); the harness probes single-image models")
+    check_tensor_value(inputs[0], "input", label)
+    element = inputs[0].type.tensor_type.elem_type
+    if element not in FLOAT_ELEMENTS:
+        raise ImportFailure(f"{label}: graph input {inputs[0].name!r} holds {_element_name(element)} values; the harness feeds "
+                            "images as float32: export the model with a float32 input, "
+                            "or insert the Cast/quantisation inside the graph")
     dims = inputs[0].type.tensor_type.shape.dim
     shape = tuple(d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in dims)
     return GraphInput(inputs[0].name, shape)
@@ -278,6 +310,7 @@ def _import(card: ModelCard, parity_batch: int, check_parity: bool) -> ProbedMod
     original = load_onnx(card.onnx, label)
     original_opset = default_opset(original)
     graph_in = graph_input(original, label)
+    check_outputs(original, label)
     check_input_matches(card, graph_in)
     probe_tensor = resolve_tensor(original, card.probe_layer, label)
     keep = {probe_tensor}

@@ -75,7 +75,24 @@ def ort_session(model: onnx.ModelProto, extra_outputs: list[str]):
     providers = ["CPUExecutionProvider"]
     if torch.cuda.is_available() and "CUDAExecutionProvider" in ort.get_available_providers():
         providers.insert(0, "CUDAExecutionProvider")
+    try:
+        return ort.InferenceSession(copy.SerializeToString(), options, providers=providers)
+    except Exception as exc:  # onnxruntime raises its own Fail/InvalidGraph types
+        newest = _newest_ir_version(str(exc))
+        if newest is None or copy.ir_version <= newest:
+            raise
+    # exported by an onnx newer than this onnxruntime: the IR number is newer, the graph rarely
+    # uses what it added (new element types); run it at the newest IR this onnxruntime reads
+    copy.ir_version = newest
     return ort.InferenceSession(copy.SerializeToString(), options, providers=providers)
+
+
+def _newest_ir_version(message: str) -> int | None:
+    """The newest IR version onnxruntime reads, from its 'Unsupported model IR version' error, or None."""
+    import re
+
+    found = re.search(r"Unsupported model IR version: \d+, max supported IR version: (\d+)", message)
+    return int(found.group(1)) if found else None
 
 
 def compare(reference: dict[str, np.ndarray], converted: dict[str, np.ndarray], batch: int, provider: str,
