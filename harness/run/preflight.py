@@ -51,6 +51,10 @@ def preflight_run(config: RunConfig) -> None:
     from harness.model.zoo import load_zoo
 
     check_run_options(config)
+    if config.executor == "ray":
+        from harness.runtime.executor import check_reachable
+
+        check_reachable(config.ray_address)
     zoo = load_zoo(config.zoo)
     out = config.out if config.out is not None else default_out(zoo)
     check_output_dir(out)

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from harness.runtime.stage import StageJob, StageResult, run_stage
 from harness.common.errors import HarnessError
+from harness.common.native_stderr import captured_fd2
 from harness.probes.base import ProbeSet
 from harness.common.registry import did_you_mean
 
@@ -46,6 +47,27 @@ def _ray_stage(job: StageJob, probe: ProbeSet) -> StageResult:
     return run_stage(job, probe)
 
 
+#: Seconds to wait for a Ray head's port before calling the cluster unreachable.
+CONNECT_SECONDS = 5.0
+
+
+def check_reachable(address: str | None) -> None:
+    """Fail fast when a ``host:port`` Ray address does not accept connections (Ray itself retries for minutes)."""
+    import socket
+
+    if not address or address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        raise HarnessError(f"option --ray-address {address}: expected HOST:PORT (e.g. 10.0.0.5:6379), ray://HOST:PORT or auto")
+    try:
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=CONNECT_SECONDS):
+            pass
+    except OSError as exc:
+        raise HarnessError(f"option --ray-address {address}: no Ray cluster answers there ({exc.strerror or exc}); "
+                           "start one with `ray start --head`, or leave out --ray-address for a local one") from None
+
+
 class RayExecutor:
     """One Ray task per model; results come back as they finish."""
 
@@ -64,8 +86,11 @@ class RayExecutor:
         ray = self.ray
         own = not ray.is_initialized()
         if own:
+            check_reachable(self.address)
+            noise: list[str] = []
             try:
-                ray.init(address=self.address, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
+                with captured_fd2(noise):
+                    ray.init(address=self.address, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 raise HarnessError(f"option --ray-address {self.address}: cannot connect to a Ray cluster "
                                    f"({str(exc).splitlines()[0]}); start one with `ray start --head`") from None
