@@ -390,7 +390,7 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
     from harness.run.preflight import preflight_run
 
     config = config_from_args(args)
-    preflight_run(config)  # options, --out, ground truth, probe source, cards, memory: before any probing
+    config = preflight_run(config)  # options, --out, ground truth, probe source, cards, memory: before any probing
     result = execute(config, console)
     out = output_dir(config, result.report)
     files = write_report(result, out)

@@ -9,6 +9,7 @@ truth, probe source, cards against their graphs, then the memory estimate.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,8 +43,13 @@ def default_out(zoo: Zoo) -> Path:
     return Path("runs") / f"{zoo.name}-{zoo.version}"
 
 
-def preflight_run(config: RunConfig) -> None:
-    """Check options, output, ground truth, probe source, cards and memory; raise one line on the first problem."""
+def preflight_run(config: RunConfig) -> RunConfig:
+    """Check options, output, ground truth, probe source, cards and memory; raise one line on the first problem.
+
+    Returns the config with the memory limit resolved, so that the run checks against the
+    same limit the preflight did (what is available shrinks once torch is loaded, and a
+    suggestion made here must be accepted there).
+    """
     from harness.evaluation import load_ground_truth
     from harness.probes import DEFAULT_PROBE, check_probe_source
     from harness.common.atomic import clean_stale
@@ -70,8 +76,9 @@ def preflight_run(config: RunConfig) -> None:
         n_images = min(n_images, candidates)
     check_cards(zoo)
     probe_size = config.probe_size or max(max(c.input.size) for c in zoo.cards)
-    budget.check(n_images, config.settings.max_feature_units, config.estimators, budget.memory_limit(config.max_memory),
-                 n_models=len(zoo.cards), probe_size=probe_size)
+    limit = budget.memory_limit(config.max_memory)
+    budget.check(n_images, config.settings.max_feature_units, config.estimators, limit, n_models=len(zoo.cards), probe_size=probe_size)
+    return replace(config, max_memory=limit)
 
 
 def check_cards(zoo: Zoo) -> None:

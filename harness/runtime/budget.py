@@ -99,6 +99,11 @@ def check(n_images: int, max_units: int, estimators: tuple[str, ...], limit: int
     """The estimate, or a one-line refusal naming the images, the estimate and the way out."""
     need = reduction_bytes(n_images, max_units, estimators, n_models, probe_size)
     if need > limit:
+        floor = reduction_bytes(2, max_units, estimators, n_models, probe_size)
+        if floor > limit:
+            raise HarnessError(f"memory: even 2 probe images need about {floor / 2**30:.1f} GiB (models, probe images at "
+                               f"{probe_size} px, working buffers), over the limit of {limit / 2**30:.1f} GiB; "
+                               "raise --max-memory or free memory")
         cap = max_images(limit, max_units, estimators, n_models, probe_size)
         raise HarnessError(
             f"probe set of {n_images} images: the image-pair estimators ({', '.join(PAIRWISE_ESTIMATORS)}) need about "
