@@ -10,10 +10,14 @@ import sys
 import time
 from pathlib import Path
 
+import yaml
+
 from harness.cli.main import main
 
 REPO = Path(__file__).resolve().parent.parent
 GIB = 1 << 30
+#: The cheapest run options: one method, one estimator, few resamples.
+FAST = ("--methods", "saliency", "--estimators", "saliency", "--bootstrap", "10")
 
 
 def limited(address_space: int, file_size: int | None = None):
@@ -57,3 +61,32 @@ def snapshot(folder: Path) -> dict[str, str]:
     """sha256 of every file under ``folder`` (relative names), to check a report set is intact."""
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def card_with(zoo: Path, tmp_path: Path, **changes) -> Path:
+    """A copy of card 'a' (ONNX file included) with ``changes``; None removes a field."""
+    folder = tmp_path / "card"
+    folder.mkdir(exist_ok=True)
+    (folder / "a.onnx").write_bytes((zoo / "a.onnx").read_bytes())
+    data = yaml.safe_load((zoo / "a.yaml").read_text())
+    for key, value in changes.items():
+        if value is None:
+            data.pop(key, None)
+        elif isinstance(value, dict) and isinstance(data.get(key), dict):
+            data[key] = {**data[key], **value}
+        else:
+            data[key] = value
+    path = folder / "a.yaml"
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def zoo_copy(zoo: Path, tmp_path: Path, **changes) -> Path:
+    folder = tmp_path / "zoo"
+    folder.mkdir(exist_ok=True)
+    for p in zoo.iterdir():
+        (folder / p.name).write_bytes(p.read_bytes())
+    data = yaml.safe_load((folder / "zoo.yaml").read_text())
+    data.update(changes)
+    (folder / "zoo.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    return folder

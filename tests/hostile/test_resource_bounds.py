@@ -22,61 +22,9 @@ from onnx import TensorProto, helper, numpy_helper
 from PIL import Image
 
 from harness.common.errors import excerpt
-from tests.helpers import write_card, write_zoo
-from tests.hostile_helpers import GIB, assert_one_line, cli, run_bounded, snapshot
+from tests.hostile_helpers import FAST, GIB, assert_one_line, card_with, cli, run_bounded, snapshot, zoo_copy
 from tests.onnx_builders import conv_relu_model, save
 
-FAST = ("--methods", "saliency", "--estimators", "saliency", "--bootstrap", "10")
-
-
-@pytest.fixture(scope="module")
-def zoo(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("zoo")
-    for name in ("a", "b"):
-        save(conv_relu_model(), folder / f"{name}.onnx")
-        write_card(folder, name, f"{name}.onnx", "relu1", size=(16, 16), framework="onnx")
-    rows = ["source,target,affinity"] + [f"{s},{t},{1.0 if s == t else 0.5}" for s in "ab" for t in "ab"]
-    (folder / "gt.csv").write_text("\n".join(rows) + "\n")
-    return write_zoo(folder, ground_truth="gt.csv")
-
-
-@pytest.fixture(scope="module")
-def previous(zoo, tmp_path_factory) -> tuple[Path, dict[str, str]]:
-    """A folder holding a complete report from an earlier run, and its files' hashes."""
-    from harness.cli.main import main
-
-    out = tmp_path_factory.mktemp("previous") / "out"
-    assert main(["run", "--zoo", str(zoo), "--images", "4", "--out", str(out), *FAST]) == 0
-    return out, snapshot(out)
-
-
-def card_with(zoo: Path, tmp_path: Path, **changes) -> Path:
-    """A copy of card 'a' (ONNX file included) with ``changes``; None removes a field."""
-    folder = tmp_path / "card"
-    folder.mkdir(exist_ok=True)
-    (folder / "a.onnx").write_bytes((zoo / "a.onnx").read_bytes())
-    data = yaml.safe_load((zoo / "a.yaml").read_text())
-    for key, value in changes.items():
-        if value is None:
-            data.pop(key, None)
-        elif isinstance(value, dict) and isinstance(data.get(key), dict):
-            data[key] = {**data[key], **value}
-        else:
-            data[key] = value
-    path = folder / "a.yaml"
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-    return path
-
-
-def zoo_copy(zoo: Path, tmp_path: Path, **changes) -> Path:
-    folder = tmp_path / "zoo"
-    folder.mkdir(exist_ok=True)
-    for p in zoo.iterdir():
-        (folder / p.name).write_bytes(p.read_bytes())
-    data = yaml.safe_load((folder / "zoo.yaml").read_text())
-    data.update(changes)
-    (folder / "zoo.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
-    return folder
 
 
 BILLION_LAUGHS = "\n".join(
