@@ -309,11 +309,11 @@ def test_cache_command_info_and_prune(first, tmp_path, capsys):
     assert "did you mean 'prune'" in capsys.readouterr().err
 
 
-def test_too_many_images_for_the_memory_limit_are_refused_before_probing(zoos, tmp_path, capsys):
+def test_a_memory_limit_below_the_floor_is_refused_before_probing(zoos, tmp_path, capsys):
     code = main(["run", "--zoo", str(zoos[0]), "--images", "6", "--out", str(tmp_path / "o"), "--cache",
                  str(tmp_path / "c"), "--max-memory", "1M"])
     err = capsys.readouterr().err
-    assert code == 1 and "--max-memory" in err and "quadratic" in err and len(err.strip().splitlines()) == 1
+    assert code == 1 and "--max-memory" in err and "even 2 probe images" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "c").exists() and not (tmp_path / "o").exists()
 
 
