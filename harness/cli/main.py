@@ -96,9 +96,12 @@ def cmd_import(args: argparse.Namespace) -> int:
         ("onnx", str(card.onnx)),
         ("probe layer", f"{card.probe_layer} -> {model.probe.tensor}"),
         ("probe shape", "x".join(map(str, (model.probe.shape or ())[1:])) + " per image"),
-        ("parity max abs err", f"{model.parity.max_abs_err:.3g}"),
-        ("parity max rel err", f"{model.parity.max_rel_err:.3g}"),
-        ("parity criterion", f"|torch - ort| <= {card.parity.atol:g} + {card.parity.rtol:g} * |ort| (reference: {model.parity.reference})"),
+        ("parity verdict", model.parity.verdict(card.parity.atol, card.parity.scaled)),
+        ("parity scaled error", f"{model.parity.max_rel_err:.3g} (max |torch - ort| / max |ort|, worst tensor "
+                                f"{model.parity.worst_tensor!r}; {model.parity.precision} tolerance {model.parity.scaled_tolerance:g})"),
+        ("parity max abs err", f"{model.parity.max_abs_err:.3g} (per element: |torch - ort| <= {card.parity.atol:g} + "
+                               f"{card.parity.rtol:g} * |ort| {'holds' if model.parity.allclose(card.parity.atol) else 'does not hold'})"),
+        ("parity reference", model.parity.reference),
         ("parity tensors", ", ".join(model.parity.tensors)),
         ("batch", "dynamic" if model.fixed_batch is None else f"fixed {model.fixed_batch}"),
         ("third-party messages", str(len(model.parity.messages)) + " (recorded, not shown)" if model.parity.messages else "none"),

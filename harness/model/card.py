@@ -59,10 +59,17 @@ class InputSpec:
 
 @dataclass(frozen=True)
 class ParitySpec:
-    """Allclose criterion of the import's parity check against onnxruntime."""
+    """Criteria of the import's parity check against onnxruntime.
+
+    ``scaled``: largest error allowed relative to each output tensor's scale (its largest
+    magnitude); None takes the default of the graph's compute precision (see
+    :mod:`harness.model.parity`). ``atol``/``rtol``: the per-element allclose, reported, and
+    a pass on its own for cards that set it (older cards loosened it to accept rounding).
+    """
 
     atol: float = DEFAULT_ATOL
     rtol: float = DEFAULT_RTOL
+    scaled: float | None = None
 
 
 @dataclass(frozen=True)
@@ -113,7 +120,7 @@ _TOP_FIELDS = {
 _REQUIRED = ("id", "task", "framework", "onnx", "input", "probe_layer")
 _INPUT_FIELDS = {"size", "layout", "channels", "range", "mean", "std"}
 _TARGET_FIELDS = {"kind", "output", "unit"}
-_PARITY_FIELDS = {"atol", "rtol"}
+_PARITY_FIELDS = {"atol", "rtol", "scaled"}
 
 
 class _Fields:
@@ -290,16 +297,17 @@ def _parse_input(path: Path, data: dict[str, Any]) -> InputSpec:
 
 
 def _parse_parity(path: Path, top: _Fields) -> ParitySpec:
-    """``parity: {atol, rtol}``; the older ``parity_tolerance`` is an alias of ``parity.atol``."""
+    """``parity: {atol, rtol, scaled}``; the older ``parity_tolerance`` is an alias of ``parity.atol``."""
     fields = _Fields(path, top.mapping("parity"), "parity.", _PARITY_FIELDS)
     if top.has("parity_tolerance") and fields.has("atol"):
         top.fail("parity_tolerance", "given together with parity.atol; keep only parity.atol")
     atol = fields.number("atol", top.number("parity_tolerance", DEFAULT_ATOL))
     rtol = fields.number("rtol", DEFAULT_RTOL)
-    for name, value in (("atol", atol), ("rtol", rtol)):
-        if value < 0:
+    scaled = fields.number("scaled", -1.0) if fields.has("scaled") else None
+    for name, value in (("atol", atol), ("rtol", rtol), ("scaled", scaled)):
+        if value is not None and value < 0:
             fields.fail(name, f"expected a non-negative number, got {value:g}")
-    return ParitySpec(atol=atol, rtol=rtol)
+    return ParitySpec(atol=atol, rtol=rtol, scaled=scaled)
 
 
 def _parse_target(path: Path, data: dict[str, Any]) -> TargetSpec:

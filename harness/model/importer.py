@@ -26,7 +26,7 @@ from harness.model.card import ModelCard
 from harness.common.errors import HarnessError, ImportFailure
 from harness.model.layers import LayerIndex, module_paths
 from harness.model.onnx_io import load_onnx
-from harness.model.parity import compare, ort_session
+from harness.model.parity import SCALED_TOLERANCE, compare, compute_precision, ort_session
 from harness.model.preprocess import random_input
 from harness.model.cut import NCHWInput, as_tuple, select_output
 from harness.model.probed import ProbedModel
@@ -344,13 +344,16 @@ def _import(card: ModelCard, parity_batch: int, check_parity: bool) -> ProbedMod
     model = ProbedModel(card=card, graph=graph, layers=layers, probe=probe, parity=None, fixed_batch=fixed_batch)
     if check_parity:
         model.parity = parity_check(model, original, x_graph, x_nchw, normalised)
-    if model.parity is not None and not model.parity.passed(card.parity.atol):
+    if model.parity is not None and not model.parity.passed(card.parity.atol, card.parity.scaled):
         p = model.parity
         if p.nonfinite:
             raise ImportFailure(f"{label}: parity with onnxruntime failed: NaN/Inf in {', '.join(p.nonfinite)}")
+        tolerance = p.scaled_tolerance
         raise ImportFailure(
-            f"{label}: parity with onnxruntime failed: max abs error {p.max_abs_err:.3g}, "
-            f"max rel error {p.max_rel_err:.3g} exceed parity atol {card.parity.atol:g} + rtol {card.parity.rtol:g} * |value|"
+            f"{label}: parity with onnxruntime failed: scaled error {p.max_rel_err:.3g} (max |torch - ort| over max |ort| "
+            f"in tensor {p.worst_tensor!r}) exceeds the {p.precision} tolerance {tolerance:g}, beyond rounding, so the "
+            f"conversion differs; per element: max abs error {p.max_abs_err:.3g} exceeds parity atol {card.parity.atol:g} "
+            f"+ rtol {card.parity.rtol:g} * |value| (set parity.scaled in the card only if this difference is expected)"
         )
     return model
 
@@ -387,7 +390,9 @@ def parity_check(model: ProbedModel, original: onnx.ModelProto, x_graph: torch.T
     converted[probe] = captured[probe].numpy()
     reference = {k: v for k, v in reference.items() if k in converted and isinstance(v, np.ndarray)}
     result = compare(reference, converted, int(x_graph.shape[0]), session.get_providers()[0], rtol=model.card.parity.rtol)
-    return replace(result, reference=reference_graph)
+    precision = compute_precision(original)
+    tolerance = model.card.parity.scaled if model.card.parity.scaled is not None else SCALED_TOLERANCE[precision]
+    return replace(result, reference=reference_graph, precision=precision, scaled_tolerance=tolerance)
 
 
 def import_onnx_file(path, *, framework: str | None = None) -> ProbedModel:

@@ -133,14 +133,19 @@ def test_gray_card_feeds_one_luma_channel(tmp_path):
     torch.testing.assert_close(x[:, 0], expected)
 
 
-def test_parity_is_allclose_and_nan_fails():
+def test_parity_is_judged_at_the_output_scale_and_nan_fails():
     from harness.model.parity import compare
 
     ref = {"y": np.array([1000.0, 1e-6], np.float32)}
     result = compare(ref, {"y": np.array([1000.5, 2e-6], np.float32)}, 1, "cpu", rtol=1e-3)
-    assert result.max_abs_err == pytest.approx(0.5) and result.passed(1e-4)  # 0.5 <= 1e-4 + 1e-3 * 1000
+    assert result.max_abs_err == pytest.approx(0.5) and result.allclose(1e-4) and result.passed(1e-4)
+    # a small absolute error on a near-zero value fails the per-element allclose, but it is 5e-6 of the
+    # tensor's scale: rounding, so the import passes
     result = compare(ref, {"y": np.array([1000.0, 5e-3], np.float32)}, 1, "cpu", rtol=1e-3)
-    assert not result.passed(1e-4)  # small absolute error on a tiny value exceeds atol
+    assert not result.allclose(1e-4) and result.max_rel_err == pytest.approx(5e-6, rel=1e-3) and result.passed(1e-4)
+    assert not result.passed(1e-4, scaled=1e-6)  # a card may tighten it
+    result = compare({"y": np.array([1.0, 0.5], np.float32)}, {"y": np.array([1.1, 0.5], np.float32)}, 1, "cpu", rtol=1e-3)
+    assert not result.passed(1e-4) and result.worst_tensor == "y"  # 10% of the scale: not rounding
     result = compare(ref, {"y": np.array([np.nan, 1e-6], np.float32)}, 1, "cpu", rtol=1e-3)
     assert not result.passed(1.0) and result.nonfinite == ("y",)
 
