@@ -71,6 +71,69 @@ def fold_constants(model: onnx.ModelProto, ctx: PassContext) -> onnx.ModelProto:
     return _drop_added_outputs(model, added)
 
 
+#: Largest tensor (elements) a folded constant subgraph may produce: 2^26 float32 elements is
+#: 256 MiB, below the per-tensor limit the file check applies to ConstantOfShape/Expand/Range.
+FOLD_ELEMENTS = 1 << 26
+#: Ops never folded: random, control flow, and Tile (its size is not bounded by the file check).
+_UNFOLDABLE = frozenset({"RandomNormal", "RandomNormalLike", "RandomUniform", "RandomUniformLike", "Multinomial",
+                         "Bernoulli", "If", "Loop", "Scan", "Tile"})
+
+
+@PASSES.register("fold_constant_subgraphs")
+def fold_constant_subgraphs(model: onnx.ModelProto, ctx: PassContext) -> onnx.ModelProto:
+    """Every default-domain node whose inputs are all initializers becomes initializers.
+
+    Converters read weights, biases, shapes, pads and scales from initializers, while some
+    files compute them: the ONNX Model Zoo's classic files fill every weight with
+    ``ConstantOfShape``, others ``Cast``/``Transpose``/``Reshape`` a stored weight, and
+    onnxscript's folder leaves ``ConstantOfShape`` and tensors above 262144 elements alone on
+    purpose (they make files bigger). Each node is evaluated by ONNX's reference
+    implementation, in graph order so that chains fold; outputs above ``FOLD_ELEMENTS`` stay
+    computed.
+    """
+    from onnx.reference import ReferenceEvaluator
+
+    graph = model.graph
+    inits = {init.name: init for init in graph.initializer}
+    protected = set(ctx.keep) | {o.name for o in graph.output}
+    kept = []
+    for node in graph.node:
+        present = [name for name in node.input if name]
+        foldable = (node.domain in ("", "ai.onnx") and node.op_type not in _UNFOLDABLE and present
+                    and all(name in inits for name in present) and not protected.intersection(node.output)
+                    and _fold_size(node, inits) <= FOLD_ELEMENTS)
+        if not foldable:
+            kept.append(node)
+            continue
+        single = helper.make_model(
+            helper.make_graph([node], "fold", [], [helper.make_empty_tensor_value_info(o) for o in node.output if o],
+                              [inits[name] for name in dict.fromkeys(present)]),
+            opset_imports=model.opset_import, ir_version=max(model.ir_version, 4))
+        try:
+            values = ReferenceEvaluator(single).run(None, {})
+        except Exception:  # an op the reference cannot run: leave it to the converter
+            kept.append(node)
+            continue
+        if any(np.asarray(v).size > FOLD_ELEMENTS for v in values):
+            kept.append(node)
+            continue
+        for name, value in zip((o for o in node.output if o), values):
+            init = numpy_helper.from_array(np.asarray(value), name=name)
+            graph.initializer.append(init)
+            inits[name] = init
+    del graph.node[:]
+    graph.node.extend(kept)
+    return model
+
+
+def _fold_size(node: onnx.NodeProto, inits: dict) -> int:
+    """Elements a ConstantOfShape/Expand would create (checked before evaluating); 0 for other ops."""
+    if node.op_type in ("ConstantOfShape", "Expand"):
+        shape = numpy_helper.to_array(inits[node.input[-1]]).astype(np.int64).ravel()
+        return int(np.prod(np.maximum(shape, 1), dtype=np.float64)) if shape.size else 1
+    return 0
+
+
 def _initializer_names(model: onnx.ModelProto) -> set[str]:
     return {init.name for init in model.graph.initializer}
 
