@@ -134,6 +134,44 @@ def _fold_size(node: onnx.NodeProto, inits: dict) -> int:
     return 0
 
 
+_HALF_TYPES = (onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16)
+
+
+def _float_tensor(tensor: onnx.TensorProto) -> onnx.TensorProto:
+    out = numpy_helper.from_array(numpy_helper.to_array(tensor).astype(np.float32), tensor.name)
+    return out
+
+
+@PASSES.register("float16_to_float32")
+def float16_to_float32(model: onnx.ModelProto, ctx: PassContext) -> onnx.ModelProto:
+    """A float16 (or bfloat16) graph computes in float32 inside the harness.
+
+    Weights, constants, casts, inputs, outputs and recorded value types are widened; every
+    float16 value is exactly representable in float32, so the converted graph computes what
+    the file describes with float32 rounding instead of float16's. Parity then compares it with
+    onnxruntime running the original float16 file, at float16 precision
+    (:data:`harness.model.parity.SCALED_TOLERANCE`).
+    """
+    graph = model.graph
+    if not any(init.data_type in _HALF_TYPES for init in graph.initializer) and not any(
+            v.type.tensor_type.elem_type in _HALF_TYPES for v in (*graph.input, *graph.output, *graph.value_info)) and not any(
+            a.name == "to" and a.i in _HALF_TYPES for n in graph.node for a in n.attribute):
+        return model
+    for i, init in enumerate(graph.initializer):
+        if init.data_type in _HALF_TYPES:
+            graph.initializer[i].CopyFrom(_float_tensor(init))
+    for value in (*graph.input, *graph.output, *graph.value_info):
+        if value.type.tensor_type.elem_type in _HALF_TYPES:
+            value.type.tensor_type.elem_type = onnx.TensorProto.FLOAT
+    for node in graph.node:
+        for attr in node.attribute:
+            if attr.name in ("to", "dtype") and attr.type == onnx.AttributeProto.INT and attr.i in _HALF_TYPES:
+                attr.i = onnx.TensorProto.FLOAT
+            elif attr.type == onnx.AttributeProto.TENSOR and attr.t.data_type in _HALF_TYPES:
+                attr.t.CopyFrom(_float_tensor(attr.t))
+    return model
+
+
 def _initializer_names(model: onnx.ModelProto) -> set[str]:
     return {init.name for init in model.graph.initializer}
 

@@ -41,7 +41,7 @@ class GraphInput:
 
 
 #: Graph input element types the harness can feed images as.
-FLOAT_ELEMENTS = frozenset({onnx.TensorProto.FLOAT})
+FLOAT_ELEMENTS = frozenset({onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16})
 
 
 def _element_name(element: int) -> str:
@@ -77,7 +77,7 @@ def graph_input(model: onnx.ModelProto, label: str) -> GraphInput:
     element = inputs[0].type.tensor_type.elem_type
     if element not in FLOAT_ELEMENTS:
         raise ImportFailure(f"{label}: graph input {inputs[0].name!r} holds {_element_name(element)} values; the harness feeds "
-                            "images as float32: export the model with a float32 input, "
+                            "images as float32 (float16 inputs are cast): export the model with a float input, "
                             "or insert the Cast/quantisation inside the graph")
     dims = inputs[0].type.tensor_type.shape.dim
     shape = tuple(d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in dims)
@@ -358,6 +358,10 @@ def _import(card: ModelCard, parity_batch: int, check_parity: bool) -> ProbedMod
     return model
 
 
+#: onnxruntime input type names -> the numpy dtype fed (the harness's images are float32).
+_ORT_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
+
+
 def parity_check(model: ProbedModel, original: onnx.ModelProto, x_graph: torch.Tensor, x_nchw: torch.Tensor,
                  normalised: onnx.ModelProto | None = None):
     """Run onnxruntime (original file) and torch (converted graph) on the same input; compare outputs and probe.
@@ -379,7 +383,7 @@ def parity_check(model: ProbedModel, original: onnx.ModelProto, x_graph: torch.T
             raise ImportFailure(f"{model.card.path}: onnxruntime cannot run {model.card.onnx.name}: {_first_line(exc)}") from None
         reference_graph = "normalised (onnxruntime cannot run the original: " + _first_line(exc)[:120] + ")"
         original = normalised
-    feed = {session.get_inputs()[0].name: x_graph.numpy()}
+    feed = {session.get_inputs()[0].name: x_graph.numpy().astype(_ORT_TYPES.get(session.get_inputs()[0].type, np.float32))}
     names = [o.name for o in session.get_outputs()]
     reference = dict(zip(names, session.run(names, feed)))
     with torch.no_grad(), model.capture(probe) as captured:
