@@ -167,12 +167,20 @@ def check_supported_ops(model: onnx.ModelProto, original_opset: int, label: str)
             get_converter(operation_type=node.op_type, version=version, domain=node.domain)
         except NotImplementedError:
             raise ImportFailure(f"{label}: unsupported {where}{upgraded}: no converter is registered for it "
-                                f"(onnx2torch or harness.model.converters); re-export without it or cut the graph before it") from None
+                                f"(onnx2torch or harness.model.converters); {_unsupported_hint(node)}") from None
         if tv_problem and node.op_type in TORCHVISION_OPS:
             raise ImportFailure(
                 f"{label}: {where} needs {TORCHVISION_OPS[node.op_type]}, but torchvision cannot load its compiled ops "
                 f"here ({tv_problem}); install a torchvision built for this torch"
             )
+
+
+def _unsupported_hint(node: onnx.NodeProto) -> str:
+    """What to do about an op nothing converts; TFLite's custom ops mean the card's framework is wrong."""
+    if node.op_type.startswith("TFL_"):
+        return ("it is a TFLite op that tf2onnx kept, which the 'tflite' adapter rewrites: set 'framework: tflite' in the "
+                "card (cards written before that framework existed say 'tensorflow')")
+    return "re-export without it or cut the graph before it"
 
 
 class _NodeFailure(Exception):

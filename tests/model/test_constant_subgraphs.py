@@ -59,3 +59,15 @@ def test_onnx_model_zoo_classic_file_with_constantofshape_weights_imports(tmp_pa
     card = write_card(tmp_path, "squeezenet", "squeezenet.onnx", first_conv, size=(224, 224), framework="onnx")
     model = import_card(load_card(card))
     assert model.parity.passed(model.card.parity.atol)
+
+
+def test_tflite_custom_op_under_another_framework_names_the_right_one(tmp_path):
+    from harness.common.errors import ImportFailure
+    from harness.model.importer import check_supported_ops
+
+    node = helper.make_node("TFL_Convolution2DTransposeBias", ["x", "w", "b"], ["y"], name="deconv", domain="")
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 4, 3])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(ImportFailure, match="framework: tflite"):
+        check_supported_ops(model, 17, "card.yaml")
