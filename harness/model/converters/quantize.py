@@ -5,7 +5,9 @@ quantization) carry ``QuantizeLinear``/``DequantizeLinear`` pairs, ``DynamicQuan
 and ``MatMulInteger``. The harness needs gradients through the model, so every value stays a
 float tensor: a quantized value is held as a float with an integral value, rounded
 half-to-even and saturated to the integer type's range exactly as the spec says, so that
-dequantizing it gives what onnxruntime's integer kernels give.
+dequantizing it gives what onnxruntime's integer kernels give. Gradients pass rounding
+straight through (:func:`straight_through_round`): attribution maps of a quantized model are
+those of its float surrogate.
 """
 
 from __future__ import annotations
@@ -24,6 +26,16 @@ RANGES = {
 }
 _NUMPY_TYPES = {np.dtype(np.uint8): TensorProto.UINT8, np.dtype(np.int8): TensorProto.INT8,
                 np.dtype(np.uint16): TensorProto.UINT16, np.dtype(np.int16): TensorProto.INT16}
+
+
+def straight_through_round(x: torch.Tensor) -> torch.Tensor:
+    """Round half to even in the forward pass, identity in the backward pass.
+
+    ``torch.round`` has a zero gradient almost everywhere, which would make every attribution
+    map of a quantized model zero; with the straight-through estimator the map of a quantized
+    model is the map of its float surrogate (saturation still blocks the gradient, as clamp does).
+    """
+    return x + (torch.round(x) - x).detach()
 
 
 def _broadcast(param: torch.Tensor, x: torch.Tensor, axis: int, block_size: int) -> torch.Tensor:
@@ -47,7 +59,7 @@ class OnnxQuantizeLinear(torch.nn.Module, OnnxToTorchModule):
 
     def forward(self, x: torch.Tensor, scale: torch.Tensor, zero_point: torch.Tensor | None = None) -> torch.Tensor:
         scale = _broadcast(scale, x, self.axis, self.block_size)
-        q = torch.round(x.to(torch.float32) / scale)
+        q = straight_through_round(x.to(torch.float32) / scale)
         if zero_point is not None:
             q = q + _broadcast(zero_point, x, self.axis, self.block_size)
         return torch.clamp(q, self.qmin, self.qmax)
@@ -74,7 +86,7 @@ class OnnxDynamicQuantizeLinear(torch.nn.Module, OnnxToTorchModule):
         high = torch.clamp(x.max(), min=0.0)
         scale = (high - low) / 255.0
         zero_point = torch.clamp(torch.round((0.0 - low) / scale), 0, 255)
-        y = torch.clamp(torch.round(x / scale) + zero_point, 0, 255)
+        y = torch.clamp(straight_through_round(x / scale) + zero_point, 0, 255)
         return y, scale, zero_point
 
 
