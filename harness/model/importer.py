@@ -356,7 +356,7 @@ def _import(card: ModelCard, parity_batch: int, check_parity: bool) -> ProbedMod
         p = model.parity
         if p.nonfinite:
             raise ImportFailure(f"{label}: parity with onnxruntime failed: NaN/Inf in {', '.join(p.nonfinite)}")
-        tolerance = p.scaled_tolerance
+        tolerance = card.parity.scaled if card.parity.scaled is not None else SCALED_TOLERANCE[p.precision]
         raise ImportFailure(
             f"{label}: parity with onnxruntime failed: scaled error {p.max_rel_err:.3g} (max |torch - ort| over max |ort| "
             f"in tensor {p.worst_tensor!r}) exceeds the {p.precision} tolerance {tolerance:g}, beyond rounding, so the "
