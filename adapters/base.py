@@ -33,7 +33,8 @@ ADAPTERS: Registry[Adapter] = Registry("framework")
 
 #: Passes every source's output goes through (pin the card's input size first, so that
 #: folding removes the shape arithmetic of dynamic exports; shapes inferred last).
-SHARED_PASSES = ("pin_input_dims", "float16_to_float32", "fold_constants", "fold_constant_subgraphs", "constants_to_initializers", "infer_shapes")
+SHARED_PASSES = ("pin_input_dims", "float16_to_float32", "fold_constants", "fold_constant_subgraphs", "constants_to_initializers",
+                 "asymmetric_average_pool", "infer_shapes")
 #: Kept for callers of the previous name.
 COMMON_PASSES = SHARED_PASSES
 

@@ -172,6 +172,50 @@ def float16_to_float32(model: onnx.ModelProto, ctx: PassContext) -> onnx.ModelPr
     return model
 
 
+@PASSES.register("asymmetric_average_pool")
+def asymmetric_average_pool(model: onnx.ModelProto, ctx: PassContext) -> onnx.ModelProto:
+    """``AveragePool`` with different begin/end pads -> explicit ``Pad`` + unpadded pools (converters take symmetric pads only).
+
+    With ``count_include_pad=1`` the padded zeros count: one pool of the zero-padded input.
+    Otherwise only real elements count: the pool of the zero-padded input divided by the pool
+    of a zero-padded tensor of ones, i.e. the sum over real elements by their number.
+    """
+    graph = model.graph
+    nodes, changed = [], False
+    for node in graph.node:
+        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        pads = list(attrs.get("pads", []))
+        half = len(pads) // 2
+        if node.op_type != "AveragePool" or node.domain not in ("", "ai.onnx") or not pads or pads[:half] == pads[half:] \
+                or attrs.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
+            nodes.append(node)
+            continue
+        changed = True
+        base = node.name or node.output[0]
+        pad_values = numpy_helper.from_array(np.array([0, 0, *pads[:half], 0, 0, *pads[half:]], np.int64), f"{base}__pads")
+        graph.initializer.append(pad_values)
+        pool_attrs = {k: v for k, v in attrs.items() if k not in ("pads", "count_include_pad")}
+        nodes.append(helper.make_node("Pad", [node.input[0], pad_values.name], [f"{base}__padded"], name=f"{base}__pad"))
+        if attrs.get("count_include_pad", 0):
+            nodes.append(helper.make_node("AveragePool", [f"{base}__padded"], list(node.output), name=node.name, **pool_attrs))
+            continue
+        one = numpy_helper.from_array(np.array(1.0, np.float32), f"{base}__one")
+        zero = numpy_helper.from_array(np.array(0.0, np.float32), f"{base}__zero")
+        graph.initializer.extend([one, zero])
+        nodes += [
+            helper.make_node("AveragePool", [f"{base}__padded"], [f"{base}__sum"], name=f"{base}__pool", **pool_attrs),
+            helper.make_node("Mul", [node.input[0], zero.name], [f"{base}__zeros"], name=f"{base}__zeros_node"),
+            helper.make_node("Add", [f"{base}__zeros", one.name], [f"{base}__ones"], name=f"{base}__ones_node"),
+            helper.make_node("Pad", [f"{base}__ones", pad_values.name], [f"{base}__ones_padded"], name=f"{base}__pad_ones"),
+            helper.make_node("AveragePool", [f"{base}__ones_padded"], [f"{base}__count"], name=f"{base}__count_pool", **pool_attrs),
+            helper.make_node("Div", [f"{base}__sum", f"{base}__count"], list(node.output), name=node.name),
+        ]
+    if changed:
+        del graph.node[:]
+        graph.node.extend(nodes)
+    return model
+
+
 def _initializer_names(model: onnx.ModelProto) -> set[str]:
     return {init.name for init in model.graph.initializer}
 
