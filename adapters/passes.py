@@ -71,6 +71,32 @@ def fold_constants(model: onnx.ModelProto, ctx: PassContext) -> onnx.ModelProto:
     return _drop_added_outputs(model, added)
 
 
+def node_attributes(node: onnx.NodeProto, drop: tuple[str, ...] = ()) -> dict:
+    """A node's attributes as Python values, by name (``drop``: names left out)."""
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute if a.name not in drop}
+
+
+def replace_nodes(model: onnx.ModelProto, nodes: list[onnx.NodeProto]) -> onnx.ModelProto:
+    """``model`` with its node list replaced by ``nodes`` (in place; returned for the pass's result)."""
+    del model.graph.node[:]
+    model.graph.node.extend(nodes)
+    return model
+
+
+_HALF_TYPES = (onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16)
+
+
+def uses_half_precision(model: onnx.ModelProto) -> bool:
+    """Whether any weight, graph value, cast or constant of ``model`` is float16 or bfloat16."""
+    graph = model.graph
+    values = (*graph.input, *graph.output, *graph.value_info)
+    return (any(init.data_type in _HALF_TYPES for init in graph.initializer)
+            or any(v.type.tensor_type.elem_type in _HALF_TYPES for v in values)
+            or any(a.name in ("to", "dtype") and a.type == onnx.AttributeProto.INT and a.i in _HALF_TYPES
+                   for n in graph.node for a in n.attribute)
+            or any(a.type == onnx.AttributeProto.TENSOR and a.t.data_type in _HALF_TYPES for n in graph.node for a in n.attribute))
+
+
 #: Largest tensor (elements) a folded constant subgraph may produce: 2^26 float32 elements is
 #: 256 MiB, below the per-tensor limit the file check applies to ConstantOfShape/Expand/Range.
 FOLD_ELEMENTS = 1 << 26
@@ -121,9 +147,7 @@ def fold_constant_subgraphs(model: onnx.ModelProto, ctx: PassContext) -> onnx.Mo
             init = numpy_helper.from_array(np.asarray(value), name=name)
             graph.initializer.append(init)
             inits[name] = init
-    del graph.node[:]
-    graph.node.extend(kept)
-    return model
+    return replace_nodes(model, kept)
 
 
 def _fold_size(node: onnx.NodeProto, inits: dict) -> int:
@@ -134,12 +158,8 @@ def _fold_size(node: onnx.NodeProto, inits: dict) -> int:
     return 0
 
 
-_HALF_TYPES = (onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16)
-
-
 def _float_tensor(tensor: onnx.TensorProto) -> onnx.TensorProto:
-    out = numpy_helper.from_array(numpy_helper.to_array(tensor).astype(np.float32), tensor.name)
-    return out
+    return numpy_helper.from_array(numpy_helper.to_array(tensor).astype(np.float32), tensor.name)
 
 
 @PASSES.register("float16_to_float32")
@@ -153,9 +173,7 @@ def float16_to_float32(model: onnx.ModelProto, ctx: PassContext) -> onnx.ModelPr
     (:data:`harness.model.parity.SCALED_TOLERANCE`).
     """
     graph = model.graph
-    if not any(init.data_type in _HALF_TYPES for init in graph.initializer) and not any(
-            v.type.tensor_type.elem_type in _HALF_TYPES for v in (*graph.input, *graph.output, *graph.value_info)) and not any(
-            a.name == "to" and a.i in _HALF_TYPES for n in graph.node for a in n.attribute):
+    if not uses_half_precision(model):
         return model
     for i, init in enumerate(graph.initializer):
         if init.data_type in _HALF_TYPES:
@@ -183,7 +201,7 @@ def asymmetric_average_pool(model: onnx.ModelProto, ctx: PassContext) -> onnx.Mo
     graph = model.graph
     nodes, changed = [], False
     for node in graph.node:
-        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        attrs = node_attributes(node)
         pads = list(attrs.get("pads", []))
         half = len(pads) // 2
         if node.op_type != "AveragePool" or node.domain not in ("", "ai.onnx") or not pads or pads[:half] == pads[half:] \
@@ -210,10 +228,7 @@ def asymmetric_average_pool(model: onnx.ModelProto, ctx: PassContext) -> onnx.Mo
             helper.make_node("AveragePool", [f"{base}__ones_padded"], [f"{base}__count"], name=f"{base}__count_pool", **pool_attrs),
             helper.make_node("Div", [f"{base}__sum", f"{base}__count"], list(node.output), name=node.name),
         ]
-    if changed:
-        del graph.node[:]
-        graph.node.extend(nodes)
-    return model
+    return replace_nodes(model, nodes) if changed else model
 
 
 def _initializer_names(model: onnx.ModelProto) -> set[str]:
@@ -245,9 +260,7 @@ def constants_to_initializers(model: onnx.ModelProto, ctx: PassContext) -> onnx.
         init = numpy_helper.from_array(np.asarray(array), name=produced)
         graph.initializer.append(init)
         inits[produced] = init
-    del graph.node[:]
-    graph.node.extend(kept_nodes)
-    return model
+    return replace_nodes(model, kept_nodes)
 
 
 @PASSES.register("reshape_allowzero")
@@ -344,7 +357,7 @@ def explicit_pads(model: onnx.ModelProto, ctx: PassContext) -> onnx.ModelProto:
         return model
     shapes = _static_shapes(model)
     for node in nodes:
-        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        attrs = node_attributes(node)
         in_shape = shapes.get(node.input[0])
         if node.op_type == "Conv":
             weight = shapes.get(node.input[1]) if len(node.input) > 1 else None
@@ -387,7 +400,7 @@ def fold_dequantize_weights(model: onnx.ModelProto, ctx: PassContext) -> onnx.Mo
                 or node.output[0] in outputs):
             kept.append(node)
             continue
-        attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+        attrs = node_attributes(node)
         q = numpy_helper.to_array(inits[node.input[0]]).astype(np.float32)
         scale = numpy_helper.to_array(inits[node.input[1]]).astype(np.float32)
         zero = numpy_helper.to_array(inits[node.input[2]]).astype(np.float32) if len(node.input) > 2 and node.input[2] else None
@@ -407,6 +420,4 @@ def fold_dequantize_weights(model: onnx.ModelProto, ctx: PassContext) -> onnx.Mo
         init = numpy_helper.from_array(value.astype(np.float32), node.output[0])
         model.graph.initializer.append(init)
         inits[init.name] = init
-    del model.graph.node[:]
-    model.graph.node.extend(kept)
-    return model
+    return replace_nodes(model, kept)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import onnx
 from onnx import helper
 
-from harness.adapters.passes import PASSES, PassContext
+from harness.adapters.passes import PASSES, PassContext, node_attributes, replace_nodes
 
 MS = "com.microsoft"
 
@@ -47,10 +47,6 @@ class _Rewriter:
         return self.add("QuantizeLinear", [x, scale] + ([zero] if zero else []), output)
 
 
-def _attrs(node: onnx.NodeProto, drop: tuple[str, ...] = ()) -> dict:
-    return {a.name: helper.get_attribute_value(a) for a in node.attribute if a.name not in drop}
-
-
 def _inputs(node: onnx.NodeProto, n: int) -> list[str]:
     return list(node.input) + [""] * (n - len(node.input))
 
@@ -60,7 +56,7 @@ def _qlinear_conv(r: _Rewriter, node: onnx.NodeProto) -> None:
     inputs = [r.dq(x, xs, xz), r.dq(w, ws, wz, axis=0)]
     if b:  # int32 bias at scale x_scale * w_scale, zero point 0
         inputs.append(r.add("Mul", [r.add("Cast", [b], to=onnx.TensorProto.FLOAT), r.add("Mul", [xs, ws])]))
-    r.q(r.add("Conv", inputs, **_attrs(node)), ys, yz, node.output[0])
+    r.q(r.add("Conv", inputs, **node_attributes(node)), ys, yz, node.output[0])
 
 
 def _qlinear_matmul(r: _Rewriter, node: onnx.NodeProto) -> None:
@@ -70,7 +66,7 @@ def _qlinear_matmul(r: _Rewriter, node: onnx.NodeProto) -> None:
 
 def _qgemm(r: _Rewriter, node: onnx.NodeProto) -> None:
     a, as_, az, b, bs, bz, c, ys, yz = _inputs(node, 9)
-    attrs = _attrs(node)
+    attrs = node_attributes(node)
     axis = 0 if attrs.get("transB", 0) else 1  # per-channel scales run along the output dimension of B
     inputs = [r.dq(a, as_, az), r.dq(b, bs, bz, axis=axis)]
     if c:
@@ -90,8 +86,9 @@ def _binary(op: str):
 def _unary(op: str, **fixed):
     def rewrite(r: _Rewriter, node: onnx.NodeProto) -> None:
         x, xs, xz, ys, yz = _inputs(node, 5)
-        attrs = {**fixed, **_attrs(node, drop=("channels_last",))}
-        if node.op_type == "QLinearGlobalAveragePool" and _attrs(node).get("channels_last", 0):
+        attrs = {**fixed, **node_attributes(node)}
+        channels_last = attrs.pop("channels_last", 0)
+        if node.op_type == "QLinearGlobalAveragePool" and channels_last:
             raise ValueError(f"node {node.name!r}: QLinearGlobalAveragePool with channels_last=1 is not supported; "
                              "quantize the model from an NCHW graph")
         r.q(r.add(op, [r.dq(x, xs, xz)], **attrs), ys, yz, node.output[0])
@@ -101,7 +98,7 @@ def _unary(op: str, **fixed):
 def _qlinear_concat(r: _Rewriter, node: onnx.NodeProto) -> None:
     ys, yz, *rest = list(node.input)
     parts = [r.dq(rest[i], rest[i + 1], rest[i + 2]) for i in range(0, len(rest), 3)]
-    r.q(r.add("Concat", parts, **_attrs(node)), ys, yz, node.output[0])
+    r.q(r.add("Concat", parts, **node_attributes(node)), ys, yz, node.output[0])
 
 
 def _conv_integer(r: _Rewriter, node: onnx.NodeProto) -> None:
@@ -110,7 +107,7 @@ def _conv_integer(r: _Rewriter, node: onnx.NodeProto) -> None:
     for value, zero in ((x, xz), (w, wz)):
         as_float = r.add("Cast", [value], to=onnx.TensorProto.FLOAT)
         shifted.append(r.add("Sub", [as_float, r.add("Cast", [zero], to=onnx.TensorProto.FLOAT)]) if zero else as_float)
-    r.add("Cast", [r.add("Conv", shifted, **_attrs(node))], node.output[0], to=onnx.TensorProto.INT32)
+    r.add("Cast", [r.add("Conv", shifted, **node_attributes(node))], node.output[0], to=onnx.TensorProto.INT32)
 
 
 REWRITES = {
@@ -138,8 +135,7 @@ def qoperator_to_qdq(model: onnx.ModelProto, ctx: PassContext) -> onnx.ModelProt
         changed = True
     if not changed:
         return model
-    del model.graph.node[:]
-    model.graph.node.extend(nodes)
+    replace_nodes(model, nodes)
     opsets = {o.domain: o for o in model.opset_import}
     if opsets.get("", None) is not None and opsets[""].version < 13:
         opsets[""].version = 13  # per-axis DequantizeLinear needs opset 13

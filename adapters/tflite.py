@@ -20,7 +20,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from harness.adapters.base import ADAPTERS, SHARED_PASSES, Adapter, with_passes
-from harness.adapters.passes import PASSES, PassContext, _static_shapes
+from harness.adapters.passes import PASSES, PassContext, _static_shapes, replace_nodes
 
 #: tf2onnx's name for the MediaPipe custom op
 TRANSPOSE_CONV_BIAS = "TFL_Convolution2DTransposeBias"
@@ -90,9 +90,7 @@ def tflite_custom_ops(model: onnx.ModelProto, ctx: PassContext) -> onnx.ModelPro
     nodes = []
     for node in model.graph.node:
         nodes.extend(replaced.get(id(node), [node]))
-    del model.graph.node[:]
-    model.graph.node.extend(nodes)
-    return model
+    return replace_nodes(model, nodes)
 
 
 def _static_shapes_lenient(model: onnx.ModelProto) -> dict:

@@ -3,7 +3,7 @@
 ``Image.convert("RGB")`` alone is not enough for real files: it clips 16-bit and 32-bit
 integer pixels at 255 (a 16-bit gradient decodes almost white), clips float pixels the same
 way, reads LAB values as if they were RGB, and ignores EXIF orientation (portrait photos come
-out rotated by 90 degrees). :func:`rgb_pixels` handles each mode by what its numbers mean:
+out rotated by 90 degrees). :func:`to_rgb` handles each mode by what its numbers mean:
 
 - 16-bit integer modes (``I;16*``) are scaled by 255/65535; ``I`` (32-bit) by the range its
   values use (8-bit, 16-bit, or its own min..max when outside both);

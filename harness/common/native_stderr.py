@@ -1,8 +1,8 @@
 """Keep native libraries' log lines (C++ glog warnings, onnxruntime, Ray's core worker) off the terminal.
 
 Python-level redirection cannot catch text written to file descriptor 2 by C++ code; this
-swaps the descriptor for a temporary file while a call runs and hands back what was written,
-so an error message can quote the relevant line instead of twenty lines of warnings.
+swaps the descriptor for a discarded temporary file while a call runs. The call's own
+exception still carries the cause, which the caller words as one line.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def captured_fd2(lines: list[str]) -> Iterator[None]:
-    """Redirect fd 2 into a temporary file for the block; its lines are appended to ``lines`` afterwards."""
+def silenced_fd2() -> Iterator[None]:
+    """Redirect fd 2 into a temporary file for the block, restored (and the file dropped) afterwards."""
     sys.stderr.flush()
     saved = os.dup(2)
     with tempfile.TemporaryFile(mode="w+b") as sink:
@@ -27,5 +27,3 @@ def captured_fd2(lines: list[str]) -> Iterator[None]:
             sys.stderr.flush()
             os.dup2(saved, 2)
             os.close(saved)
-            sink.seek(0)
-            lines.extend(sink.read(1 << 20).decode("utf-8", "replace").splitlines())

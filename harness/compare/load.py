@@ -253,7 +253,7 @@ def _check_evaluation(path: Path, name: str, ev: Any) -> None:
 
 
 def _check_models(path: Path, data: Mapping) -> None:
-    """Top-level ``models``: one object per model with a string ``id``, ids distinct and in ``zoo.cards``."""
+    """Top-level ``models``: one object per model with a string ``id``, ids distinct."""
     seen: set[str] = set()
     for i, model in enumerate(data["models"]):
         if not isinstance(model, dict) or not isinstance(model.get("id"), str):

@@ -9,11 +9,12 @@ from harness.evaluation.ground_truth import (
     GroundTruth,
     load_ground_truth,
     true_ranking,
+    zoo_ground_truth,
 )
 from harness.evaluation.metrics import agreement, evaluate, rank_correlations
 from harness.evaluation.tree import TaskTree, task_tree
 
 __all__ = [
     "PSEUDO_SOURCES", "TASKONOMY_ALIASES", "TASKONOMY_ORDER", "GroundTruth", "TaskTree", "agreement",
-    "evaluate", "load_ground_truth", "rank_correlations", "task_tree", "true_ranking",
+    "evaluate", "load_ground_truth", "rank_correlations", "task_tree", "true_ranking", "zoo_ground_truth",
 ]

@@ -11,6 +11,7 @@ import io
 import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,9 @@ import numpy as np
 from harness.common.errors import HarnessError, excerpt
 from harness.common.limits import CSV_BYTES, GT_CELLS, NAME_CHARS
 from harness.common.textio import read_text
+
+if TYPE_CHECKING:
+    from harness.model.zoo import Zoo
 
 REQUIRED_COLUMNS = ("source", "target", "affinity")
 # Rows of a ground truth that are baselines, not models (Taskonomy has both).
@@ -92,6 +96,11 @@ def load_ground_truth(path: str | Path, aliases: Mapping[str, str] | None = None
     aliases = dict(aliases or {})
     text = read_text(path, "ground truth", CSV_BYTES, encoding="utf-8-sig", error=HarnessError)
     return _parse(path, text, aliases, None if keep is None else frozenset(keep) | PSEUDO_SOURCES)
+
+
+def zoo_ground_truth(zoo: Zoo, path: str | Path) -> GroundTruth:
+    """A ground truth read for ``zoo``: its aliases applied, only its models' pairs kept."""
+    return load_ground_truth(path, dict(zoo.aliases), keep=[c.id for c in zoo.cards])
 
 
 def _checked_rows(reader, path: Path):

@@ -26,7 +26,7 @@ from harness.model.card import ModelCard
 from harness.common.errors import HarnessError, ImportFailure
 from harness.model.layers import LayerIndex, module_paths
 from harness.model.onnx_io import load_onnx
-from harness.model.parity import SCALED_TOLERANCE, compare, compute_precision, ort_session
+from harness.model.parity import compare, compute_precision, ort_session
 from harness.model.preprocess import random_input
 from harness.model.cut import NCHWInput, as_tuple, select_output
 from harness.model.probed import ProbedModel
@@ -356,7 +356,7 @@ def _import(card: ModelCard, parity_batch: int, check_parity: bool) -> ProbedMod
         p = model.parity
         if p.nonfinite:
             raise ImportFailure(f"{label}: parity with onnxruntime failed: NaN/Inf in {', '.join(p.nonfinite)}")
-        tolerance = card.parity.scaled if card.parity.scaled is not None else SCALED_TOLERANCE[p.precision]
+        tolerance = p.tolerance(card.parity.scaled)
         raise ImportFailure(
             f"{label}: parity with onnxruntime failed: scaled error {p.max_rel_err:.3g} (max |torch - ort| over max |ort| "
             f"in tensor {p.worst_tensor!r}) exceeds the {p.precision} tolerance {tolerance:g}, beyond rounding, so the "
@@ -402,9 +402,8 @@ def parity_check(model: ProbedModel, original: onnx.ModelProto, x_graph: torch.T
     converted[probe] = captured[probe].numpy()
     reference = {k: v for k, v in reference.items() if k in converted and isinstance(v, np.ndarray)}
     result = compare(reference, converted, int(x_graph.shape[0]), session.get_providers()[0], rtol=model.card.parity.rtol)
-    precision = compute_precision(original)
-    tolerance = model.card.parity.scaled if model.card.parity.scaled is not None else SCALED_TOLERANCE[precision]
-    return replace(result, reference=reference_graph, precision=precision, scaled_tolerance=tolerance)
+    result = replace(result, reference=reference_graph, precision=compute_precision(original))
+    return replace(result, scaled_tolerance=result.tolerance(model.card.parity.scaled))
 
 
 def import_onnx_file(path, *, framework: str | None = None) -> ProbedModel:

@@ -23,6 +23,7 @@ import onnx
 import torch
 from onnx import helper
 
+from harness.adapters.passes import uses_half_precision
 from harness.common.errors import ImportFailure
 
 #: Scaled-error tolerance by compute precision. float32: rounding measured at <= 3.1e-5 on the
@@ -37,18 +38,13 @@ QUANTIZED_OPS = frozenset({
     "MatMulInteger", "QLinearAdd", "QLinearMul", "QLinearGlobalAveragePool", "QLinearSigmoid", "QGemm",
     "QLinearLeakyRelu", "QLinearConcat", "QLinearAveragePool", "QLinearSoftmax",
 })
-_HALF = {onnx.TensorProto.FLOAT16, onnx.TensorProto.BFLOAT16}
 
 
 def compute_precision(model: onnx.ModelProto) -> str:
     """``quantized``, ``float16`` or ``float32``: what the graph computes in, from its ops, weights and casts."""
-    graph = model.graph
-    if any(node.op_type in QUANTIZED_OPS for node in graph.node):
+    if any(node.op_type in QUANTIZED_OPS for node in model.graph.node):
         return "quantized"
-    half_weights = any(init.data_type in _HALF for init in graph.initializer)
-    half_casts = any(node.op_type == "Cast" and any(a.name == "to" and a.i in _HALF for a in node.attribute) for node in graph.node)
-    half_io = any(v.type.tensor_type.elem_type in _HALF for v in (*graph.input, *graph.output))
-    return "float16" if half_weights or half_casts or half_io else "float32"
+    return "float16" if uses_half_precision(model) else "float32"
 
 
 @dataclass(frozen=True)
@@ -79,16 +75,19 @@ class ParityResult:
     def within_scale(self, tolerance: float) -> bool:
         return bool(self.max_rel_err <= tolerance)
 
+    def tolerance(self, scaled: float | None = None) -> float:
+        """The scaled-error tolerance: the card's ``parity.scaled`` when given, else the precision's default."""
+        return SCALED_TOLERANCE[self.precision] if scaled is None else scaled
+
     def passed(self, atol: float, scaled: float | None = None) -> bool:
         """Within the scaled tolerance (default: the precision's), or allclose at ``atol``; NaN/Inf always fails."""
         if self.nonfinite or not np.isfinite(self.max_abs_err):
             return False
-        tolerance = SCALED_TOLERANCE[self.precision] if scaled is None else scaled
-        return self.within_scale(tolerance) or self.allclose(atol)
+        return self.within_scale(self.tolerance(scaled)) or self.allclose(atol)
 
     def verdict(self, atol: float, scaled: float | None = None) -> str:
         """One phrase: how the two sides agree (for the import table and reports)."""
-        tolerance = SCALED_TOLERANCE[self.precision] if scaled is None else scaled
+        tolerance = self.tolerance(scaled)
         if not self.passed(atol, scaled):
             return "failed"
         if self.allclose(atol):

@@ -28,7 +28,7 @@ from harness.runtime.device import pick_device
 from harness.estimators import ESTIMATORS, EstimatorParams, parse_estimator, rank_sources
 from harness.estimators.labelled import LABELLED_ESTIMATORS
 from harness.estimators.labelled.stage import benchmark_affinities, labelled_target
-from harness.evaluation import agreement, evaluate, load_ground_truth, task_tree
+from harness.evaluation import agreement, evaluate, zoo_ground_truth, task_tree
 from harness.analyses.select_layer.command import pair_document, zoo_layer_truth
 from harness.runtime import budget
 from harness.runtime.cache import ArtifactCache, default_cache_dir
@@ -236,11 +236,11 @@ def evaluate_all(zoo: Zoo, affinities: dict, ids: list[str], config: RunConfig) 
     gt_path = config.ground_truth or zoo.ground_truth
     if gt_path is None:
         return {}, None
-    gt = load_ground_truth(gt_path, dict(zoo.aliases), keep=[c.id for c in zoo.cards])
+    gt = zoo_ground_truth(zoo, gt_path)
     evaluation = {name: evaluate(a.matrix, ids, gt, n_boot=config.n_boot, seed=config.seed) for name, a in affinities.items()}
     info: dict = {"path": _relative(gt_path, zoo.root), "ceiling": None, **ground_truth_matrix(gt, ids)}
     if zoo.ground_truth_repeat is not None and config.ground_truth is None:
-        repeat = load_ground_truth(zoo.ground_truth_repeat, dict(zoo.aliases), keep=[c.id for c in zoo.cards])
+        repeat = zoo_ground_truth(zoo, zoo.ground_truth_repeat)
         ceiling = agreement(repeat, gt, model_ids=ids, n_boot=config.n_boot, seed=config.seed)
         info["ceiling"] = {k: ceiling[k] for k in ("p_at_k", "r_at_k", "spearman", "kendall", "p_at_1", "p_at_5", "spearman_ci", "p_at_5_ci")}
         info["repeat_path"] = _relative(zoo.ground_truth_repeat, zoo.root)

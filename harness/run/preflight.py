@@ -50,7 +50,7 @@ def preflight_run(config: RunConfig) -> RunConfig:
     same limit the preflight did (what is available shrinks once torch is loaded, and a
     suggestion made here must be accepted there).
     """
-    from harness.evaluation import load_ground_truth
+    from harness.evaluation import zoo_ground_truth
     from harness.probes import DEFAULT_PROBE, check_probe_source
     from harness.common.atomic import clean_stale
     from harness.runtime import budget
@@ -66,9 +66,9 @@ def preflight_run(config: RunConfig) -> RunConfig:
     check_output_dir(out)
     clean_stale(Path(out).absolute())
     if config.ground_truth is not None:
-        load_ground_truth(config.ground_truth, dict(zoo.aliases), keep=[c.id for c in zoo.cards])
+        zoo_ground_truth(zoo, config.ground_truth)
     elif zoo.ground_truth is not None:
-        load_ground_truth(zoo.ground_truth, dict(zoo.aliases), keep=[c.id for c in zoo.cards])
+        zoo_ground_truth(zoo, zoo.ground_truth)
     probe_name = config.probe or zoo.probe or DEFAULT_PROBE
     candidates = check_probe_source(probe_name)
     n_images = config.n_images or (candidates if candidates is not None else DEFAULT_GENERATED)
@@ -110,7 +110,7 @@ def zoo_problems(path: Path | str) -> tuple[Zoo | None, list[ValidationError]]:
     Beyond the cards: the ground-truth files parse, and the default probe set names a built-in
     set or an existing path.
     """
-    from harness.evaluation.ground_truth import load_ground_truth
+    from harness.evaluation.ground_truth import zoo_ground_truth
     from harness.model.zoo import inspect_zoo
     from harness.probes import check_probe_source
 
@@ -120,7 +120,7 @@ def zoo_problems(path: Path | str) -> tuple[Zoo | None, list[ValidationError]]:
     for name, gt in (("ground_truth", zoo.ground_truth), ("ground_truth_repeat", zoo.ground_truth_repeat)):
         if gt is not None:
             try:
-                load_ground_truth(gt, dict(zoo.aliases), keep=[c.id for c in zoo.cards])
+                zoo_ground_truth(zoo, gt)
             except HarnessError as exc:
                 problems.append(ValidationError(f"{zoo.file}: field '{name}': {exc}"))
     if zoo.probe is not None:

@@ -27,7 +27,7 @@ from harness.compare.stats import affinity_correlation, ranking_changes
 from harness.common.errors import HarnessError
 from harness.common.options import check_count, check_output_dir
 from harness.estimators import EstimatorParams
-from harness.evaluation import evaluate, load_ground_truth
+from harness.evaluation import evaluate, zoo_ground_truth
 from harness.evaluation.bootstrap import nanmean
 from harness.model.importer import import_card
 from harness.estimators.grid import estimate_on_grids
@@ -79,7 +79,7 @@ def sensitivity(config: RunConfig, probe_names: list[str], sizes: list[int], con
     probed = time.perf_counter() - tick
     ids = [c.id for c in zoo.cards]
     gt_path = config.ground_truth or zoo.ground_truth
-    gt = load_ground_truth(gt_path, dict(zoo.aliases), keep=[c.id for c in zoo.cards]) if gt_path is not None else None
+    gt = zoo_ground_truth(zoo, gt_path) if gt_path is not None else None
     params = EstimatorParams(depara_lambda=config.depara_lambda)
     rows, matrices, skipped = [], [], []
     for name, probe in zip(probe_names, probes):

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from harness.runtime.stage import StageJob, StageResult, run_stage
 from harness.common.errors import HarnessError
-from harness.common.native_stderr import captured_fd2
+from harness.common.native_stderr import silenced_fd2
 from harness.probes.base import ProbeSet
 from harness.common.registry import did_you_mean
 
@@ -87,9 +87,8 @@ class RayExecutor:
         own = not ray.is_initialized()
         if own:
             check_reachable(self.address)
-            noise: list[str] = []
             try:
-                with captured_fd2(noise):
+                with silenced_fd2():
                     ray.init(address=self.address, include_dashboard=False, logging_level="ERROR", log_to_driver=False)
             except (ConnectionError, RuntimeError, ValueError) as exc:
                 raise HarnessError(f"option --ray-address {self.address}: cannot connect to a Ray cluster "
