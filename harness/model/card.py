@@ -38,6 +38,10 @@ _SCALE_BOUND = 1e6
 _STD_MIN = 1e-6
 #: Largest unit index a target may name (int32: what the graph's index ops take).
 _MAX_UNIT = 2**31 - 1
+#: Element types a graph input may hold, and the integer range of the integer ones
+#: (images are quantized into it with ``input.scale``/``input.zero_point``).
+INPUT_DTYPES = ("float32", "float16", "uint8", "int8", "uint16", "int16")
+INTEGER_RANGES = {"uint8": (0, 255), "int8": (-128, 127), "uint16": (0, 65535), "int16": (-32768, 32767)}
 
 
 @dataclass(frozen=True)
@@ -50,11 +54,22 @@ class InputSpec:
     range: tuple[float, float] = (0.0, 1.0)
     mean: tuple[float, ...] | None = None  # one value per channel (1 for gray, 3 otherwise)
     std: tuple[float, ...] | None = None
+    #: element type of the graph input; None: as the graph says (the importer fills it in)
+    dtype: str | None = None
+    #: quantization of an integer input: integer = round_half_even(value / scale) + zero_point,
+    #: saturated; None: read from the graph's first DequantizeLinear of the input
+    scale: float | None = None
+    zero_point: int | None = None
 
     @property
     def num_channels(self) -> int:
         """Channels of the graph's input tensor."""
         return 1 if self.channels == "gray" else 3
+
+    @property
+    def integer(self) -> bool:
+        """Whether the graph takes integers (images are quantized before it sees them)."""
+        return self.dtype in INTEGER_RANGES
 
 
 @dataclass(frozen=True)
@@ -118,7 +133,7 @@ _TOP_FIELDS = {
     "notes", "heads", "classes", "hardness",
 }
 _REQUIRED = ("id", "task", "framework", "onnx", "input", "probe_layer")
-_INPUT_FIELDS = {"size", "layout", "channels", "range", "mean", "std"}
+_INPUT_FIELDS = {"size", "layout", "channels", "range", "mean", "std", "dtype", "scale", "zero_point"}
 _TARGET_FIELDS = {"kind", "output", "unit"}
 _PARITY_FIELDS = {"atol", "rtol", "scaled"}
 
@@ -286,6 +301,7 @@ def _parse_input(path: Path, data: dict[str, Any]) -> InputSpec:
     size = fields.numbers("size", 2, integer=True, positive=True)
     if max(size) > IMAGE_SIDE.value:
         fields.fail("size", f"{list(size)} is above {IMAGE_SIDE.how()}")
+    dtype, scale, zero_point = _parse_quantization(fields)
     return InputSpec(
         size=size,
         layout=fields.string("layout", LAYOUTS, default="NCHW"),
@@ -293,7 +309,30 @@ def _parse_input(path: Path, data: dict[str, Any]) -> InputSpec:
         range=low_high,
         mean=fields.bounded("mean", mean, -_SCALE_BOUND, _SCALE_BOUND),
         std=std,
+        dtype=dtype,
+        scale=scale,
+        zero_point=zero_point,
     )
+
+
+def _parse_quantization(fields: _Fields) -> tuple[str | None, float | None, int | None]:
+    """``input.dtype`` and, for integer inputs, ``input.scale``/``input.zero_point`` (given together)."""
+    dtype = fields.string("dtype", INPUT_DTYPES)
+    if fields.has("scale") != fields.has("zero_point"):
+        missing = "zero_point" if fields.has("scale") else "scale"
+        fields.fail(missing, "give input.scale and input.zero_point together (integer = round(value / scale) + zero_point)")
+    if not fields.has("scale"):
+        return dtype, None, None
+    if dtype is not None and dtype not in INTEGER_RANGES:
+        fields.fail("scale", f"only an integer input.dtype ({', '.join(INTEGER_RANGES)}) is quantized; "
+                             f"input.dtype is {dtype}: drop scale/zero_point or fix the dtype")
+    scale = fields.number("scale", 1.0, 1.0 / _SCALE_BOUND, _SCALE_BOUND)
+    value = fields.data["zero_point"]
+    low, high = INTEGER_RANGES.get(dtype or "", (-32768, 65535))
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        fields.fail("zero_point", f"expected an integer in [{low}, {high}]"
+                                  f"{f' (the range of {dtype})' if dtype else ''}, got {excerpt(value)}")
+    return dtype, scale, int(value)
 
 
 def _parse_parity(path: Path, top: _Fields) -> ParitySpec:

@@ -38,10 +38,14 @@ from harness.model.converters.compat import TORCHVISION_OPS, onnx2torch_module, 
 class GraphInput:
     name: str
     shape: tuple[int | None, ...]  # None for symbolic dimensions
+    dtype: str = "float32"  # a name of harness.model.card.INPUT_DTYPES
 
 
-#: Graph input element types the harness can feed images as.
-FLOAT_ELEMENTS = frozenset({onnx.TensorProto.FLOAT, onnx.TensorProto.FLOAT16})
+#: Graph input element types the harness can feed images as (integer ones quantized), by card dtype name.
+INPUT_ELEMENTS = {
+    onnx.TensorProto.FLOAT: "float32", onnx.TensorProto.FLOAT16: "float16", onnx.TensorProto.UINT8: "uint8",
+    onnx.TensorProto.INT8: "int8", onnx.TensorProto.UINT16: "uint16", onnx.TensorProto.INT16: "int16",
+}
 
 
 def _element_name(element: int) -> str:
@@ -75,13 +79,94 @@ def graph_input(model: onnx.ModelProto, label: str) -> GraphInput:
         raise ImportFailure(f"{label}: the graph has {len(inputs)} inputs ({names}); the harness probes single-image models")
     check_tensor_value(inputs[0], "input", label)
     element = inputs[0].type.tensor_type.elem_type
-    if element not in FLOAT_ELEMENTS:
+    if element not in INPUT_ELEMENTS:
         raise ImportFailure(f"{label}: graph input {inputs[0].name!r} holds {_element_name(element)} values; the harness feeds "
-                            "images as float32 (float16 inputs are cast): export the model with a float input, "
-                            "or insert the Cast/quantisation inside the graph")
+                            f"images as {', '.join(INPUT_ELEMENTS.values())}: export the model with one of those inputs, "
+                            "or insert the Cast inside the graph")
     dims = inputs[0].type.tensor_type.shape.dim
     shape = tuple(d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in dims)
-    return GraphInput(inputs[0].name, shape)
+    return GraphInput(inputs[0].name, shape, INPUT_ELEMENTS[element])
+
+
+#: Ops that move an input's values without changing them, followed to the DequantizeLinear that reads it.
+_VALUE_PRESERVING = frozenset({"Transpose", "Reshape", "Identity", "Squeeze", "Unsqueeze", "Flatten"})
+
+
+def input_dequantization(model: onnx.ModelProto, graph: GraphInput, label: str) -> tuple[float, int] | None:
+    """(scale, zero point) of the first DequantizeLinear reading the graph input (through layout ops), or None.
+
+    That is how the graph's own float computation reads its integers: quantizing images with
+    it gives the integers the model was calibrated for (TFLite full-integer models,
+    onnxruntime-quantized models with an integer input).
+    """
+    consumers: dict[str, list[onnx.NodeProto]] = {}
+    for node in model.graph.node:
+        for name in node.input:
+            consumers.setdefault(name, []).append(node)
+    constants = {init.name: init for init in model.graph.initializer}
+    for node in model.graph.node:
+        if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
+            constants[node.output[0]] = node.attribute[0].t
+    frontier, seen = [graph.name], set()
+    while frontier:
+        tensor = frontier.pop(0)
+        for node in consumers.get(tensor, []):
+            if id(node) in seen or node.domain not in ("", "ai.onnx"):
+                continue
+            seen.add(id(node))
+            if node.op_type in _VALUE_PRESERVING and node.input[0] == tensor:
+                frontier.append(node.output[0])
+            elif node.op_type == "DequantizeLinear" and node.input[0] == tensor:
+                return _dequantize_parameters(node, constants, graph, label)
+    return None
+
+
+def _dequantize_parameters(node: onnx.NodeProto, constants: dict, graph: GraphInput, label: str) -> tuple[float, int]:
+    from onnx import numpy_helper
+
+    where = f"{label}: graph input {graph.name!r} ({graph.dtype}) is read by DequantizeLinear node {node.name or node.output[0]!r}"
+    if node.input[1] not in constants or (len(node.input) > 2 and node.input[2] and node.input[2] not in constants):
+        raise ImportFailure(f"{where} with a computed scale/zero point; set input.scale and input.zero_point in the card")
+    scale = numpy_helper.to_array(constants[node.input[1]])
+    zero = numpy_helper.to_array(constants[node.input[2]]) if len(node.input) > 2 and node.input[2] else np.zeros(1)
+    if scale.size != 1 or zero.size != 1:
+        raise ImportFailure(f"{where} with per-channel scales ({scale.size}); the harness quantizes images per tensor: "
+                            "set input.scale and input.zero_point in the card")
+    return float(scale.reshape(())), int(zero.reshape(()))
+
+
+def resolve_input_dtype(card: ModelCard, original: onnx.ModelProto, graph: GraphInput) -> ModelCard:
+    """``card`` with ``input.dtype`` (and, for integer inputs, scale/zero point) as the graph needs them.
+
+    The card's own scale/zero point win over the graph's; an integer input whose quantization
+    neither gives is refused, naming the card fields to set.
+    """
+    from harness.model.card import INTEGER_RANGES
+
+    spec, label = card.input, str(card.path)
+    if spec.dtype is not None and spec.dtype != graph.dtype:
+        raise ImportFailure(f"{label}: field 'input.dtype': {spec.dtype} does not match graph input {graph.name!r}, "
+                            f"which holds {graph.dtype} values; set input.dtype: {graph.dtype}")
+    if graph.dtype not in INTEGER_RANGES:
+        if spec.scale is not None:
+            raise ImportFailure(f"{label}: field 'input.scale': graph input {graph.name!r} holds {graph.dtype} values, "
+                                "not integers; drop input.scale and input.zero_point")
+        return card  # float inputs: images are fed as they are (float16 ones cast)
+    quantization = (spec.scale, spec.zero_point) if spec.scale is not None else input_dequantization(original, graph, label)
+    if quantization is None:
+        raise ImportFailure(f"{label}: graph input {graph.name!r} holds {graph.dtype} values and no DequantizeLinear reads it, "
+                            "so how images map to its integers is unknown; set input.scale and input.zero_point in the card "
+                            "(integer = round(value / scale) + zero_point; e.g. scale: 1, zero_point: 0 with range: [0, 255] "
+                            "for raw pixels)")
+    scale, zero_point = quantization
+    low, high = INTEGER_RANGES[graph.dtype]
+    if not low <= zero_point <= high:
+        raise ImportFailure(f"{label}: field 'input.zero_point': {zero_point} is outside the {graph.dtype} range "
+                            f"[{low}, {high}] of graph input {graph.name!r}; fix input.zero_point")
+    if not (np.isfinite(scale) and scale > 0):
+        raise ImportFailure(f"{label}: graph input {graph.name!r} is dequantized with scale {scale:g}; "
+                            "set a positive input.scale and input.zero_point in the card")
+    return replace(card, input=replace(spec, dtype=graph.dtype, scale=scale, zero_point=zero_point))
 
 
 def check_input_matches(card: ModelCard, graph: GraphInput) -> None:
@@ -320,6 +405,7 @@ def _import(card: ModelCard, parity_batch: int, check_parity: bool) -> ProbedMod
     graph_in = graph_input(original, label)
     check_outputs(original, label)
     check_input_matches(card, graph_in)
+    card = resolve_input_dtype(card, original, graph_in)
     probe_tensor = resolve_tensor(original, card.probe_layer, label)
     keep = {probe_tensor}
     if card.target.output:
@@ -366,8 +452,10 @@ def _import(card: ModelCard, parity_batch: int, check_parity: bool) -> ProbedMod
     return model
 
 
-#: onnxruntime input type names -> the numpy dtype fed (the harness's images are float32).
-_ORT_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16}
+#: onnxruntime input type names -> the numpy dtype fed (the harness's images are float32; integer
+#: inputs hold integral values already, so the cast is exact).
+_ORT_TYPES = {"tensor(float)": np.float32, "tensor(float16)": np.float16, "tensor(uint8)": np.uint8,
+              "tensor(int8)": np.int8, "tensor(uint16)": np.uint16, "tensor(int16)": np.int16}
 
 
 def parity_check(model: ProbedModel, original: onnx.ModelProto, x_graph: torch.Tensor, x_nchw: torch.Tensor,
