@@ -2,7 +2,8 @@
 
 Importing the package registers every estimator family in :data:`ESTIMATORS`
 (``saliency``, ``gradxinput``, ``elrp``, ``integrated_gradients``, ``depara``, ``depara_edge``,
-``rsa``); ``name@target`` runs a map-based estimator on the maps of a named attribution target.
+``rsa``, ``cka`` with ``cka-linear``, ``cka-rbf``, ``cka-linear-debiased``, ``cka-rbf-debiased``);
+``name@target`` runs a map-based estimator on the maps of a named attribution target.
 """
 
 from __future__ import annotations
@@ -12,5 +13,6 @@ from harness.estimators.params import EstimatorParams
 from harness.estimators import attribution_maps as _attribution_maps  # noqa: F401  (registers saliency, gradxinput, elrp)
 from harness.estimators import depara as _depara  # noqa: F401  (registers depara, depara_edge)
 from harness.estimators import rsa as _rsa  # noqa: F401  (registers rsa)
+from harness.estimators import cka as _cka  # noqa: F401  (registers cka and its four explicit variants)
 
 __all__ = ["ESTIMATORS", "Estimator", "parse_estimator", "Affinity", "EstimatorFn", "EstimatorParams", "estimate", "rank_sources"]

@@ -49,13 +49,22 @@ def spearman_matrix(vectors: Iterable[np.ndarray], chunk_bytes: int = 256 * 2**2
     and, once all of them together would exceed ``chunk_bytes``, their standardised ranks
     are spilled to a temporary file and the Gram matrix is accumulated over column chunks.
     """
-    with _RankStore(chunk_bytes) as store:
-        for v in vectors:
-            store.add(standardized_ranks(v))
-        s = store.gram()
+    s = inner_product_matrix((standardized_ranks(v) for v in vectors), chunk_bytes)
     np.clip(s, -1.0, 1.0, out=s)
     np.fill_diagonal(s, 1.0)
     return s
+
+
+def inner_product_matrix(vectors: Iterable[np.ndarray], chunk_bytes: int = 256 * 2**20) -> np.ndarray:
+    """G[s, t] = <v_s, v_t> for equal-length float64 vectors, memory bounded as in :func:`spearman_matrix`.
+
+    Shared by every estimator that reduces each model to one (already normalised) vector, so
+    that all pairs cost one matrix product (CKA's centred Gram matrices, DDS's comparisons).
+    """
+    with _RankStore(chunk_bytes) as store:
+        for v in vectors:
+            store.add(np.asarray(v, dtype=np.float64))
+        return store.gram()
 
 
 class _RankStore:

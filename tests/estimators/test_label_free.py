@@ -63,7 +63,8 @@ def slow_spearman(features: list[np.ndarray], metric: str, centre: bool) -> np.n
 
 def test_registry_keys() -> None:
     assert sorted(ESTIMATORS.names()) == sorted(
-        ["saliency", "gradxinput", "elrp", "integrated_gradients", "depara", "depara_edge", "rsa"]
+        ["saliency", "gradxinput", "elrp", "integrated_gradients", "depara", "depara_edge", "rsa",
+         "cka", "cka-linear", "cka-rbf", "cka-linear-debiased", "cka-rbf-debiased"]
     )
     assert "second_order" not in ESTIMATORS  # equals gradxinput on ReLU nets; not the seed's 2ndG
     with pytest.raises(HarnessError, match="did you mean 'depara'"):

@@ -1,0 +1,122 @@
+"""CKA, DDS and ModelGiF estimators against slow float64 textbook versions, plus one behaviour each."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+
+import numpy as np
+import pytest
+from scipy.stats import pearsonr, spearmanr
+
+from harness.common.errors import HarnessError
+from harness.estimators import estimate
+from harness.probing.artifacts import ModelArtifacts
+
+N_IMAGES = 12
+WIDTHS = (7, 9, 5, 11, 6)
+
+
+def make_features(n_models: int = 5, seed: int = 0, n_images: int = N_IMAGES) -> list[np.ndarray]:
+    """Models of different widths sharing a latent image structure, one with tied values."""
+    rng = np.random.default_rng(seed)
+    latent = rng.normal(size=(n_images, 3))
+    out = []
+    for m in range(n_models):
+        width = WIDTHS[m % len(WIDTHS)]
+        f = latent @ rng.normal(size=(3, width)) * rng.uniform(0.3, 2.0) + rng.normal(size=(n_images, width))
+        f += rng.normal(0, 3, width)  # per-unit offsets
+        out.append(f)
+    out[1][:, 0] = np.round(out[1][:, 0])
+    return out
+
+
+def as_models(features: list[np.ndarray]) -> list[ModelArtifacts]:
+    return [ModelArtifacts(model_id=f"m{i}", task=f"t{i}", features=f) for i, f in enumerate(features)]
+
+
+# ---------------------------------------------------------------- textbook CKA
+
+
+def textbook_gram(x: np.ndarray, kernel: str, fraction: float = 0.8) -> np.ndarray:
+    n = x.shape[0]
+    if kernel == "linear":
+        return np.array([[float(x[i] @ x[j]) for j in range(n)] for i in range(n)])
+    dist = np.array([[np.linalg.norm(x[i] - x[j]) for j in range(n)] for i in range(n)])
+    sigma = fraction * np.median([dist[i, j] for i in range(n) for j in range(i + 1, n)])
+    return np.exp(-dist**2 / (2 * sigma**2))
+
+
+def hsic_biased(k: np.ndarray, l: np.ndarray) -> float:
+    n = k.shape[0]
+    h = np.eye(n) - np.ones((n, n)) / n
+    return float(np.trace(k @ h @ l @ h)) / (n - 1) ** 2
+
+
+def hsic_unbiased(k: np.ndarray, l: np.ndarray) -> float:
+    """Song et al. (2012), eq. 5, with the diagonals set to zero."""
+    n = k.shape[0]
+    kt, lt = k - np.diag(np.diag(k)), l - np.diag(np.diag(l))
+    one = np.ones(n)
+    term = np.trace(kt @ lt) + (one @ kt @ one) * (one @ lt @ one) / ((n - 1) * (n - 2)) - 2 / (n - 2) * (one @ kt @ lt @ one)
+    return float(term) / (n * (n - 3))
+
+
+def textbook_cka(features: list[np.ndarray], kernel: str, debiased: bool) -> np.ndarray:
+    grams = [textbook_gram(f, kernel) for f in features]
+    hsic = hsic_unbiased if debiased else hsic_biased
+    n = len(grams)
+    a = np.eye(n)
+    for s, t in itertools.product(range(n), range(n)):
+        if s != t:
+            a[s, t] = hsic(grams[s], grams[t]) / np.sqrt(hsic(grams[s], grams[s]) * hsic(grams[t], grams[t]))
+    return a
+
+
+CKA_NAMES = {"cka-linear": ("linear", False), "cka-rbf": ("rbf", False),
+             "cka-linear-debiased": ("linear", True), "cka-rbf-debiased": ("rbf", True)}
+
+
+@pytest.mark.parametrize("name", sorted(CKA_NAMES))
+def test_cka_matches_textbook_hsic(name: str) -> None:
+    feats = make_features()
+    got = estimate(name, as_models(feats)).matrix
+    expected = textbook_cka(feats, *CKA_NAMES[name])
+    assert np.max(np.abs(got - expected)) < 1e-12
+    np.testing.assert_allclose(got, got.T, atol=1e-14)
+
+
+def test_cka_default_is_linear_debiased() -> None:
+    models = as_models(make_features())
+    np.testing.assert_array_equal(estimate("cka", models).matrix, estimate("cka-linear-debiased", models).matrix)
+
+
+def test_linear_cka_invariant_to_rotation_scale_and_offsets() -> None:
+    """Kornblith et al.'s invariances: orthogonal transforms and isotropic scaling (and, being centred, offsets)."""
+    feats = make_features()
+    rng = np.random.default_rng(5)
+    q, _ = np.linalg.qr(rng.normal(size=(feats[0].shape[1],) * 2))
+    moved = [feats[0] @ q * 7.0 + rng.normal(size=feats[0].shape[1])] + feats[1:]
+    for name in ("cka-linear", "cka-linear-debiased"):
+        np.testing.assert_allclose(estimate(name, as_models(moved)).matrix, estimate(name, as_models(feats)).matrix,
+                                   atol=1e-12)
+
+
+def test_debiased_cka_removes_the_small_sample_bias() -> None:
+    """Few images, many units, independent random features: biased CKA is large, debiased near 0."""
+    rng = np.random.default_rng(1)
+    models = as_models([rng.normal(size=(48, 1000)) for _ in range(3)])
+    off = ~np.eye(3, dtype=bool)
+    assert np.all(estimate("cka-linear", models).matrix[off] > 0.8)
+    assert np.all(np.abs(estimate("cka-linear-debiased", models).matrix[off]) < 0.15)
+
+
+def test_cka_degenerate_features_and_too_few_images() -> None:
+    feats = make_features(3) + [np.zeros((N_IMAGES, 4)), np.ones((N_IMAGES, 3))]
+    for name in list(CKA_NAMES) + ["cka"]:
+        a = estimate(name, as_models(feats)).matrix
+        assert np.all(np.isfinite(a)) and np.all(a[3, :3] == 0.0), name
+    few = as_models([f[:3] for f in make_features(2)])
+    with pytest.raises(HarnessError, match="at least 4 probe images"):
+        estimate("cka", few)
+    assert np.isfinite(estimate("cka-linear", few).matrix).all()
