@@ -34,25 +34,52 @@ class TargetLabels:
 
 @dataclass(frozen=True)
 class LabelledEstimator:
-    """One registered estimator: ``fn(features, labels, source_probs)`` -> score (higher = better)."""
+    """One registered estimator: ``fn(features, labels, source_probs)`` -> score (higher = better).
+
+    ``reference``: the paper (authors, title, venue year), shown in the docs and ``harness list``.
+    ``default``: run when ``--labelled-estimators`` is not given (variants and wrappers are off).
+    ``terms`` and ``combine``: for estimators that are defined across the *set* of sources for a
+    target (NCTI normalises each term over the candidate models): ``terms(features, labels,
+    source_probs)`` gives one source's raw terms (m,), and ``combine`` maps the (sources, m)
+    matrix of one target column to one score per source. ``fn`` alone is then the
+    single-pair score on a fixed scale (documented per estimator).
+    """
 
     name: str
     fn: Callable[[np.ndarray, TargetLabels, np.ndarray | None], float]
     description: str
     needs_source_probs: bool = False
+    reference: str = ""
+    default: bool = True
+    terms: Callable[[np.ndarray, TargetLabels, np.ndarray | None], np.ndarray] | None = None
+    combine: Callable[[np.ndarray], np.ndarray] | None = None
 
 
-LABELLED_ESTIMATORS: Registry[LabelledEstimator] = Registry("labelled estimator")
+class LabelledRegistry(Registry[LabelledEstimator]):
+    """The registry, plus the names run by default."""
+
+    def default_names(self) -> list[str]:
+        return [name for name in self.names() if self.get(name).default]
 
 
-def register(name: str, description: str, needs_source_probs: bool = False):
-    """Decorator registering a score function under ``name``."""
+LABELLED_ESTIMATORS: LabelledRegistry = LabelledRegistry("labelled estimator")
+
+
+def register(name: str, description: str, needs_source_probs: bool = False, *, reference: str,
+             default: bool = True, terms=None, combine=None):
+    """Decorator registering a score function under ``name`` (``reference`` is required: every estimator cites its paper)."""
 
     def decorate(fn):
-        LABELLED_ESTIMATORS.add(name, LabelledEstimator(name, fn, description, needs_source_probs))
+        LABELLED_ESTIMATORS.add(name, LabelledEstimator(name, fn, description, needs_source_probs, reference, default,
+                                                        terms, combine))
         return fn
 
     return decorate
+
+
+def default_labelled_names() -> list[str]:
+    """Names of the estimators a run uses when ``--labelled-estimators`` is not given."""
+    return LABELLED_ESTIMATORS.default_names()
 
 
 def class_labels(labels: TargetLabels, estimator: str) -> np.ndarray:

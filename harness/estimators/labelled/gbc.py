@@ -39,6 +39,7 @@ def gbc_score(features: np.ndarray, y: np.ndarray) -> float:
     return -float(total)
 
 
-@register("gbc", "GBC: minus the summed Bhattacharyya overlap of per-class Gaussians in PCA-reduced features")
+@register("gbc", "GBC: minus the summed Bhattacharyya overlap of per-class Gaussians in PCA-reduced features",
+          reference="Pándy, Agostinelli, Uijlings, Ferrari, Mensink: Transferability Estimation using Bhattacharyya Class Separability, CVPR 2022")
 def gbc(features: np.ndarray, labels: TargetLabels, source_probs: np.ndarray | None = None) -> float:
     return gbc_score(features, class_labels(labels, "gbc"))

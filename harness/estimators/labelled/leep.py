@@ -42,14 +42,16 @@ def mixture_posteriors(features: np.ndarray, n_classes: int, seed: int = 0) -> n
 
 
 @register("leep", "LEEP: log-likelihood of the expected empirical predictor from the source's class probabilities "
-                  "(GMM posteriors on features for sources without a classifier head)", needs_source_probs=True)
+                  "(GMM posteriors on features for sources without a classifier head)", needs_source_probs=True,
+          reference="Nguyen, Hassner, Seeger, Archambeau: LEEP: A New Measure to Evaluate Transferability of Learned Representations, ICML 2020")
 def leep(features: np.ndarray, labels: TargetLabels, source_probs: np.ndarray | None = None) -> float:
     y = class_labels(labels, "leep")
     theta = source_probs if source_probs is not None else mixture_posteriors(features, int(y.max()) + 1)
     return leep_score(theta, y)
 
 
-@register("nleep", "NLEEP: LEEP with Gaussian-mixture posteriors on PCA-reduced source features")
+@register("nleep", "NLEEP: LEEP with Gaussian-mixture posteriors on PCA-reduced source features",
+          reference="Li et al.: Ranking Neural Checkpoints, CVPR 2021")
 def nleep(features: np.ndarray, labels: TargetLabels, source_probs: np.ndarray | None = None) -> float:
     y = class_labels(labels, "nleep")
     return leep_score(mixture_posteriors(features, int(y.max()) + 1), y)

@@ -62,7 +62,8 @@ def logme_score(features: np.ndarray, targets: np.ndarray) -> float:
     return float(np.mean(evidence(s**2, proj**2, outside, n, d)))
 
 
-@register("logme", "LogME: log marginal evidence of a Bayesian linear head on the features (classification: one-hot; regression: pooled labels)")
+@register("logme", "LogME: log marginal evidence of a Bayesian linear head on the features (classification: one-hot; regression: pooled labels)",
+          reference="You, Liu, Wang, Long: LogME: Practical Assessment of Pre-trained Models for Transfer Learning, ICML 2021")
 def logme(features: np.ndarray, labels: TargetLabels, source_probs: np.ndarray | None = None) -> float:
     if labels.values is not None:
         values = np.asarray(labels.values, dtype=np.float64)

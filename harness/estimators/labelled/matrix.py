@@ -2,7 +2,7 @@
 
 Targets are the zoo models whose task has labels on the probe set; models sharing a task share
 a column. Sources contribute their probe-layer features (and, for LEEP, class probabilities
-where given).
+where given). Estimators with a ``combine`` hook (NCTI) score a whole target column at once.
 """
 
 from __future__ import annotations
@@ -14,7 +14,20 @@ import numpy as np
 
 from harness.probing.artifacts import ModelArtifacts
 from harness.estimators.base import stacked_features
-from harness.estimators.labelled.base import LABELLED_ESTIMATORS, Features, TargetLabels
+from harness.estimators.labelled.base import LABELLED_ESTIMATORS, Features, LabelledEstimator, TargetLabels
+
+
+def source_column(estimator: LabelledEstimator, features: Sequence[Features], target: TargetLabels,
+                  probs: Sequence[np.ndarray | None]) -> np.ndarray:
+    """Scores of every source for one target: per pair, or through ``combine`` across the sources (NCTI)."""
+    if estimator.combine is None:
+        return np.array([float(estimator.fn(f, target, p)) for f, p in zip(features, probs)])
+    terms = np.array([np.asarray(estimator.terms(f, target, p), dtype=np.float64) for f, p in zip(features, probs)])
+    return np.asarray(estimator.combine(terms), dtype=np.float64)
+
+
+def _probs(estimator: LabelledEstimator, ids: Sequence[str], source_probs: Mapping[str, np.ndarray] | None) -> list:
+    return [(source_probs or {}).get(i) if estimator.needs_source_probs else None for i in ids]
 
 
 def labelled_affinities(
@@ -32,16 +45,11 @@ def labelled_affinities(
         estimator = LABELLED_ESTIMATORS.get(name)
         tick = time.perf_counter()
         matrix = np.full((len(ids), len(ids)), np.nan)
-        by_task: dict[tuple[int, str], float] = {}
-        for s, feats in enumerate(features):
-            probs = (source_probs or {}).get(ids[s]) if estimator.needs_source_probs else None
-            for t, task in enumerate(tasks):
-                if task not in labels:
-                    continue
-                key = (s, task)
-                if key not in by_task:
-                    by_task[key] = float(estimator.fn(feats, labels[task], probs))
-                matrix[s, t] = by_task[key]
+        columns = {task: source_column(estimator, features, labels[task], _probs(estimator, ids, source_probs))
+                   for task in dict.fromkeys(tasks) if task in labels}
+        for t, task in enumerate(tasks):
+            if task in columns:
+                matrix[:, t] = columns[task]
         matrices[name] = matrix
         seconds[name] = time.perf_counter() - tick
     return matrices, seconds
@@ -51,9 +59,10 @@ def column_scores(artifacts: Sequence[ModelArtifacts], target: TargetLabels, nam
                   source_probs: Mapping[str, np.ndarray] | None = None) -> dict[str, dict[str, float]]:
     """For one labelled target (``--labels``): {estimator: {source id: score}}."""
     features = [Features(f) for f in stacked_features(artifacts)]
+    ids = [a.model_id for a in artifacts]
     out = {}
     for name in names:
         estimator = LABELLED_ESTIMATORS.get(name)
-        out[name] = {a.model_id: float(estimator.fn(f, target, (source_probs or {}).get(a.model_id) if estimator.needs_source_probs else None))
-                     for a, f in zip(artifacts, features)}
+        column = source_column(estimator, features, target, _probs(estimator, ids, source_probs))
+        out[name] = {i: float(v) for i, v in zip(ids, column)}
     return out
