@@ -2,7 +2,7 @@
 
 Importing the package registers every estimator family in :data:`ESTIMATORS`
 (``saliency``, ``gradxinput``, ``elrp``, ``integrated_gradients``, ``depara``, ``depara_edge``,
-``rsa``, ``cka`` with ``cka-linear``, ``cka-rbf``, ``cka-linear-debiased``, ``cka-rbf-debiased``);
+``rsa``, ``cka`` with ``cka-linear``, ``cka-rbf``, ``cka-linear-debiased``, ``cka-rbf-debiased``, ``dds``);
 ``name@target`` runs a map-based estimator on the maps of a named attribution target.
 """
 
@@ -14,5 +14,6 @@ from harness.estimators import attribution_maps as _attribution_maps  # noqa: F4
 from harness.estimators import depara as _depara  # noqa: F401  (registers depara, depara_edge)
 from harness.estimators import rsa as _rsa  # noqa: F401  (registers rsa)
 from harness.estimators import cka as _cka  # noqa: F401  (registers cka and its four explicit variants)
+from harness.estimators import dds as _dds  # noqa: F401  (registers dds; dds.dds_matrix reaches its whole grid)
 
 __all__ = ["ESTIMATORS", "Estimator", "parse_estimator", "Affinity", "EstimatorFn", "EstimatorParams", "estimate", "rank_sources"]

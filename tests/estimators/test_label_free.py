@@ -64,7 +64,7 @@ def slow_spearman(features: list[np.ndarray], metric: str, centre: bool) -> np.n
 def test_registry_keys() -> None:
     assert sorted(ESTIMATORS.names()) == sorted(
         ["saliency", "gradxinput", "elrp", "integrated_gradients", "depara", "depara_edge", "rsa",
-         "cka", "cka-linear", "cka-rbf", "cka-linear-debiased", "cka-rbf-debiased"]
+         "cka", "cka-linear", "cka-rbf", "cka-linear-debiased", "cka-rbf-debiased", "dds"]
     )
     assert "second_order" not in ESTIMATORS  # equals gradxinput on ReLU nets; not the seed's 2ndG
     with pytest.raises(HarnessError, match="did you mean 'depara'"):

@@ -120,3 +120,108 @@ def test_cka_degenerate_features_and_too_few_images() -> None:
     with pytest.raises(HarnessError, match="at least 4 probe images"):
         estimate("cka", few)
     assert np.isfinite(estimate("cka-linear", few).matrix).all()
+
+
+# ---------------------------------------------------------------- textbook DDS
+
+
+def textbook_normalise(x: np.ndarray, how: str) -> np.ndarray:
+    out = np.array(x, dtype=np.float64)
+    if how in ("centring", "zscore"):
+        for u in range(x.shape[1]):
+            col = out[:, u] - out[:, u].mean()
+            sd = np.sqrt(np.mean(col**2))
+            out[:, u] = col / sd if how == "zscore" and sd > 0 else col
+    elif how == "layernorm":
+        for i in range(x.shape[0]):
+            row = out[i] - out[i].mean()
+            sd = np.sqrt(np.mean(row**2))
+            out[i] = row / sd if sd > 0 else row
+    return out
+
+
+def textbook_entry(a: np.ndarray, b: np.ndarray, function: str, sigma: float) -> float:
+    if function in ("pearson", "cosine"):
+        if function == "pearson":
+            a, b = a - a.mean(), b - b.mean()
+        na, nb = np.linalg.norm(a), np.linalg.norm(b)
+        return 1.0 - (float(a @ b) / (na * nb) if na > 0 and nb > 0 else 0.0)
+    if function == "euclidean":
+        return float(np.sqrt(np.sum((a - b) ** 2)))
+    if function == "linear":
+        return float(np.sum(a * b))
+    if function == "laplacian":
+        return float(np.exp(-np.sum(np.abs(a - b)) / a.size))
+    return float(np.exp(-np.sum((a - b) ** 2) / (2 * sigma**2)))
+
+
+def textbook_image_matrix(x: np.ndarray, function: str) -> np.ndarray:
+    n = x.shape[0]
+    sigma = 0.5 * np.median([np.linalg.norm(x[i] - x[j]) for i in range(n) for j in range(i + 1, n)])
+    m = np.array([[textbook_entry(x[i], x[j], function, sigma) for j in range(n)] for i in range(n)])
+    if function in ("pearson", "cosine", "euclidean"):
+        np.fill_diagonal(m, 0.0)
+    return m
+
+
+def textbook_compare(m1: np.ndarray, m2: np.ndarray, comparison: str) -> float:
+    if comparison in ("cka", "cka-debiased"):
+        hsic = hsic_unbiased if comparison == "cka-debiased" else hsic_biased
+        return hsic(m1, m2) / np.sqrt(hsic(m1, m1) * hsic(m2, m2))
+    iu = np.triu_indices(m1.shape[0], 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float((pearsonr if comparison == "pearson" else spearmanr)(m1[iu], m2[iu])[0])
+
+
+def textbook_dds(features: list[np.ndarray], normalisation: str, function: str, comparison: str) -> np.ndarray:
+    mats = [textbook_image_matrix(textbook_normalise(f, normalisation), function) for f in features]
+    n = len(mats)
+    a = np.eye(n)
+    for s, t in itertools.product(range(n), range(n)):
+        if s != t:
+            a[s, t] = textbook_compare(mats[s], mats[t], comparison)
+    return a
+
+
+from harness.estimators.dds import (DDS_COMPARISONS, DDS_DEFAULT, DDS_FUNCTIONS,  # noqa: E402
+                                    DDS_NORMALISATIONS, dds_matrix)
+
+
+@pytest.mark.parametrize("normalisation,function", list(itertools.product(DDS_NORMALISATIONS, DDS_FUNCTIONS)))
+def test_dds_grid_matches_textbook(normalisation: str, function: str) -> None:
+    feats = make_features(4)
+    for comparison in DDS_COMPARISONS:
+        got = dds_matrix(feats, normalisation, function, comparison)
+        expected = textbook_dds(feats, normalisation, function, comparison)
+        assert np.max(np.abs(got - expected)) < 1e-10, (normalisation, function, comparison)
+        np.testing.assert_allclose(got, got.T, atol=1e-14)
+
+
+def test_dds_default_is_the_papers_best_and_rsa_is_a_corner() -> None:
+    feats = make_features()
+    models = as_models(feats)
+    assert DDS_DEFAULT == ("zscore", "laplacian", "cka-debiased")
+    np.testing.assert_array_equal(estimate("dds", models).matrix, dds_matrix(feats))
+    np.testing.assert_allclose(dds_matrix(feats, "centring", "pearson", "spearman"), estimate("rsa", models).matrix,
+                               atol=1e-10)
+    tiny = dds_matrix(feats, chunk_bytes=1)  # spilled to disk, accumulated in chunks
+    np.testing.assert_allclose(tiny, dds_matrix(feats), atol=1e-12)
+
+
+def test_zscore_makes_dds_blind_to_unit_scales() -> None:
+    """z-scoring removes per-unit scale (e.g. a unit in other units of measure); no normalisation does not."""
+    feats = make_features()
+    scaled = [feats[0] * np.geomspace(0.01, 100, feats[0].shape[1])] + feats[1:]
+    for function in ("laplacian", "euclidean", "linear"):
+        np.testing.assert_allclose(dds_matrix(scaled, "zscore", function), dds_matrix(feats, "zscore", function), atol=1e-12)
+        assert np.abs(dds_matrix(scaled, "none", function) - dds_matrix(feats, "none", function)).max() > 1e-3
+
+
+def test_dds_rejects_unknown_grid_names_and_is_nan_free_on_degenerate_features() -> None:
+    with pytest.raises(HarnessError, match="DDS kernel/distance 'gauss': expected one of pearson"):
+        dds_matrix(make_features(2), "zscore", "gauss", "cka")
+    feats = make_features(3) + [np.zeros((N_IMAGES, 4)), np.ones((N_IMAGES, 3))]
+    for normalisation, function, comparison in itertools.product(DDS_NORMALISATIONS, DDS_FUNCTIONS, DDS_COMPARISONS):
+        a = dds_matrix(feats, normalisation, function, comparison)
+        assert np.all(np.isfinite(a)), (normalisation, function, comparison)
