@@ -9,7 +9,10 @@ What is specific to this source:
   recovered from the input and output sizes, and the node is refused by name when those
   are unknown;
 * int8 models: weights stored as ``DequantizeLinear`` of int8 initializers are folded to
-  float weights (activation Quantize/Dequantize pairs are converted, in float);
+  float weights (activation Quantize/Dequantize pairs are converted, in float); full-integer
+  models with int8/uint8 I/O take integer images, quantized with the scale/zero point of the
+  input's DequantizeLinear (the importer reads it); float16 and dynamic-range models arrive
+  from tf2onnx with their weights already dequantized to float32;
 * NHWC inputs and SAME padding, as for TensorFlow.
 """
 
