@@ -18,7 +18,7 @@ from harness.estimators.base import rank_sources
 from harness.evaluation.bootstrap import bootstrap_indices, nanmean, percentile_ci
 from harness.common.errors import HarnessError
 from harness.evaluation import GroundTruth, evaluate
-from harness.evaluation.metrics import rank_correlations
+from harness.evaluation.correlations import rank_correlations
 
 #: Per-target statistics of report["evaluation"][est]["per_target"] compared with paired CIs.
 GT_METRICS = ("p_at_1", "p_at_5", "spearman")

@@ -11,7 +11,8 @@ from harness.evaluation.ground_truth import (
     true_ranking,
     zoo_ground_truth,
 )
-from harness.evaluation.metrics import agreement, evaluate, rank_correlations
+from harness.evaluation.correlations import rank_correlations
+from harness.evaluation.metrics import agreement, evaluate
 from harness.evaluation.tree import TaskTree, task_tree
 
 __all__ = [

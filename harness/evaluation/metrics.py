@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from scipy.stats import kendalltau, spearmanr
 
 from harness.common.errors import HarnessError
 from harness.estimators.base import rank_sources
 from harness.evaluation.bootstrap import bootstrap_indices, nanmean, percentile_ci
+from harness.evaluation.correlations import TOP_N, best_in_top, pearson, rank_correlations, relative_top1, weighted_tau
 from harness.evaluation.ground_truth import PSEUDO_SOURCES, GroundTruth, true_ranking
 
 
@@ -33,15 +33,50 @@ def _column_means(per_target: np.ndarray) -> list[float]:
     return [math.fsum(col) / len(col) for col in np.asarray(per_target, dtype=np.float64).T]
 
 
-def rank_correlations(estimated: np.ndarray, true: np.ndarray) -> tuple[float, float]:
-    """Tie-aware Spearman and Kendall tau-b over the pairs finite in both; NaN when undefined
-    (fewer than 2 pairs or a constant side) instead of scipy's warning."""
-    x, y = np.asarray(estimated, dtype=np.float64), np.asarray(true, dtype=np.float64)
-    ok = np.isfinite(x) & np.isfinite(y)
-    x, y = x[ok], y[ok]
-    if x.size < 2 or np.ptp(x) == 0 or np.ptp(y) == 0:
-        return math.nan, math.nan
-    return float(spearmanr(x, y)[0]), float(kendalltau(x, y)[0])
+#: Per-target statistics, each averaged over targets with a bootstrap CI (key, key_ci). The
+#: first four are the seeds'; the rest are the field's (see :mod:`harness.evaluation.correlations`).
+PER_TARGET_STATS = ("spearman", "kendall", "p_at_1", "p_at_5", "weighted_tau", "pearson", "rel_at_1",
+                    *(f"best_in_top_{n}" for n in TOP_N))
+#: Per-source statistics (a source's scores across targets against its measured transfer).
+PER_SOURCE_STATS = ("spearman", "weighted_tau", "pearson")
+
+
+def _column_metrics(estimated: np.ndarray, true: np.ndarray) -> dict[str, float]:
+    """The correlation-type metrics of one target's candidates."""
+    rho, tau = rank_correlations(estimated, true)
+    return {"spearman": rho, "kendall": tau, "weighted_tau": weighted_tau(estimated, true), "pearson": pearson(estimated, true),
+            "rel_at_1": relative_top1(estimated, true),
+            **{f"best_in_top_{n}": best_in_top(estimated, true, n) for n in TOP_N}}
+
+
+def _per_source(est: np.ndarray, truth: np.ndarray, models: list[str], targets: list[str], *, n_boot: int, seed: int,
+                confidence: float) -> dict[str, Any]:
+    """Per-source correlations (the Taskonomy literature's second view): for each source, its
+    estimated affinities to the evaluated targets (itself excluded) against the measured ones.
+
+    Only meaningful when an estimator's scores are comparable across targets; a per-target
+    normalised estimator (LogME per task, say) can rank every column right and every row wrong.
+    """
+    cols = [models.index(t) for t in targets]
+    rows: dict[str, dict[str, float | None]] = {}
+    stats: dict[str, list[float]] = {key: [] for key in PER_SOURCE_STATS}
+    for i, source in enumerate(models):
+        keep = [j for j in cols if j != i]
+        x, y = est[i, keep], truth[i, keep]
+        if np.isfinite(y).sum() < 2:
+            continue
+        rho, _ = rank_correlations(x, y)
+        values = {"spearman": rho, "weighted_tau": weighted_tau(x, y), "pearson": pearson(x, y)}
+        rows[source] = {key: _num(values[key]) for key in PER_SOURCE_STATS}
+        for key in PER_SOURCE_STATS:
+            stats[key].append(values[key])
+    out: dict[str, Any] = {"n_sources": len(rows), "per_source": rows}
+    idx = bootstrap_indices(len(rows), n_boot, seed)
+    for key in PER_SOURCE_STATS:
+        values = np.array(stats[key], dtype=np.float64)
+        out[f"per_source_{key}"] = _num(nanmean(values)) if len(values) else None
+        out[f"per_source_{key}_ci"] = percentile_ci(values, idx, confidence) if len(values) else None
+    return out
 
 
 def _models_in_truth(affinity: np.ndarray, model_ids: Sequence[str], gt: GroundTruth) -> tuple[list[str], np.ndarray]:
@@ -74,7 +109,8 @@ def evaluate(affinity: np.ndarray, model_ids: list[str], gt: GroundTruth, *, rel
     ks = np.arange(1, kmax + 1)
 
     rows: dict[str, dict[str, Any]] = {}
-    hits, n_rel, sp, kt, p1, p5 = [], [], [], [], [], []
+    hits, n_rel = [], []
+    per_target: dict[str, list[float]] = {key: [] for key in PER_TARGET_STATS}
     for j, target in enumerate(models):
         if target not in gt.targets:
             continue
@@ -85,16 +121,15 @@ def evaluate(affinity: np.ndarray, model_ids: list[str], gt: GroundTruth, *, rel
         ranked = est_rank[target]
         h = np.cumsum([s in rel for s in ranked])  # h[K-1] = |top-K ∩ relevant|
         others = np.arange(n) != j
-        rho, tau = rank_correlations(est[others, j], truth[others, j])
+        values = {"p_at_1": float(h[0]), "p_at_5": float(h[min(5, kmax) - 1]) / 5.0,  # top-5 of a shorter list = the whole list
+                  **_column_metrics(est[others, j], truth[others, j])}
         true_rank = {s: r + 1 for r, s in enumerate(true_order)}
         hits.append(h)
         n_rel.append(len(rel))
-        sp.append(rho)
-        kt.append(tau)
-        p1.append(float(h[0]))
-        p5.append(float(h[min(5, kmax) - 1]) / 5.0)  # top-5 of a shorter list = the whole list
+        for key in PER_TARGET_STATS:
+            per_target[key].append(values[key])
         rows[target] = {
-            "spearman": _num(rho), "kendall": _num(tau), "p_at_1": p1[-1], "p_at_5": p5[-1],
+            **{key: _num(values[key]) for key in PER_TARGET_STATS},
             "estimated_ranking": ranked, "true_ranking": true_order, "relevant_sources": true_order[:relevant],
             "true_rank_of_estimated_sources": [true_rank.get(s) for s in ranked],
         }
@@ -103,7 +138,6 @@ def evaluate(affinity: np.ndarray, model_ids: list[str], gt: GroundTruth, *, rel
 
     hits_a, rel_a = np.array(hits, dtype=np.float64), np.array(n_rel, dtype=np.float64)[:, None]
     idx = bootstrap_indices(len(rows), n_boot, seed)
-    stats = {"spearman": np.array(sp), "kendall": np.array(kt), "p_at_1": np.array(p1), "p_at_5": np.array(p5)}
     out: dict[str, Any] = {
         "models": models, "targets": list(rows), "n_models": n, "n_targets": len(rows), "relevant": relevant,
         "k": ks.tolist(),
@@ -115,9 +149,11 @@ def evaluate(affinity: np.ndarray, model_ids: list[str], gt: GroundTruth, *, rel
         "oracle_r_at_k": _column_means(np.minimum(ks, rel_a) / rel_a),
         "n_boot": n_boot, "seed": seed, "confidence": confidence,
     }
-    for key, values in stats.items():
+    for key in PER_TARGET_STATS:
+        values = np.array(per_target[key], dtype=np.float64)
         out[key] = _num(nanmean(values))
         out[f"{key}_ci"] = percentile_ci(values, idx, confidence)
+    out.update(_per_source(est, truth, models, list(rows), n_boot=n_boot, seed=seed, confidence=confidence))
     out["per_target"] = rows
     return out
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from harness.common.format import ci_suffix as _ci
 from harness.common.format import num as _f
+from harness.report.field_table import HEADER, field_rows, static_note
 from harness.report.lookup import models_without_truth, true_ranks
 from harness.report.verdict import verdict_line
 
@@ -90,6 +91,12 @@ def _evaluation_section(report: dict, evaluation: dict) -> list[str]:
     for name, e in evaluation.items():
         lines.append(row(f"`{name}`", e["p_at_k"], e["r_at_k"], _f(e["spearman"]) + _ci(e.get("spearman_ci")),
                          _f(e["kendall"]) + _ci(e.get("kendall_ci"))))
+    for name, e in (report.get("static_baselines") or {}).items():
+        lines.append(row(f"`{name}` (static ranker)", e["p_at_k"], e["r_at_k"], _f(e["spearman"]) + _ci(e.get("spearman_ci")),
+                         _f(e["kendall"]) + _ci(e.get("kendall_ci"))))
+    lines += ["", "### The field's metrics", "", static_note(report), "",
+              "| " + " | ".join(HEADER) + " |", "|---" * len(HEADER) + "|"]
+    lines += ["| " + " | ".join(f"`{r[0]}`" if i == 0 else c for i, c in enumerate(r)) + " |" for r in field_rows(report)]
     return lines
 
 

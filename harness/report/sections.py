@@ -11,6 +11,8 @@ from collections.abc import Mapping, Sequence
 from harness.common.format import cell as fmt
 from harness.common.format import num
 from harness.report.markup import TRUTH, Raw, cell_ci, esc, figure, slug, table
+from harness.report.field_table import HEADER as FIELD_HEADER
+from harness.report.field_table import field_rows, static_note
 from harness.report.lookup import model_order, models_without_truth, true_ranks
 from harness.report.parameters import NOTES
 from harness.report.verdict import verdict
@@ -39,6 +41,9 @@ def _verdict(report: Mapping) -> str:
         text.append(" Its CI does not overlap any other estimator's.")
     if v.not_above_random:
         text.append(f" Not shown to beat a random ranking (CI reaches 0): {_names(v.not_above_random)}.")
+    if v.not_above_static:
+        text.append(f" Not shown to beat the static ranker <b>{esc(v.static)}</b> (paired CI of the Spearman difference "
+                    f"reaches 0): {_names(v.not_above_static)}.")
     return '<div class="verdict">' + "".join(text) + "</div>"
 
 
@@ -72,8 +77,13 @@ def summary(report: Mapping) -> str:
     if missing:
         note += (f'<p class="miss">Not evaluated, because the ground truth does not name them: {esc(", ".join(missing))} '
                  "(they are still estimated and ranked below).</p>")
+    for name, e in (report.get("static_baselines") or {}).items():
+        rows.append((f"{name} (static ranker)", cell_ci(e["spearman"], e.get("spearman_ci")), cell_ci(e.get("p_at_1"), e.get("p_at_1_ci")),
+                     cell_ci(e.get("p_at_5"), e.get("p_at_5_ci")), cell_ci(e.get("kendall"), e.get("kendall_ci"))))
     header = ("estimator", "mean Spearman [95% CI]", "P@1 [95% CI]", "P@5 [95% CI]", "mean Kendall [95% CI]")
-    return intro + _verdict(report) + table(header, rows, (1, 2, 3, 4)) + note
+    field = (f"<h3>The field's metrics</h3><p class=\"note\">{esc(static_note(report))}</p>"
+             + table(FIELD_HEADER, field_rows(report), range(1, len(FIELD_HEADER))))
+    return intro + _verdict(report) + table(header, rows, (1, 2, 3, 4)) + note + field
 
 
 def curves(report: Mapping, figures: Mapping[str, bytes]) -> str:
@@ -92,7 +102,7 @@ def per_target(report: Mapping) -> str:
     targets = list(dict.fromkeys(t for e in evaluation.values() for t in e.get("per_target", {})))
     parts = ['<p class="note">One row per target model; the best estimator of each row in bold. The last row is the mean '
              "over targets with its 95% bootstrap CI.</p>"]
-    for key, label in (("spearman", "Spearman with the true affinities"), ("p_at_5", "P@5")):
+    for key, label in (("spearman", "Spearman with the true affinities"), ("weighted_tau", "Weighted Kendall τ"), ("p_at_5", "P@5")):
         rows = []
         for target in targets:
             values = [((evaluation[n].get("per_target") or {}).get(target) or {}).get(key) for n in names]

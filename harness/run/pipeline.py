@@ -28,9 +28,12 @@ from harness.runtime.device import pick_device
 from harness.estimators import ESTIMATORS, EstimatorParams, parse_estimator, rank_sources
 from harness.estimators.labelled import LABELLED_ESTIMATORS
 from harness.estimators.labelled.stage import benchmark_affinities, labelled_target
-from harness.evaluation import agreement, evaluate, zoo_ground_truth, task_tree
+from harness.evaluation import agreement, zoo_ground_truth, task_tree
+from harness.evaluation.suite import evaluate_suite
+from harness.model.size import parameter_count
 from harness.analyses.select_layer.command import pair_document, zoo_layer_truth
 from harness.runtime import budget
+from harness.runtime.cost import measured
 from harness.runtime.cache import ArtifactCache, default_cache_dir
 from harness.runtime.cache.store import cache_errors
 from harness.runtime.cache.key import cache_key, key_parts, probe_fingerprint
@@ -101,9 +104,12 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
         native = [load_artifacts(cache.open_verified_earlier(results[c.id].key), c) for c in zoo.cards]
         grid = resolved_grid([a.map_shape for a in native if a.map_shape], config.settings.map_size)
         params = EstimatorParams(depara_lambda=config.depara_lambda)
-        affinities = {name: estimate_on_grids(name, native, params, config.settings.map_size,
-                                              uses_maps=bool(ESTIMATORS.get(parse_estimator(name)[0]).reads))
-                      for name in config.estimators}
+        affinities, costs = {}, {}
+        for name in config.estimators:
+            with measured() as cost:
+                affinities[name] = estimate_on_grids(name, native, params, config.settings.map_size,
+                                                     uses_maps=bool(ESTIMATORS.get(parse_estimator(name)[0]).reads))
+            costs[name] = cost.as_dict()
         timings["estimators"] = time.perf_counter() - tick
         estimator_info = {name: _estimator_info(name) for name in config.estimators}
         labelled_seconds: dict[str, float] = {}
@@ -115,6 +121,7 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
             estimator_info.update({name: {"estimator": name, "target": None, "reads_maps": [], "labelled": True,
                                           "description": LABELLED_ESTIMATORS.get(name).description} for name in labelled})
             timings["labelled_estimators"] = sum(labelled_seconds.values())
+            costs.update({name: {"seconds": round(seconds, 4), "peak_mb": None} for name, seconds in labelled_seconds.items()})
         labelled_section = labelled_target(native, probe, config.labels, config.labelled_estimators) if config.labels else None
         gallery = {a.model_id: gallery_maps(a, config.settings.gallery_images) for a in native}
     layer_selection = [
@@ -129,7 +136,8 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
     ids = [c.id for c in zoo.cards]
     rankings = {name: rank_sources(a.matrix, ids) for name, a in affinities.items()}
     trees = {name: task_tree(a.matrix, ids) for name, a in affinities.items()}
-    evaluation, ground_truth_info = evaluate_all(zoo, affinities, ids, config)
+    sizes = {m["id"]: m["parameters"] for m in models_info if m["parameters"] is not None}
+    evaluation, static_baselines, ground_truth_info = evaluate_all(zoo, affinities, ids, config, sizes)
     timings["evaluation"] = time.perf_counter() - tick
 
     env = environment(device)
@@ -151,6 +159,9 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
         "scores": {name: _ranked_scores(a.matrix, ids, rankings[name]) for name, a in affinities.items()},
         "ground_truth": ground_truth_info,
         "evaluation": evaluation,
+        "static_baselines": static_baselines,
+        # seconds and the resident memory each estimator added at its peak (see harness.runtime.cost)
+        "cost": costs,
         "tree": {name: tree.newick for name, tree in trees.items()},
         "tree_text": {name: tree.text for name, tree in trees.items()},
         "tree_leaf_order": {name: list(tree.leaf_order) for name, tree in trees.items()},
@@ -231,20 +242,23 @@ def cache_summary(config: RunConfig, results: dict[str, StageResult], ids: list[
     }
 
 
-def evaluate_all(zoo: Zoo, affinities: dict, ids: list[str], config: RunConfig) -> tuple[dict, dict | None]:
-    """Every estimator against the ground truth (if any), and the ceiling from a repeat measurement."""
+def evaluate_all(zoo: Zoo, affinities: dict, ids: list[str], config: RunConfig,
+                 sizes: dict[str, int] | None = None) -> tuple[dict, dict, dict | None]:
+    """Every estimator and the static baselines against the ground truth (if any), and the
+    ceiling from a repeat measurement."""
     gt_path = config.ground_truth or zoo.ground_truth
     if gt_path is None:
-        return {}, None
+        return {}, {}, None
     gt = zoo_ground_truth(zoo, gt_path)
-    evaluation = {name: evaluate(a.matrix, ids, gt, n_boot=config.n_boot, seed=config.seed) for name, a in affinities.items()}
+    evaluation, static_baselines = evaluate_suite({name: a.matrix for name, a in affinities.items()}, ids, gt, sizes=sizes,
+                                                  n_boot=config.n_boot, seed=config.seed)
     info: dict = {"path": _relative(gt_path, zoo.root), "ceiling": None, **ground_truth_matrix(gt, ids)}
     if zoo.ground_truth_repeat is not None and config.ground_truth is None:
         repeat = zoo_ground_truth(zoo, zoo.ground_truth_repeat)
         ceiling = agreement(repeat, gt, model_ids=ids, n_boot=config.n_boot, seed=config.seed)
         info["ceiling"] = {k: ceiling[k] for k in ("p_at_k", "r_at_k", "spearman", "kendall", "p_at_1", "p_at_5", "spearman_ci", "p_at_5_ci")}
         info["repeat_path"] = _relative(zoo.ground_truth_repeat, zoo.root)
-    return evaluation, info
+    return evaluation, static_baselines, info
 
 
 def _estimator_info(name: str) -> dict:
@@ -336,6 +350,7 @@ def _model_entry(card, record: dict) -> dict:
         "parity_max_abs_err": record["parity_max_abs_err"],
         "parity_max_rel_err": record["parity_max_rel_err"],
         "parity_provider": record["parity_provider"],
+        "parameters": parameter_count(card.onnx),
     }
 
 
@@ -357,23 +372,28 @@ def summary_table(report: dict) -> Table:
     table = Table(title=f"{report['zoo']['name']} {report['zoo']['version']}: {len(report['models'])} models, "
                         f"{report['probe']['n_images']} probe images ({report['probe']['name']})")
     table.add_column("estimator")
-    for column in ("P@1", "P@5", "mean Spearman [95% CI]"):
+    for column in ("P@1", "P@5", "mean Spearman [95% CI]", "weighted τ", "Δ vs static [95% CI]"):
         table.add_column(column, justify="right")
     evaluation = report["evaluation"]
     first = next(iter(evaluation.values()), None)
     if first:
         k5 = min(5, len(first["random_p_at_k"])) - 1
-        table.add_row("random", f"{first['random_p_at_k'][0]:.3f}", f"{first['random_p_at_k'][k5]:.3f}", "0")
-        table.add_row("oracle", f"{first['oracle_p_at_k'][0]:.3f}", f"{first['oracle_p_at_k'][k5]:.3f}", "1")
+        table.add_row("random", f"{first['random_p_at_k'][0]:.3f}", f"{first['random_p_at_k'][k5]:.3f}", "0", "0", "")
+        table.add_row("oracle", f"{first['oracle_p_at_k'][0]:.3f}", f"{first['oracle_p_at_k'][k5]:.3f}", "1", "1", "")
         ceiling = (report.get("ground_truth") or {}).get("ceiling")
         if ceiling:
-            table.add_row("ceiling (repeat)", _fmt(ceiling["p_at_1"]), _fmt(ceiling["p_at_5"]), _ci(ceiling["spearman"], ceiling.get("spearman_ci")))
+            table.add_row("ceiling (repeat)", _fmt(ceiling["p_at_1"]), _fmt(ceiling["p_at_5"]), _ci(ceiling["spearman"], ceiling.get("spearman_ci")),
+                          "", "")
+        for name, e in (report.get("static_baselines") or {}).items():
+            table.add_row(name, _fmt(e["p_at_1"]), _fmt(e["p_at_5"]), _ci(e["spearman"], e.get("spearman_ci")), _fmt(e.get("weighted_tau")), "")
     for name in report["estimators"]:
         if name in evaluation:
             e = evaluation[name]
-            table.add_row(name, _fmt(e["p_at_1"]), _fmt(e["p_at_5"]), _ci(e["spearman"], e.get("spearman_ci")))
+            vs = e.get("vs_static") or {}
+            table.add_row(name, _fmt(e["p_at_1"]), _fmt(e["p_at_5"]), _ci(e["spearman"], e.get("spearman_ci")), _fmt(e.get("weighted_tau")),
+                          _ci(vs.get("spearman_diff"), vs.get("spearman_diff_ci")) if vs else "–")
         else:
-            table.add_row(name, "–", "–", "–")
+            table.add_row(name, "–", "–", "–", "–", "–")
     return table
 
 
