@@ -24,6 +24,7 @@ def register_all() -> tuple[str, ...]:
     from harness.model.converters import (  # noqa: F401  (imported for their registrations)
         activations,
         aliases,
+        col2im,
         normalization,
         pad,
         pooling,
@@ -34,4 +35,4 @@ def register_all() -> tuple[str, ...]:
         split,
     )
 
-    return ("activations", "aliases", "normalization", "pad", "pooling", "quantize", "recurrent", "reduce", "resize", "split")
+    return ("activations", "aliases", "col2im", "normalization", "pad", "pooling", "quantize", "recurrent", "reduce", "resize", "split")
