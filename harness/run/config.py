@@ -71,7 +71,7 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
             raise HarnessError(f"estimator {name!r} needs attribution target {target!r}: add it to --targets")
     settings = ProbeSettings(methods=methods, map_size=args.map_size, batch_size=args.batch_size,
                              max_feature_units=args.max_feature_units, ig_steps=args.ig_steps, targets=targets)
-    labelled = tuple(dict.fromkeys(getattr(args, "labelled_estimators", None) or LABELLED_ESTIMATORS.names()))
+    labelled = tuple(dict.fromkeys(getattr(args, "labelled_estimators", None) or LABELLED_ESTIMATORS.default_names()))
     for name in labelled:
         LABELLED_ESTIMATORS.get(name)
     if getattr(args, "no_cache", False) and getattr(args, "cache", None) is not None:

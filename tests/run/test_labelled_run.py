@@ -31,7 +31,7 @@ def test_labelled_benchmark_scores_every_estimator_beside_the_label_free_ones(zo
     assert main(["run", "--zoo", str(zoo), "--images", "24", "--bootstrap", "20", "--labelled-benchmark", "--out", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
     ids = [m["id"] for m in report["models"]]
-    for name in LABELLED_ESTIMATORS.names():
+    for name in LABELLED_ESTIMATORS.default_names():
         matrix = np.array(report["estimators"][name]["affinity"], dtype=float)
         assert matrix.shape == (4, 4) and np.all(np.isfinite(matrix))
         # models with the same task are the same target: identical columns
