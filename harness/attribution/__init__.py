@@ -9,6 +9,8 @@ units of the model's output, the probe layer):
   backward replaced by ``g * f(z) / (z + eps s(z))`` (see :func:`elrp_rules`)
 - ``integrated_gradients``: ``(x - b) *`` trapezoid mean of dT/dx on the straight path from
   the baseline ``b`` (default 0)
+- ``gradient_field``: trapezoid mean of dT/dx on the same path, *not* multiplied by ``x - b``
+  (ModelGiF's gradient field, read by the ``modelgif`` estimator)
 - ``second_order``: ``x * g + |x * (H x)| / 2`` (input-pixel second-order Taylor term; NOT the
   deliberative-explanations seed's 2ndG, identical to gradient*input on ReLU nets with a linear
   target, and therefore not offered as a transferability estimator)
@@ -28,6 +30,7 @@ from harness.attribution.named_targets import ATTRIBUTION_TARGETS, DEFAULT_TARGE
 from harness.attribution import gradient as _gradient  # noqa: F401  (registers saliency, gradxinput)
 from harness.attribution.elrp import ACTIVATION_TYPES, elrp_rules, functional_activations, is_elrp_activation
 from harness.attribution import integrated_gradients as _ig  # noqa: F401  (registers integrated_gradients)
+from harness.attribution import gradient_field as _gradient_field  # noqa: F401  (registers gradient_field)
 from harness.attribution import second_order as _second_order  # noqa: F401  (registers second_order)
 
 __all__ = [

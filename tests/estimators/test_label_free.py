@@ -15,6 +15,7 @@ from harness.estimators import ESTIMATORS, Affinity, EstimatorParams, estimate, 
 from harness.estimators.attribution_maps import MAP_METHODS
 
 N_IMAGES, N_PIX = 14, 24
+MAP_KEYS = MAP_METHODS + ("gradient_field",)  # every map an estimator reads (modelgif reads gradient_field)
 
 
 def make_models(n_models: int = 5, seed: int = 0, widths=(7, 9, 5, 11, 6)) -> list[ModelArtifacts]:
@@ -22,7 +23,7 @@ def make_models(n_models: int = 5, seed: int = 0, widths=(7, 9, 5, 11, 6)) -> li
     shared = rng.normal(size=(N_IMAGES, N_PIX))
     out = []
     for m in range(n_models):
-        maps = {k: shared * rng.uniform(0.2, 1.0) + rng.normal(size=(N_IMAGES, N_PIX)) for k in MAP_METHODS}
+        maps = {k: shared * rng.uniform(0.2, 1.0) + rng.normal(size=(N_IMAGES, N_PIX)) for k in MAP_KEYS}
         feats = rng.normal(size=(N_IMAGES, widths[m % len(widths)]))
         feats[:, 0] = np.round(feats[:, 0])  # ties in the distances
         out.append(ModelArtifacts(model_id=f"m{m}", task=f"t{m}", maps=maps, features=feats))
@@ -64,7 +65,7 @@ def slow_spearman(features: list[np.ndarray], metric: str, centre: bool) -> np.n
 def test_registry_keys() -> None:
     assert sorted(ESTIMATORS.names()) == sorted(
         ["saliency", "gradxinput", "elrp", "integrated_gradients", "depara", "depara_edge", "rsa",
-         "cka", "cka-linear", "cka-rbf", "cka-linear-debiased", "cka-rbf-debiased", "dds"]
+         "cka", "cka-linear", "cka-rbf", "cka-linear-debiased", "cka-rbf-debiased", "dds", "modelgif"]
     )
     assert "second_order" not in ESTIMATORS  # equals gradxinput on ReLU nets; not the seed's 2ndG
     with pytest.raises(HarnessError, match="did you mean 'depara'"):
@@ -121,9 +122,9 @@ def test_identical_models_have_affinity_one() -> None:
 
 def test_degenerate_inputs_are_nan_free() -> None:
     models = make_models(3)
-    zero = ModelArtifacts("zero", "t", maps={k: np.zeros((N_IMAGES, N_PIX)) for k in MAP_METHODS},
+    zero = ModelArtifacts("zero", "t", maps={k: np.zeros((N_IMAGES, N_PIX)) for k in MAP_KEYS},
                           features=np.zeros((N_IMAGES, 4)))
-    const = ModelArtifacts("const", "t", maps={k: np.ones((N_IMAGES, N_PIX)) for k in MAP_METHODS},
+    const = ModelArtifacts("const", "t", maps={k: np.ones((N_IMAGES, N_PIX)) for k in MAP_KEYS},
                            features=np.ones((N_IMAGES, 4)))
     half = models[0].features.copy()
     half[: N_IMAGES // 2] = 0.0  # some zero rows: NaN distances in pdist

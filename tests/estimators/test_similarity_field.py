@@ -225,3 +225,20 @@ def test_dds_rejects_unknown_grid_names_and_is_nan_free_on_degenerate_features()
     for normalisation, function, comparison in itertools.product(DDS_NORMALISATIONS, DDS_FUNCTIONS, DDS_COMPARISONS):
         a = dds_matrix(feats, normalisation, function, comparison)
         assert np.all(np.isfinite(a)), (normalisation, function, comparison)
+
+
+# ---------------------------------------------------------------- ModelGiF (the pass itself: tests/attribution/test_gradient_field.py)
+
+
+def test_modelgif_is_the_mean_per_image_cosine_of_fields() -> None:
+    rng = np.random.default_rng(2)
+    shared = rng.normal(size=(N_IMAGES, 20))
+    fields = [shared * rng.uniform(-1, 1) + rng.normal(size=(N_IMAGES, 20)) for _ in range(4)]
+    models = [ModelArtifacts(f"m{i}", "t", maps={"gradient_field": f}) for i, f in enumerate(fields)]
+    expected = np.eye(4)
+    for s, t in itertools.product(range(4), range(4)):
+        if s != t:
+            expected[s, t] = np.mean([a @ b / (np.linalg.norm(a) * np.linalg.norm(b)) for a, b in zip(fields[s], fields[t])])
+    assert np.max(np.abs(estimate("modelgif", models).matrix - expected)) < 1e-12
+    with pytest.raises(HarnessError, match="no 'gradient_field' attribution maps"):
+        estimate("modelgif", as_models(make_features(2)))
