@@ -32,14 +32,17 @@ class Adapter:
 ADAPTERS: Registry[Adapter] = Registry("framework")
 
 #: Passes every source's output goes through (pin the card's input size first, so that
-#: folding removes the shape arithmetic of dynamic exports; shapes inferred last).
+#: folding removes the shape arithmetic of dynamic exports; shapes inferred last, and the
+#: ranks inference leaves unknown where a converter needs them measured by one run).
 SHARED_PASSES = ("pin_input_dims", "float16_to_float32", "fold_constants", "fold_constant_subgraphs", "constants_to_initializers",
-                 "asymmetric_average_pool", "infer_shapes")
+                 "asymmetric_average_pool", "infer_shapes", "pin_ranks")
+#: The passes that end every adapter's list, in this order.
+FINAL_PASSES = ("infer_shapes", "pin_ranks")
 #: Kept for callers of the previous name.
 COMMON_PASSES = SHARED_PASSES
 
 
 def with_passes(shared: tuple[str, ...], *extra: str) -> tuple[str, ...]:
     """``shared`` with source-specific passes inserted before the final shape inference."""
-    head = tuple(p for p in shared if p != "infer_shapes")
-    return (*head, *extra, "infer_shapes")
+    head = tuple(p for p in shared if p not in FINAL_PASSES)
+    return (*head, *extra, *FINAL_PASSES)

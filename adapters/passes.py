@@ -316,6 +316,77 @@ def infer_shapes(model: onnx.ModelProto, ctx: PassContext) -> onnx.ModelProto:
         return onnx.shape_inference.infer_shapes(model)
 
 
+#: Ops whose onnx2torch converters read their input's rank from the graph's value_info.
+RANK_NEEDED = frozenset({"BatchNormalization", "InstanceNormalization", "LayerNormalization", "MaxPool", "AveragePool",
+                         "GlobalAveragePool"})
+
+
+def _known_ranks(model: onnx.ModelProto) -> set[str]:
+    values = (*model.graph.input, *model.graph.value_info, *model.graph.output)
+    known = {v.name for v in values if v.type.HasField("tensor_type") and v.type.tensor_type.HasField("shape")}
+    return known | {init.name for init in model.graph.initializer}
+
+
+@PASSES.register("pin_ranks")
+def pin_ranks(model: onnx.ModelProto, ctx: PassContext) -> onnx.ModelProto:
+    """Record the rank of inputs of rank-dependent ops (BatchNormalization ...) that shape inference left unknown.
+
+    A Reshape whose target shape is computed at run time (a Shape/Slice/Concat chain with a
+    data-dependent piece) has no static rank, and onnx2torch then cannot pick BatchNorm1d/2d/3d
+    ("spatial rank == -2"). One onnxruntime run on a random input of the card's size (batch 1
+    where the batch is dynamic) measures the rank; it is recorded with symbolic dims, so no
+    size other than the rank is assumed. Where onnxruntime cannot run the graph, it is left
+    as it is and the converter names the node.
+    """
+    known = _known_ranks(model)
+    missing = sorted({n.input[0] for n in model.graph.node if n.op_type in RANK_NEEDED and n.domain in ("", "ai.onnx")
+                      and n.input and n.input[0] not in known})
+    if not missing:
+        return model
+    measured = _measured_shapes(model, missing, ctx.input_shape)
+    if not measured:
+        return model
+    for value in list(model.graph.value_info):
+        if value.name in measured:
+            model.graph.value_info.remove(value)
+    for name, (element, rank) in measured.items():
+        dims = [f"{name}__dim{i}" for i in range(rank)]
+        model.graph.value_info.append(helper.make_tensor_value_info(name, element, dims))
+    return model
+
+
+def _measured_shapes(model: onnx.ModelProto, names: list[str],
+                     input_shape: tuple[int | None, ...] | None) -> dict[str, tuple[int, int]]:
+    """{tensor: (element type, rank)} from one onnxruntime run; {} when the graph cannot run."""
+    import onnxruntime as ort
+
+    inits = _initializer_names(model)
+    inputs = [i for i in model.graph.input if i.name not in inits]
+    if len(inputs) != 1:
+        return {}
+    dims = inputs[0].type.tensor_type.shape.dim
+    shape = [d.dim_value if d.HasField("dim_value") and d.dim_value > 0 else None for d in dims]
+    if input_shape is not None and len(input_shape) == len(shape):
+        shape = [s if s is not None else p for s, p in zip(shape, input_shape)]
+    shape = [1 if s is None else s for s in shape]
+    element = inputs[0].type.tensor_type.elem_type
+    values = np.random.default_rng(0).random(shape)  # in [0, 1): valid for float and integer inputs alike
+    feed = {inputs[0].name: values.astype(helper.tensor_dtype_to_np_dtype(element))}
+    copy = onnx.ModelProto()
+    copy.CopyFrom(model)
+    del copy.graph.output[:]
+    copy.graph.output.extend(helper.make_empty_tensor_value_info(n) for n in names)
+    try:
+        options = ort.SessionOptions()
+        options.log_severity_level = 3
+        session = ort.InferenceSession(copy.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        results = session.run(names, feed)
+    except Exception:  # noqa: BLE001  an op onnxruntime lacks (custom ops): the converter reports the node
+        return {}
+    return {name: (helper.np_dtype_to_tensor_dtype(np.asarray(value).dtype), np.asarray(value).ndim)
+            for name, value in zip(names, results)}
+
+
 def run_passes(model: onnx.ModelProto, names: list[str], keep: frozenset[str],
                input_shape: tuple[int | None, ...] | None = None) -> onnx.ModelProto:
     """Apply the named passes in order on a copy of ``model``."""
