@@ -47,16 +47,16 @@ def textbook_gram(x: np.ndarray, kernel: str, fraction: float = 0.8) -> np.ndarr
     return np.exp(-dist**2 / (2 * sigma**2))
 
 
-def hsic_biased(k: np.ndarray, l: np.ndarray) -> float:
+def hsic_biased(k: np.ndarray, m: np.ndarray) -> float:
     n = k.shape[0]
     h = np.eye(n) - np.ones((n, n)) / n
-    return float(np.trace(k @ h @ l @ h)) / (n - 1) ** 2
+    return float(np.trace(k @ h @ m @ h)) / (n - 1) ** 2
 
 
-def hsic_unbiased(k: np.ndarray, l: np.ndarray) -> float:
+def hsic_unbiased(k: np.ndarray, m: np.ndarray) -> float:
     """Song et al. (2012), eq. 5, with the diagonals set to zero."""
     n = k.shape[0]
-    kt, lt = k - np.diag(np.diag(k)), l - np.diag(np.diag(l))
+    kt, lt = k - np.diag(np.diag(k)), m - np.diag(np.diag(m))
     one = np.ones(n)
     term = np.trace(kt @ lt) + (one @ kt @ one) * (one @ lt @ one) / ((n - 1) * (n - 2)) - 2 / (n - 2) * (one @ kt @ lt @ one)
     return float(term) / (n * (n - 3))
