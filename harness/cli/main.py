@@ -22,7 +22,7 @@ from harness import __version__
 from harness.common.errors import HarnessError
 from harness.analyses.explain.options import add_explain_arguments
 from harness.cli.options import (
-    add_cache_arguments, add_compare_arguments, add_run_arguments, add_select_layer_arguments, add_sensitivity_arguments,
+    add_cache_arguments, add_compare_arguments, add_evaluate_arguments, add_run_arguments, add_select_layer_arguments, add_sensitivity_arguments,
     add_sharing_arguments,
 )
 
@@ -129,6 +129,8 @@ def _lazy(module: str, function: str) -> Callable[[argparse.Namespace], int]:
 DELEGATED = (
     ("run", "attribution + features on a probe set, estimators, evaluation, report", add_run_arguments,
      "harness.run.pipeline", "run_from_args"),
+    ("evaluate", "evaluate affinity matrices computed elsewhere against a ground truth (same metrics, baselines and report)",
+     add_evaluate_arguments, "harness.run.evaluate", "run_evaluate"),
     ("compare", "compare two report.json files (exit 0; 2 not comparable / not a report; 4 a --fail-on threshold crossed)",
      add_compare_arguments, "harness.compare.command", "run_compare"),
     ("explain", "deliberative explanations: insecurity maps (class pairs a classifier hesitates between)",

@@ -93,6 +93,24 @@ def add_sensitivity_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", type=path_arg, default=None, help="output folder (default: runs/<zoo>-<version>-sensitivity)")
 
 
+def add_evaluate_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("estimates", nargs="+", metavar="[NAME=]ESTIMATES",
+                   help="affinity matrices A[source, target] computed elsewhere: CSV source,target,affinity (an 'estimator' "
+                        "column holds several), a square CSV (header: a label then the ids; one row per id), or .npy with --ids")
+    p.add_argument("--ground-truth", required=True, metavar="GT",
+                   help="CSV source,target,affinity, or a built-in name: 'taskonomy' (the seeds' protocol: 18 targets, self "
+                        "excluded, Taskonomy's spellings mapped)")
+    p.add_argument("--ids", type=path_arg, default=None, help="model ids of .npy matrices, one per line, in row order")
+    p.add_argument("--rows-are-targets", action="store_true",
+                   help="the matrices are A[target, source] (transposed before evaluation)")
+    p.add_argument("--model-sizes", type=path_arg, default=None, help="CSV model,parameters: adds the model-size static ranker")
+    p.add_argument("--stability", type=int, default=0, metavar="N",
+                   help="also re-score over N resampled setups (subsets of models and targets) and report how often each wins")
+    p.add_argument("--out", type=path_arg, default=Path("evaluation"), help="output folder for report.md/.html/.json (default: ./evaluation)")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples over targets for the CIs")
+    p.add_argument("--seed", type=int, default=0, help="bootstrap and setup-resampling seed")
+
+
 def add_compare_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("a", type=path_arg, help="the baseline report.json (or its run folder)")
     p.add_argument("b", type=path_arg, help="the new report.json (or its run folder)")

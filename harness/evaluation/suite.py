@@ -29,7 +29,11 @@ def evaluate_suite(affinities: Mapping[str, np.ndarray], model_ids: Sequence[str
     evaluation = {name: evaluate(matrix, ids, gt, n_boot=n_boot, seed=seed) for name, matrix in affinities.items()}
     baselines: dict[str, dict[str, Any]] = {}
     for name, matrix in static_rankers(ids, gt, sizes).items():
-        baselines[name] = {"description": DESCRIPTIONS[name], **evaluate(matrix, ids, gt, n_boot=n_boot, seed=seed)}
+        result = evaluate(matrix, ids, gt, n_boot=n_boot, seed=seed)
+        # A static ranker scores a source the same for every target (or, for the prior, by
+        # construction against its own row): a per-source correlation says nothing about it.
+        result.update({key: None for key in result if key.startswith("per_source_")}, per_source={})
+        baselines[name] = {"description": DESCRIPTIONS[name], **result}
     best = best_baseline(baselines)
     if best is not None:
         for result in evaluation.values():

@@ -81,16 +81,26 @@ def render_figures(report: Mapping, gallery: Gallery | None = None) -> dict[str,
 
 
 def render_html(report: Mapping, figures: Mapping[str, bytes]) -> str:
-    """The whole page; ``figures`` from :func:`render_figures`."""
-    zoo = report["zoo"]
-    title = f"Transferability report: {zoo['name']} {zoo['version']}"
-    bodies = {
-        "summary": sections.summary(report), "curves": sections.curves(report, figures),
-        "targets": sections.per_target(report), "affinity": sections.affinity(report, figures),
-        "trees": sections.trees(report, figures), "gallery": sections.gallery(report, figures),
-        "rankings": sections.rankings(report), "provenance": sections.provenance(report),
-    }
-    labels = dict(SECTIONS)
+    """The whole page; ``figures`` from :func:`render_figures`. An evaluation of estimates
+    computed elsewhere (``kind: evaluation``) has no zoo, probe set, gallery or provenance
+    of probing, so it shows the evaluation's sections only."""
+    if report.get("kind") == "evaluation":
+        title = f"Evaluation against {report['ground_truth']['path']}"
+        bodies = {"summary": sections.evaluation_summary(report)}
+    else:
+        zoo = report["zoo"]
+        title = f"Transferability report: {zoo['name']} {zoo['version']}"
+        bodies = {"summary": sections.summary(report)}
+    bodies.update({
+        "curves": sections.curves(report, figures), "targets": sections.per_target(report),
+        "affinity": sections.affinity(report, figures), "trees": sections.trees(report, figures),
+    })
+    if report.get("kind") != "evaluation":
+        bodies["gallery"] = sections.gallery(report, figures)
+    bodies["rankings"] = sections.rankings(report)
+    if report.get("kind") != "evaluation":
+        bodies["provenance"] = sections.provenance(report)
+    labels = {sid: label for sid, label in SECTIONS.items() if sid in bodies}
     for sid, label, text in sections.optional(report):  # only when the run asked for them
         labels[sid], bodies[sid] = label, text
     nav = "".join(f'<a href="#{sid}">{esc(label)}</a>' for sid, label in labels.items())

@@ -6,6 +6,7 @@ from harness.common.format import ci_suffix as _ci
 from harness.common.format import num as _f
 from harness.report.field_table import HEADER, field_rows, static_note
 from harness.report.lookup import models_without_truth, true_ranks
+from harness.evaluation.stability import stability_line
 from harness.report.verdict import verdict_line
 
 
@@ -34,21 +35,7 @@ def render_markdown(report: dict, top: int = 5) -> str:
     missing = set(models_without_truth(report)) if evaluation else set()
     if evaluation:
         lines += _evaluation_section(report, evaluation)
-    for name in report["estimators"]:
-        lines += ["", f"## Estimator `{name}`", "", f"Top {top} sources per target (score; true rank when ground truth exists):", ""]
-        lines += ["| target | " + " | ".join(f"#{i + 1}" for i in range(top)) + " |", "|---|" + "---|" * top]
-        for target, sources in report["rankings"][name].items():
-            scores = report["scores"][name][target]
-            ranks = true_ranks(report, name, target)
-            cells = []
-            for source, score in zip(sources[:top], scores[:top]):
-                rank = ranks.get(source)
-                label = f", true #{rank}" if rank is not None else (", no ground truth" if source in missing else "")
-                cells.append(f"{source} ({_f(score)}{label})")
-            cells += [""] * (top - len(cells))
-            lines.append(f"| {target} | " + " | ".join(cells) + " |")
-        lines += ["", "Task similarity tree (single linkage, optimal leaf order):", "", "```", report["tree_text"][name], "```",
-                  "", f"Newick: `{report['tree'][name]}`"]
+    lines += _estimator_sections(report, missing, top)
     lines += _layer_selection_section(report)
     lines += _labelled_target_section(report)
     stages = report["timings"]["stages"]
@@ -64,6 +51,39 @@ def render_markdown(report: dict, top: int = 5) -> str:
                   "probe-set content; listed in report.json `provenance.inputs`)"]
     lines += ["", "## Environment", "", f"python {env['python']} on {env['platform']}, device {env['device']}; "
               + ", ".join(f"{k} {v}" for k, v in env["packages"].items())]
+    return "\n".join(lines) + "\n"
+
+
+def _estimator_sections(report: dict, missing: set[str], top: int) -> list[str]:
+    """Per estimator: its top sources per target (with true ranks) and its task tree."""
+    lines: list[str] = []
+    for name in report["estimators"]:
+        lines += ["", f"## Estimator `{name}`", "", f"Top {top} sources per target (score; true rank when ground truth exists):", ""]
+        lines += ["| target | " + " | ".join(f"#{i + 1}" for i in range(top)) + " |", "|---|" + "---|" * top]
+        for target, sources in report["rankings"][name].items():
+            scores = report["scores"][name][target]
+            ranks = true_ranks(report, name, target)
+            cells = []
+            for source, score in zip(sources[:top], scores[:top]):
+                rank = ranks.get(source)
+                label = f", true #{rank}" if rank is not None else (", no ground truth" if source in missing else "")
+                cells.append(f"{source} ({_f(score)}{label})")
+            cells += [""] * (top - len(cells))
+            lines.append(f"| {target} | " + " | ".join(cells) + " |")
+        lines += ["", "Task similarity tree (single linkage, optimal leaf order):", "", "```", report["tree_text"][name], "```",
+                  "", f"Newick: `{report['tree'][name]}`"]
+    return lines
+
+
+def render_evaluation_markdown(report: dict, top: int = 5) -> str:
+    """report.md of ``harness evaluate``: estimates computed elsewhere against a ground truth."""
+    evaluation = report["evaluation"]
+    names = ", ".join(f"`{n}` ({e.get('origin', '')})" for n, e in report["estimators"].items())
+    lines = [f"# Evaluation against {report['ground_truth']['path']}", "",
+             f"- estimates: {names}", f"- harness {report['harness_version']}, created {report['created']}", "",
+             "Affinity convention: `A[source, target]`, higher = the source's knowledge transfers better to the target."]
+    lines += _evaluation_section(report, evaluation)
+    lines += _estimator_sections(report, set(models_without_truth(report)), top)
     return "\n".join(lines) + "\n"
 
 
@@ -94,6 +114,8 @@ def _evaluation_section(report: dict, evaluation: dict) -> list[str]:
     for name, e in (report.get("static_baselines") or {}).items():
         lines.append(row(f"`{name}` (static ranker)", e["p_at_k"], e["r_at_k"], _f(e["spearman"]) + _ci(e.get("spearman_ci")),
                          _f(e["kendall"]) + _ci(e.get("kendall_ci"))))
+    if report.get("stability"):
+        lines += ["", f"**Stability.** {stability_line(report['stability'])}"]
     lines += ["", "### The field's metrics", "", static_note(report), "",
               "| " + " | ".join(HEADER) + " |", "|---" * len(HEADER) + "|"]
     lines += ["| " + " | ".join(f"`{r[0]}`" if i == 0 else c for i, c in enumerate(r)) + " |" for r in field_rows(report)]

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from harness.common.format import cell as fmt
 from harness.common.format import num
 from harness.report.markup import TRUTH, Raw, cell_ci, esc, figure, slug, table
+from harness.evaluation.stability import stability_line
 from harness.report.field_table import HEADER as FIELD_HEADER
 from harness.report.field_table import field_rows, static_note
 from harness.report.lookup import model_order, models_without_truth, true_ranks
@@ -53,9 +54,14 @@ def summary(report: Mapping) -> str:
              f"<b>{esc(probe['name'])}</b> ({esc(probe['n_images'])} images at {esc(probe.get('size'))} px); "
              f"{len(report['estimators'])} estimators. Affinity convention: <code>A[source, target]</code>, "
              "higher = the source transfers better to the target.</p>")
-    evaluation = report.get("evaluation") or {}
-    if not evaluation:
+    if not report.get("evaluation"):
         return intro + '<p class="note">No ground truth: no evaluation. The estimators\' affinities and trees are below.</p>'
+    return intro + evaluation_summary(report)
+
+
+def evaluation_summary(report: Mapping) -> str:
+    """Verdict, the seeds' metrics, the field's metrics and the stability result (run and ``harness evaluate``)."""
+    evaluation = report["evaluation"]
     v = verdict(evaluation)
     first = next(iter(evaluation.values()))
     k5 = min(5, len(first["random_p_at_k"])) - 1
@@ -71,19 +77,20 @@ def summary(report: Mapping) -> str:
                      cell_ci(ceiling["p_at_5"], ceiling.get("p_at_5_ci")), fmt(ceiling.get("kendall"))))
     rows.append(("random ranking", "0", fmt(first["random_p_at_k"][0]), fmt(first["random_p_at_k"][k5]), "0"))
     rows.append(("oracle", "1", fmt(first["oracle_p_at_k"][0]), fmt(first["oracle_p_at_k"][k5]), "1"))
+    for name, e in (report.get("static_baselines") or {}).items():
+        rows.append((f"{name} (static ranker)", cell_ci(e["spearman"], e.get("spearman_ci")), cell_ci(e.get("p_at_1"), e.get("p_at_1_ci")),
+                     cell_ci(e.get("p_at_5"), e.get("p_at_5_ci")), cell_ci(e.get("kendall"), e.get("kendall_ci"))))
     missing = models_without_truth(report)
     note = (f"<p>{esc(first['n_targets'])} targets, {esc(first['n_models'])} models evaluated; relevant = true top "
             f"{esc(first['relevant'])}; [95% bootstrap CI over targets, {esc(first['n_boot'])} resamples].</p>")
     if missing:
         note += (f'<p class="miss">Not evaluated, because the ground truth does not name them: {esc(", ".join(missing))} '
                  "(they are still estimated and ranked below).</p>")
-    for name, e in (report.get("static_baselines") or {}).items():
-        rows.append((f"{name} (static ranker)", cell_ci(e["spearman"], e.get("spearman_ci")), cell_ci(e.get("p_at_1"), e.get("p_at_1_ci")),
-                     cell_ci(e.get("p_at_5"), e.get("p_at_5_ci")), cell_ci(e.get("kendall"), e.get("kendall_ci"))))
     header = ("estimator", "mean Spearman [95% CI]", "P@1 [95% CI]", "P@5 [95% CI]", "mean Kendall [95% CI]")
     field = (f"<h3>The field's metrics</h3><p class=\"note\">{esc(static_note(report))}</p>"
              + table(FIELD_HEADER, field_rows(report), range(1, len(FIELD_HEADER))))
-    return intro + _verdict(report) + table(header, rows, (1, 2, 3, 4)) + note + field
+    stable = f"<p><b>Stability.</b> {esc(stability_line(report['stability']))}</p>" if report.get("stability") else ""
+    return _verdict(report) + table(header, rows, (1, 2, 3, 4)) + note + field + stable
 
 
 def curves(report: Mapping, figures: Mapping[str, bytes]) -> str:

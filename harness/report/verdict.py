@@ -48,7 +48,7 @@ def verdict(evaluation: Mapping[str, Mapping]) -> Verdict:
     return Verdict(ranked, best, tied, weak, static, below)
 
 
-def verdict_line(evaluation: Mapping[str, Mapping]) -> str:
+def verdict_line(evaluation: Mapping[str, Mapping], where: str = "on this zoo") -> str:
     """The summary's answer in one line (terminal, report.md): which estimator to trust on this zoo."""
     v = verdict(evaluation)
     if v.best is None:
@@ -57,4 +57,4 @@ def verdict_line(evaluation: Mapping[str, Mapping]) -> str:
     weak = f"; not shown to beat a random ranking (CI reaches 0): {', '.join(v.not_above_random)}" if v.not_above_random else ""
     static = (f"; not shown to beat the static ranker {v.static} (paired CI of the Spearman difference reaches 0): "
               f"{', '.join(v.not_above_static)}") if v.not_above_static else ""
-    return f"Trust {v.best} most on this zoo (highest mean Spearman with the ground truth){tied}{weak}{static}."
+    return f"Trust {v.best} most {where} (highest mean Spearman with the ground truth){tied}{weak}{static}."

@@ -290,7 +290,8 @@ def test_ped_dynamics_match_pairwise_forces_and_separate_classes():
     fast, slow = ped_features(f, y), _ped_slow(f, y)
     diff = np.max(np.abs(fast - slow)) / np.max(np.abs(slow))
     assert diff <= REL
-    spread = lambda x: np.mean([np.linalg.norm(x[y == a].mean(0) - x[y == b].mean(0)) for a, b in itertools.combinations(range(3), 2)])
+    def spread(x):
+        return np.mean([np.linalg.norm(x[y == a].mean(0) - x[y == b].mean(0)) for a, b in itertools.combinations(range(3), 2)])
     assert spread(fast) > spread(f)
     _prefers_signal("ped+logme")
 

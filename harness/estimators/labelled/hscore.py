@@ -95,7 +95,8 @@ def hscore_shrunk(features, y: np.ndarray) -> float:
 
 
 @register("hscore", "H-score: tr(cov(f)^+ cov(E[f|y])) on the raw centred features (as published; K-1 for every source when units >= images)",
-          reference="Bao et al.: An Information-Theoretic Approach to Transferability in Task Transfer Learning, ICIP 2019")
+          reference="Bao et al.: An Information-Theoretic Approach to Transferability in Task Transfer Learning, ICIP 2019",
+          default=False)  # degenerate (K-1 for every source) whenever units >= probe images, as on the default zoo
 def hscore(features, labels: TargetLabels, source_probs: np.ndarray | None = None) -> float:
     return hscore_published(features, class_labels(labels, "hscore"))
 
