@@ -13,7 +13,7 @@ from __future__ import annotations
 import onnx
 
 from harness.adapters.base import ADAPTERS, SHARED_PASSES, Adapter
-from harness.adapters.passes import PASSES, PassContext, default_opset
+from harness.adapters.passes import PASSES, PassContext, PassRefusal, default_opset
 
 #: the opset old files are upgraded to: the newest whose op versions onnx2torch itself converts
 UPGRADE_TARGET = 13
@@ -48,9 +48,9 @@ def _upgrade(model: onnx.ModelProto) -> onnx.ModelProto:
         return model
     try:
         upgraded = version_converter.convert_version(model, UPGRADE_TARGET)
-    except Exception as exc:  # the converter raises RuntimeError/ValueError with C++ text
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ValueError(f"ONNX's version converter cannot upgrade opset {opset} to {UPGRADE_TARGET}: {first}") from None
+    except Exception as exc:  # the converter raises RuntimeError/ValueError with C++ text (kept as the cause)
+        raise PassRefusal(f"ONNX's version converter cannot upgrade opset {opset} to {UPGRADE_TARGET} (an op it has no "
+                          "upgrade for); re-export the model at opset 13 or newer (--debug shows the converter's message)") from exc
     upgraded.ir_version = max(upgraded.ir_version, model.ir_version)
     return upgraded
 

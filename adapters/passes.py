@@ -19,7 +19,20 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
+from harness.common.errors import HarnessError
 from harness.common.registry import Registry
+
+
+class PassRefusal(ValueError):
+    """A pass meets a construct it cannot rewrite; the message is ours: it names the node and the fix."""
+
+
+class PassFailure(Exception):
+    """A pass failed inside third-party code (onnx, onnxscript, onnxruntime): names the pass, keeps the cause."""
+
+    def __init__(self, name: str, cause: BaseException) -> None:
+        super().__init__(f"graph pass {name!r} failed ({type(cause).__name__})")
+        self.name, self.cause = name, cause
 
 @dataclass(frozen=True)
 class PassContext:
@@ -394,7 +407,13 @@ def run_passes(model: onnx.ModelProto, names: list[str], keep: frozenset[str],
     copy.CopyFrom(model)
     ctx = PassContext(keep=keep, input_shape=input_shape)
     for name in names:
-        copy = PASSES.get(name)(copy, ctx)
+        graph_pass = PASSES.get(name)
+        try:
+            copy = graph_pass(copy, ctx)
+        except (HarnessError, PassRefusal):
+            raise
+        except Exception as exc:  # third-party code inside the pass: its wording stays out of the message
+            raise PassFailure(name, exc) from exc
     return copy
 
 

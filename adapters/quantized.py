@@ -19,7 +19,7 @@ from __future__ import annotations
 import onnx
 from onnx import helper
 
-from harness.adapters.passes import PASSES, PassContext, node_attributes, replace_nodes
+from harness.adapters.passes import PASSES, PassContext, PassRefusal, node_attributes, replace_nodes
 
 MS = "com.microsoft"
 
@@ -89,7 +89,7 @@ def _unary(op: str, **fixed):
         attrs = {**fixed, **node_attributes(node)}
         channels_last = attrs.pop("channels_last", 0)
         if node.op_type == "QLinearGlobalAveragePool" and channels_last:
-            raise ValueError(f"node {node.name!r}: QLinearGlobalAveragePool with channels_last=1 is not supported; "
+            raise PassRefusal(f"node {node.name!r}: QLinearGlobalAveragePool with channels_last=1 is not supported; "
                              "quantize the model from an NCHW graph")
         r.q(r.add(op, [r.dq(x, xs, xz)], **attrs), ys, yz, node.output[0])
     return rewrite

@@ -23,7 +23,7 @@ import onnx
 from onnx import helper, numpy_helper
 
 from harness.adapters.base import ADAPTERS, SHARED_PASSES, Adapter, with_passes
-from harness.adapters.passes import PASSES, PassContext, _static_shapes, replace_nodes
+from harness.adapters.passes import PASSES, PassContext, PassRefusal, _static_shapes, replace_nodes
 
 #: tf2onnx's name for the MediaPipe custom op
 TRANSPOSE_CONV_BIAS = "TFL_Convolution2DTransposeBias"
@@ -62,13 +62,13 @@ def tflite_custom_ops(model: onnx.ModelProto, ctx: PassContext) -> onnx.ModelPro
     for node in targets:
         label = f"node {node.name!r} ({TRANSPOSE_CONV_BIAS})"
         if len(node.input) < 3 or node.input[1] not in inits or node.input[2] not in inits:
-            raise ValueError(f"{label}: weights and bias must be constant tensors")
+            raise PassRefusal(f"{label}: weights and bias must be constant tensors")
         weight = numpy_helper.to_array(inits[node.input[1]])  # O, kh, kw, I
         bias = numpy_helper.to_array(inits[node.input[2]]).reshape(-1)
         in_shape = shapes.get(node.input[0])
         out_shape = _output_shape(model, node.output[0], shapes)
         if not in_shape or not out_shape or any(d is None for d in in_shape[1:3]):
-            raise ValueError(f"{label}: its stride is recorded only in TFLite custom options, which tf2onnx drops, "
+            raise PassRefusal(f"{label}: its stride is recorded only in TFLite custom options, which tf2onnx drops, "
                              f"and the input/output sizes that would give it are unknown; pin input.size in the card")
         strides = [out_shape[1] // in_shape[1], out_shape[2] // in_shape[2]]
         kernel = list(weight.shape[1:3])

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from harness.model.card import ModelCard
-from harness.common.errors import HarnessError, ImportFailure, excerpt
+from harness.common.errors import HarnessError, ImportFailure
 
 
 def _ort_errors() -> tuple[type[BaseException], ...]:
@@ -36,7 +36,7 @@ def import_guarded(card: ModelCard, **kwargs: Any):
         raise ImportFailure(f"{card.path}: ran out of memory while running the model once (shape probe / parity); "
                             "check input.size and the model's tensor shapes") from exc
     except (RuntimeError, ValueError, IndexError, KeyError, OverflowError, ZeroDivisionError, *_ort_errors()) as exc:
-        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise ImportFailure(f"{card.path}: the model failed when run once on a random input of input.size "
-                            f"{list(card.input.size)} (shape probe / parity against onnxruntime): {type(exc).__name__}: "
-                            f"{excerpt(first, 160)}; check the card's input fields and that the ONNX file runs in onnxruntime") from exc
+                            f"{list(card.input.size)} (shape probe / parity against onnxruntime: {type(exc).__name__}); "
+                            "check the card's input fields and that the ONNX file runs in onnxruntime "
+                            "(--debug shows the original error)") from exc

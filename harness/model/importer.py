@@ -20,7 +20,7 @@ import onnx
 import torch
 
 from harness.adapters import ADAPTERS
-from harness.adapters.passes import default_opset
+from harness.adapters.passes import PassFailure, PassRefusal, default_opset
 from harness.model.converters import register_all
 from harness.model.card import ModelCard
 from harness.common.errors import HarnessError, ImportFailure
@@ -302,12 +302,38 @@ def _node_attributed_converters() -> Iterator[None]:
 
 
 def _first_line(exc: BaseException) -> str:
+    """The first line of one of the harness's own messages (never of a third-party exception's)."""
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+#: Said where third-party wording is kept out of a message: where the original is.
+DEBUG_HINT = "--debug shows the original error"
+
+
+def _attribute_summary(node: onnx.NodeProto) -> str:
+    """'attributes a=1, b=[2, 2]' (values cut short), or 'no attributes', to point at what a converter refused."""
+    from harness.common.errors import excerpt
+
+    from harness.adapters.passes import node_attributes
+
+    try:
+        attrs = node_attributes(node)
+    except Exception:  # an attribute ONNX's helper cannot read back
+        return "attributes " + ", ".join(a.name for a in node.attribute)
+    if not attrs:
+        return "no attributes"
+    return "attributes " + ", ".join(f"{k}={excerpt(v.decode() if isinstance(v, bytes) else v, 30)}" for k, v in attrs.items())
+
+
 def convert(model: onnx.ModelProto, label: str) -> torch.fx.GraphModule:
-    """onnx2torch conversion; a failure is one line naming the op, domain, version and node."""
+    """onnx2torch conversion; a failure is one line naming the op, domain, version and node.
+
+    A refusal of a harness converter (:class:`ConverterRefusal`) says itself what it cannot
+    express; a failure inside onnx2torch is worded here (its own text is the chained cause).
+    """
+    from harness.model.converters.base import ConverterRefusal
+
     onnx2torch = onnx2torch_module()
     register_all()
     opsets = {entry.domain: entry.version for entry in model.opset_import}
@@ -315,10 +341,20 @@ def convert(model: onnx.ModelProto, label: str) -> torch.fx.GraphModule:
         with _node_attributed_converters():  # warnings are recorded by captured_noise around the import
             return onnx2torch.convert(model).eval()
     except _NodeFailure as failure:
-        where = op_description(failure.node.proto, opsets)
-        raise ImportFailure(f"{label}: cannot convert {where}: {_first_line(failure.cause)}") from None
+        proto = failure.node.proto
+        where = op_description(proto, opsets)
+        if isinstance(failure.cause, ConverterRefusal):
+            raise ImportFailure(f"{label}: cannot convert {where}: {_first_line(failure.cause)}") from failure.cause
+        raise ImportFailure(
+            f"{label}: cannot convert {where}: its converter does not support this use of the op ({_attribute_summary(proto)}; "
+            f"{len(proto.input)} inputs); re-export the model without it or cut the graph before it ({DEBUG_HINT})"
+        ) from failure.cause
+    except HarnessError:
+        raise
     except Exception as exc:  # graph-level problems outside any converter
-        raise ImportFailure(f"{label}: the graph could not be converted to torch: {_first_line(exc)}") from None
+        raise ImportFailure(f"{label}: onnx2torch could not build a torch graph from the normalised ONNX graph "
+                            f"({type(exc).__name__} outside any one node's converter); try framework: onnx, or re-export "
+                            f"the model ({DEBUG_HINT})") from exc
 
 
 @contextlib.contextmanager
@@ -416,8 +452,15 @@ def _import(card: ModelCard, parity_batch: int, check_parity: bool) -> ProbedMod
         normalised = adapter.normalise(original, keep=frozenset(keep), input_shape=pinned_shape(card, graph_in))
     except HarnessError:
         raise
+    except PassRefusal as exc:  # our own wording, naming the node
+        raise ImportFailure(f"{label}: the {card.framework} adapter cannot normalise the graph: {_first_line(exc)}") from exc
+    except PassFailure as exc:
+        raise ImportFailure(f"{label}: the {card.framework} adapter's graph pass {exc.name!r} failed on this graph "
+                            f"({type(exc.cause).__name__} inside the ONNX tooling it uses); check that the file passes "
+                            f"onnx.checker and runs in onnxruntime, or try framework: onnx ({DEBUG_HINT})") from exc.cause
     except Exception as exc:
-        raise ImportFailure(f"{label}: the {card.framework} adapter could not normalise the graph: {_first_line(exc)}") from None
+        raise ImportFailure(f"{label}: the {card.framework} adapter could not normalise the graph ({type(exc).__name__}); "
+                            f"try framework: onnx ({DEBUG_HINT})") from exc
     check_supported_ops(normalised, original_opset, label)
     graph = convert(normalised, label)
     layers = LayerIndex.from_onnx(normalised, module_paths(original))
@@ -432,7 +475,8 @@ def _import(card: ModelCard, parity_batch: int, check_parity: bool) -> ProbedMod
         raise
     except Exception as exc:  # a converted module that fails on the card's input
         raise ImportFailure(f"{label}: the converted graph fails on a {card.input.layout} input of size "
-                            f"{list(card.input.size)}: {_first_line(exc)}") from None
+                            f"{list(card.input.size)} ({type(exc).__name__} in torch); check input.size, input.layout and "
+                            f"input.channels against the model ({DEBUG_HINT})") from exc
     layers = layers.with_shapes(shapes)
     probe = layers.resolve(probe_tensor, label)
     model = ProbedModel(card=card, graph=graph, layers=layers, probe=probe, parity=None, fixed_batch=fixed_batch)
@@ -468,16 +512,19 @@ def parity_check(model: ProbedModel, original: onnx.ModelProto, x_graph: torch.T
     """
     probe = model.probe.tensor
     reference_graph = "original"
+    cannot_run = (f"{model.card.path}: onnxruntime cannot load {model.card.onnx.name} to check parity (an op, type or "
+                  "opset it does not support); check the file with onnxruntime.InferenceSession, or re-export it "
+                  f"({DEBUG_HINT})")
     try:
         session = ort_session(original, [probe])
     except Exception as exc:
         if normalised is None:
-            raise ImportFailure(f"{model.card.path}: onnxruntime cannot run {model.card.onnx.name}: {_first_line(exc)}") from None
+            raise ImportFailure(cannot_run) from exc
         try:
             session = ort_session(normalised, [probe])
         except Exception:
-            raise ImportFailure(f"{model.card.path}: onnxruntime cannot run {model.card.onnx.name}: {_first_line(exc)}") from None
-        reference_graph = "normalised (onnxruntime cannot run the original: " + _first_line(exc)[:120] + ")"
+            raise ImportFailure(cannot_run) from exc
+        reference_graph = f"normalised (onnxruntime cannot load the original: {type(exc).__name__})"
         original = normalised
     feed = {session.get_inputs()[0].name: x_graph.numpy().astype(_ORT_TYPES.get(session.get_inputs()[0].type, np.float32))}
     names = [o.name for o in session.get_outputs()]

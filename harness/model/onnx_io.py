@@ -124,7 +124,8 @@ def load_onnx(path: Path, label: str | None = None, *, check: bool = True) -> on
     try:
         model = onnx.load(str(path), load_external_data=False)
     except (DecodeError, ValueError, RuntimeError) as exc:
-        raise ImportFailure(f"{label}: {path.name} is not a readable ONNX file (truncated or corrupt: {exc}); re-export it") from None
+        raise ImportFailure(f"{label}: {path.name} is not a readable ONNX file (truncated or corrupt: the protobuf "
+                            f"cannot be parsed, {type(exc).__name__}); re-export it") from exc
     if not model.graph.node:
         raise ImportFailure(f"{label}: {path.name} has an empty graph (truncated or not an ONNX model); re-export it")
     check_external_data(model, path, label)
@@ -140,5 +141,35 @@ def load_onnx(path: Path, label: str | None = None, *, check: bool = True) -> on
                 # a custom op (e.g. TFLite's via tf2onnx): an adapter may rewrite it, else the
                 # importer refuses it by op, domain and node
                 return model
-            raise ImportFailure(f"{label}: {path.name} fails onnx.checker: {first}") from None
+            raise ImportFailure(f"{label}: {path.name} fails onnx.checker: {checker_problem(str(exc))}; re-export the model "
+                                "(--debug shows the checker's message)") from exc
     return model
+
+
+def checker_problem(message: str) -> str:
+    """What onnx.checker found, in the harness's words: the node it names and the kind of problem.
+
+    The checker's own text is C++ wording with internal context; the user needs the node and
+    what kind of thing is wrong (the original stays the chained cause, shown by ``--debug``).
+    """
+    import re
+
+    node = re.search(r"Name:\s*(\S*)\s+OpType:\s*(\S+)", message)
+    where = f"node {excerpt(node.group(1) or '<unnamed>', 60)} ({node.group(2)[:40]})" if node else "the graph"
+    field = re.search(r"Field '(\w+)' of '(\w+)' is required but missing", message)
+    kinds = (
+        ("topologically sorted", "its nodes are not in topological order"),
+        ("static single assignment", "a tensor name is produced more than once"),
+        ("SSA", "a tensor name is produced more than once"),
+        ("ir_version", "its IR version is missing or unsupported"),
+        ("opset", "its opset imports are inconsistent"),
+        ("attribute", f"an attribute of {where} is missing, unknown or of the wrong type"),
+        ("input", f"an input of {where} is missing or of the wrong type"),
+        ("output", f"an output of {where} is missing or of the wrong type"),
+    )
+    if field:
+        return f"a {field.group(2)} in {where} lacks its required field {field.group(1)!r}"
+    for key, text in kinds:
+        if key.lower() in message.lower():
+            return text
+    return f"{where} does not follow the ONNX specification"

@@ -13,7 +13,7 @@ from onnx2torch.utils.common import OnnxMapping, OnnxToTorchModule, OperationCon
 
 __all__ = [
     "OnnxGraph", "OnnxNode", "OnnxMapping", "OnnxToTorchModule", "OperationConverterResult",
-    "onnx_mapping_from_node", "register", "constant", "result", "unsupported",
+    "onnx_mapping_from_node", "register", "constant", "result", "unsupported", "ConverterRefusal",
 ]
 
 Converter = Callable[[OnnxNode, OnnxGraph], OperationConverterResult]
@@ -55,6 +55,14 @@ def result(module: torch.nn.Module, node: OnnxNode, inputs: tuple[str, ...] | No
     return OperationConverterResult(torch_module=module, onnx_mapping=mapping)
 
 
-def unsupported(node: OnnxNode, what: str) -> NotImplementedError:
+class ConverterRefusal(NotImplementedError):
+    """A harness converter meets a construct it cannot express; its message is ours and shown to the user.
+
+    Anything else a converter raises comes from onnx2torch or torch, whose wording is kept
+    out of user-facing messages (``--debug`` shows it as the cause).
+    """
+
+
+def unsupported(node: OnnxNode, what: str) -> ConverterRefusal:
     """The error a converter raises for a construct it cannot express (the importer words it)."""
-    return NotImplementedError(f"{node.operation_type} node {node.name!r}: {what}")
+    return ConverterRefusal(f"{node.operation_type} node {node.name!r}: {what}")
