@@ -172,7 +172,9 @@ def cmd_list(args: argparse.Namespace) -> int:
             names = registry.names()
             width = max(map(len, names), default=0)
             for name in names:
-                console.print(styled(f"  {name.ljust(width)}  ", (registry.describe(name), "dim")), soft_wrap=True)
+                reference = getattr(registry.get(name), "reference", None)
+                text = registry.describe(name) + (f" [{reference}]" if reference else "")
+                console.print(styled(f"  {name.ljust(width)}  ", (text, "dim")), soft_wrap=True)
     return 0
 
 

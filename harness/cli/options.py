@@ -29,7 +29,7 @@ def add_probing_arguments(p: argparse.ArgumentParser, *, seed_help: str, bootstr
                    help=f"attribution methods (default: {' '.join(DEFAULT_METHODS)}; see `harness list methods`)")
     p.add_argument("--estimators", nargs="+", default=None,
                    help="estimators, NAME or NAME@TARGET (default: one per attribution method that has one, plus depara, "
-                        "depara_edge and rsa; see `harness list estimators`)")
+                        "depara_edge, rsa, cka and dds; modelgif with --methods ... gradient_field; see `harness list estimators`)")
     p.add_argument("--targets", nargs="+", default=None,
                    help="attribution targets, each map-based estimator is computed under every one "
                         "(default: sum, the seed's; see `harness list targets`)")
@@ -47,6 +47,9 @@ def add_probing_arguments(p: argparse.ArgumentParser, *, seed_help: str, bootstr
 
 def add_run_arguments(p: argparse.ArgumentParser) -> None:
     add_probing_arguments(p, seed_help="probe sampling / generation seed", bootstrap_default=1000)
+    p.add_argument("--stability", type=int, default=0, metavar="N",
+                   help="re-score the estimators over N resampled setups (subsets of models, targets and probe images) and "
+                        "report how often each ranks first (needs a ground truth)")
     p.add_argument("--probe", default=None, help="built-in probe set name or image folder / imlist file (default: the zoo's, else synthetic-indoor)")
     p.add_argument("--images", type=int, default=None, help="number of probe images (default: 200 generated, or all files)")
     p.add_argument("--out", type=path_arg, default=None, help="output folder (default: runs/<zoo>-<version>)")

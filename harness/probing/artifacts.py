@@ -13,7 +13,7 @@ worth of memory, not their data.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -54,3 +54,15 @@ class ModelArtifacts:
 def as_array(value: RowArray) -> np.ndarray:
     """The whole array in memory (one model's worth)."""
     return np.asarray(value)
+
+
+def rows_of(artifacts: ModelArtifacts, rows: np.ndarray) -> ModelArtifacts:
+    """The same model on a subset of the probe images (``rows`` in probe order), in memory.
+
+    For resampled setups (:mod:`harness.evaluation.stability`): every array keeps only the
+    chosen rows, so an estimator sees exactly what it would on the smaller probe set.
+    """
+    pick = np.asarray(rows)
+    return replace(artifacts, maps={k: as_array(v)[pick] for k, v in artifacts.maps.items()},
+                   features=None if artifacts.features is None else as_array(artifacts.features)[pick],
+                   class_probs=None if artifacts.class_probs is None else as_array(artifacts.class_probs)[pick])

@@ -37,6 +37,7 @@ class RunConfig:
     device: str = "auto"
     depara_lambda: float = 0.25
     n_boot: int = 1000
+    stability: int = 0  # --stability N: resampled setups (0: none)
     labels: str | None = None  # --labels: one labelled target (task name, CSV, or 'folder')
     labelled_benchmark: bool = False  # --labelled-benchmark: every zoo target with its own labels
     labelled_estimators: tuple[str, ...] = ()
@@ -88,11 +89,18 @@ def config_from_args(args: argparse.Namespace) -> RunConfig:
         argv=tuple(args.argv) if getattr(args, "argv", None) is not None else None,
         zoo=zoo_dir, out=args.out, probe=args.probe, n_images=args.images, seed=args.seed, methods=methods,
         estimators=estimators, ground_truth=args.ground_truth, probe_size=args.probe_size, device=args.device,
-        depara_lambda=args.depara_lambda, n_boot=args.bootstrap, settings=settings,
+        depara_lambda=args.depara_lambda, n_boot=args.bootstrap, settings=settings, stability=_stability(args),
         cache_dir=getattr(args, "cache", None), use_cache=not getattr(args, "no_cache", False),
         executor=executor, ray_address=getattr(args, "ray_address", None),
         max_memory=budget.parse_size(max_memory) if max_memory is not None else None,
     )
+
+
+def _stability(args: argparse.Namespace) -> int:
+    setups = getattr(args, "stability", 0) or 0
+    if setups:
+        check_count("--stability", setups, maximum=100_000)
+    return setups
 
 
 def _pairs(specs: list[str] | None) -> tuple[tuple[str, str], ...]:
@@ -107,10 +115,15 @@ def _pairs(specs: list[str] | None) -> tuple[tuple[str, str], ...]:
 
 
 def default_estimators(methods: tuple[str, ...]) -> list[str]:
+    """The map estimators of the methods run, DEPARA when its maps exist, and the cheap
+    feature-similarity estimators (RSA, CKA, DDS: a Gram matrix per model). ModelGiF needs
+    its own attribution pass (``--methods ... gradient_field``) and joins when that runs."""
     names = [m for m in methods if m in ESTIMATORS]
     if "gradxinput" in methods:
         names += ["depara", "depara_edge"]
-    return names + ["rsa"]
+    if "gradient_field" in methods:
+        names += ["modelgif"]
+    return names + ["rsa", "cka", "dds"]
 
 
 def expand_targets(names, targets: tuple[str, ...]) -> tuple[str, ...]:

@@ -29,7 +29,9 @@ from harness.estimators import ESTIMATORS, EstimatorParams, parse_estimator, ran
 from harness.estimators.labelled import LABELLED_ESTIMATORS
 from harness.estimators.labelled.stage import benchmark_affinities, labelled_target
 from harness.evaluation import agreement, zoo_ground_truth, task_tree
+from harness.evaluation.stability import stability, stability_line
 from harness.evaluation.suite import evaluate_suite
+from harness.probing.artifacts import rows_of
 from harness.model.size import parameter_count
 from harness.analyses.select_layer.command import pair_document, zoo_layer_truth
 from harness.runtime import budget
@@ -90,6 +92,9 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
         console.print(f"warning: {warning}", style="yellow", soft_wrap=True)
     timings["probe_set"] = time.perf_counter() - tick
 
+    if config.stability and not (config.ground_truth or zoo.ground_truth):
+        raise HarnessError("option --stability re-scores estimators against a ground truth, and this zoo has none; "
+                           "pass --ground-truth CSV or drop --stability")
     budget.check(probe.n_images, config.settings.max_feature_units, config.estimators, budget.memory_limit(config.max_memory),
                  n_models=len(zoo.cards), probe_size=probe_size)
 
@@ -119,10 +124,14 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
                 console.print(f"warning: {warning}", style="yellow", soft_wrap=True)
             affinities.update(labelled)
             estimator_info.update({name: {"estimator": name, "target": None, "reads_maps": [], "labelled": True,
-                                          "description": LABELLED_ESTIMATORS.get(name).description} for name in labelled})
+                                          "description": LABELLED_ESTIMATORS.get(name).description,
+                                          "reference": LABELLED_ESTIMATORS.get(name).reference} for name in labelled})
             timings["labelled_estimators"] = sum(labelled_seconds.values())
             costs.update({name: {"seconds": round(seconds, 4), "peak_mb": None} for name, seconds in labelled_seconds.items()})
         labelled_section = labelled_target(native, probe, config.labels, config.labelled_estimators) if config.labels else None
+        if config.stability:
+            with console.status(f"re-scoring over {config.stability} resampled setups ..."):
+                stability_doc = setup_stability(zoo, native, affinities, config, params)
         gallery = {a.model_id: gallery_maps(a, config.settings.gallery_images) for a in native}
     layer_selection = [
         pair_document(zoo, source, target, probe, probe_name, layers=None, depara_lambda=config.depara_lambda,
@@ -173,6 +182,8 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
     }
     if labelled_section is not None:
         report["labelled_target"] = labelled_section
+    if config.stability:
+        report["stability"] = stability_doc
     if layer_selection:
         report["layer_selection"] = layer_selection
     return RunResult(config, report, render_markdown(report), gallery, probe.images[: config.settings.gallery_images])
@@ -259,6 +270,27 @@ def evaluate_all(zoo: Zoo, affinities: dict, ids: list[str], config: RunConfig,
         info["ceiling"] = {k: ceiling[k] for k in ("p_at_k", "r_at_k", "spearman", "kendall", "p_at_1", "p_at_5", "spearman_ci", "p_at_5_ci")}
         info["repeat_path"] = _relative(zoo.ground_truth_repeat, zoo.root)
     return evaluation, static_baselines, info
+
+
+def setup_stability(zoo: Zoo, native: list, affinities: dict, config: RunConfig, params: EstimatorParams) -> dict:
+    """``--stability N``: every estimator re-scored over resampled models, targets and probe images.
+
+    Label-free estimators are recomputed on each image subset; labelled ones keep their
+    full-probe matrices (their labels would need re-pooling per subset), so for them only
+    models and targets are resampled.
+    """
+    gt = zoo_ground_truth(zoo, config.ground_truth or zoo.ground_truth)
+    ids = [a.model_id for a in native]
+    label_free = [name for name in affinities if name in config.estimators]
+
+    def reestimate(rows: np.ndarray) -> dict[str, np.ndarray]:
+        subset = [rows_of(a, rows) for a in native]
+        fresh = {name: estimate_on_grids(name, subset, params, config.settings.map_size,
+                                         uses_maps=bool(ESTIMATORS.get(parse_estimator(name)[0]).reads)).matrix for name in label_free}
+        return {name: fresh.get(name, a.matrix) for name, a in affinities.items()}
+
+    return stability({name: a.matrix for name, a in affinities.items()}, ids, gt, setups=config.stability, seed=config.seed,
+                     n_images=native[0].n_images if native else None, reestimate=reestimate)
 
 
 def _estimator_info(name: str) -> dict:
@@ -417,6 +449,8 @@ def run_from_args(args: argparse.Namespace, console: Console) -> int:
     console.print(summary_table(result.report))
     if result.report["evaluation"]:
         console.print(verdict_line(result.report["evaluation"]), markup=False, highlight=False, soft_wrap=True)
+    if result.report.get("stability"):
+        console.print(stability_line(result.report["stability"]), markup=False, highlight=False, soft_wrap=True)
     console.print(timing_table(result.report))
     console.print(f"wrote {', '.join(str(f) for f in files)}")
     return 0

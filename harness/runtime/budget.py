@@ -30,7 +30,7 @@ from harness.common.errors import HarnessError
 #: Bytes per image pair at the peak of one model's pdist + rankdata (float64 distances, float64 ranks,
 #: int64 sort order and temporaries): 65 measured (benchmarks/scale.py --only pairs, n = 3000 and 5000), 72 with a margin.
 PAIR_BYTES_PER_PAIR = 72
-PAIRWISE_ESTIMATORS = ("depara", "rsa")
+PAIRWISE_ESTIMATORS = ("depara", "rsa", "cka", "cka-linear", "cka-rbf", "cka-linear-debiased", "cka-rbf-debiased", "dds")
 #: Fixed allowance for the chunked map reduction and the interpreter.
 BASE_BYTES = 768 * 2**20
 #: Standardised rank vectors stay in memory up to this size, then go to a temporary file (ranks.spearman_matrix).
@@ -108,6 +108,6 @@ def check(n_images: int, max_units: int, estimators: tuple[str, ...], limit: int
         raise HarnessError(
             f"probe set of {n_images} images: the image-pair estimators ({', '.join(PAIRWISE_ESTIMATORS)}) need about "
             f"{need / 2**30:.1f} GiB (quadratic in images), over the limit of {limit / 2**30:.1f} GiB; use --images {cap} "
-            "or fewer, drop depara/rsa from --estimators, or raise --max-memory"
+            "or fewer, drop the image-pair estimators from --estimators, or raise --max-memory"
         )
     return need
