@@ -31,12 +31,13 @@ def summary_rows(result: Mapping) -> list[list[str]]:
         gt = (e.get("ground_truth") or {}).get("metrics", {})
         rows.append([name, str(len(e["shared_models"])), _f(e["affinity"]["pearson"]), _f(e["affinity"]["spearman"]),
                      _f(e["mean_kendall"]), _f(e["mean_top5_overlap"]), _delta(gt.get("p_at_1")), _delta(gt.get("p_at_5")),
-                     _delta(gt.get("spearman"))])
+                     _delta(gt.get("spearman")), _delta(gt.get("weighted_tau")), _delta(gt.get("rel_at_1"))])
     return rows
 
 
 HEADER = ("estimator", "shared models", "affinity Pearson", "affinity Spearman", "mean ranking Kendall",
-          "mean top-5 overlap", "ΔP@1 [95% CI]", "ΔP@5 [95% CI]", "Δ mean Spearman [95% CI]")
+          "mean top-5 overlap", "ΔP@1 [95% CI]", "ΔP@5 [95% CI]", "Δ mean Spearman [95% CI]", "Δ weighted τ [95% CI]",
+          "ΔRel@1 [95% CI]")
 
 
 TERMINAL_HEADER = ("estimator", "affinity ρ", "ranking τ", "ΔP@5", "Δ Spearman", "P@5 A→B", "new in top-5")

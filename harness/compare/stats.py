@@ -21,7 +21,7 @@ from harness.evaluation import GroundTruth, evaluate
 from harness.evaluation.correlations import rank_correlations
 
 #: Per-target statistics of report["evaluation"][est]["per_target"] compared with paired CIs.
-GT_METRICS = ("p_at_1", "p_at_5", "spearman")
+GT_METRICS = ("p_at_1", "p_at_5", "spearman", "weighted_tau", "pearson", "rel_at_1")
 TOP = 5
 
 
@@ -110,7 +110,7 @@ def restricted_per_target(report: Mapping, name: str, shared: Sequence[str]) -> 
         rows = evaluate(matrix, list(shared), truth, relevant=int(ev.get("relevant", 5)), n_boot=1)["per_target"]
     except HarnessError:  # fewer than 2 shared models in the truth, or no target left: nothing to compare
         return {}
-    return {t: {k: r[k] for k in GT_METRICS} for t, r in rows.items()}
+    return {t: {k: r.get(k) for k in GT_METRICS} for t, r in rows.items()}
 
 
 def ground_truth_deltas(pa: Mapping, pb: Mapping, n_boot: int, seed: int, basis: str) -> dict[str, Any]:

@@ -12,7 +12,7 @@ SCHEMA_VERSION = 1
 #: Keys that legitimately differ between two runs on the same inputs (``provenance`` holds the
 #: command line and working directory, e.g. another ``--out``; ``cache``: which models were hits
 #: depends on earlier runs).
-VOLATILE_KEYS = ("created", "timings", "provenance", "cache")
+VOLATILE_KEYS = ("created", "timings", "provenance", "cache", "cost")
 
 
 def clean(value: Any, digits: int = 10) -> Any:

@@ -119,7 +119,8 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
         estimator_info = {name: _estimator_info(name) for name in config.estimators}
         labelled_seconds: dict[str, float] = {}
         if config.labelled_benchmark:
-            labelled, labelled_seconds, label_warnings = benchmark_affinities(native, probe, config.labelled_estimators)
+            labelled, labelled_costs, label_warnings = benchmark_affinities(native, probe, config.labelled_estimators)
+            labelled_seconds = {name: cost["seconds"] for name, cost in labelled_costs.items()}
             for warning in label_warnings:
                 console.print(f"warning: {warning}", style="yellow", soft_wrap=True)
             affinities.update(labelled)
@@ -127,7 +128,7 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
                                           "description": LABELLED_ESTIMATORS.get(name).description,
                                           "reference": LABELLED_ESTIMATORS.get(name).reference} for name in labelled})
             timings["labelled_estimators"] = sum(labelled_seconds.values())
-            costs.update({name: {"seconds": round(seconds, 4), "peak_mb": None} for name, seconds in labelled_seconds.items()})
+            costs.update({name: cost for name, cost in labelled_costs.items() if name in labelled})
         labelled_section = labelled_target(native, probe, config.labels, config.labelled_estimators) if config.labels else None
         if config.stability:
             with console.status(f"re-scoring over {config.stability} resampled setups ..."):

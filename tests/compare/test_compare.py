@@ -47,7 +47,7 @@ def test_added_models_and_shared_correlations(reports, tmp_path):
     assert result["models"]["added"] == ["autoenc", "densenet", "tiny-nhwc"]
     assert result["models"]["unchanged"] == ["mobilenet", "resnet-a", "resnet-b"]
     assert result["models"]["removed"] == result["models"]["changed"] == []
-    assert set(result["estimators"]) == {"saliency", "gradxinput", "elrp", "depara", "depara_edge", "rsa"}
+    assert set(result["estimators"]) == {"saliency", "gradxinput", "elrp", "depara", "depara_edge", "rsa", "cka", "dds"}
     for e in result["estimators"].values():
         assert e["shared_models"] == ["mobilenet", "resnet-a", "resnet-b"]
         assert e["affinity"]["n_pairs"] == 6

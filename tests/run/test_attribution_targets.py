@@ -22,7 +22,7 @@ def test_estimators_are_computed_under_each_target(zoo, tmp_path):
     assert code == 0
     data = json.loads((tmp_path / "report.json").read_text())
     assert list(data["estimators"]) == ["saliency", "saliency@energy", "gradxinput", "gradxinput@energy",
-                                        "depara", "depara@energy", "depara_edge", "rsa"]
+                                        "depara", "depara@energy", "depara_edge", "rsa", "cka", "dds"]
     assert set(data["evaluation"]) == set(data["estimators"])
     assert set(data["attribution_targets"]) == {"sum", "energy"}
     info = data["estimator_info"]

@@ -46,7 +46,7 @@ def test_report_has_the_documented_keys(report):
     for model in data["models"]:
         assert model["parity_max_abs_err"] < 1e-4
         assert model["input_size"] in ([32, 32], [16, 16])
-    assert set(data["estimators"]) == {"saliency", "gradxinput", "elrp", "depara", "depara_edge", "rsa"}
+    assert set(data["estimators"]) == {"saliency", "gradxinput", "elrp", "depara", "depara_edge", "rsa", "cka", "dds"}
     assert (out / "report.md").exists()
     targets = {m["id"]: m["attribution_target"]["kind"] for m in data["models"]}
     assert targets["resnet-b"] == "argmax" and targets["resnet-a"] == "probe_sum"

@@ -50,7 +50,7 @@ def test_outputs_and_reference(result):
     assert configs == [("synthetic-indoor", 4), ("synthetic-indoor", 8), ("synthetic-studio", 4), ("synthetic-studio", 8), (folder, 4)]
     assert doc["skipped"] == [f"{folder}: 8 images (only 5)"]
     for row in doc["configurations"]:
-        assert set(row["estimators"]) == {"saliency", "gradxinput", "elrp", "depara", "depara_edge", "rsa"}
+        assert set(row["estimators"]) == {"saliency", "gradxinput", "elrp", "depara", "depara_edge", "rsa", "cka", "dds"}
         for s in row["estimators"].values():
             assert -1 <= s["affinity_spearman"] <= 1 and -1 <= s["mean_ranking_kendall"] <= 1
             assert 0 <= s["p_at_5"] <= 1 and len(s["p_at_5_ci"]) == 2

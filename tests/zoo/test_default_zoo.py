@@ -74,4 +74,6 @@ def test_run_on_the_default_zoo(tmp_path):
         assert result["spearman"] is not None, name
     assert report["ground_truth"]["ceiling"] is not None
     assert report["ground_truth"]["ceiling"]["spearman"] is not None
-    assert (out / "report.html").stat().st_size <= 1_500_000  # the page stays light (issue 15: it was 3.8 MB)
+    # the page stays light (issue 15: it was 3.8 MB); 1.57 MB measured with 8 default estimators (cka and dds
+    # added about 60 KB of heatmap and tree each to the 6 that fitted in 1.5 MB)
+    assert (out / "report.html").stat().st_size <= 1_750_000

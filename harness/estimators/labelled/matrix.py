@@ -7,12 +7,12 @@ where given). Estimators with a ``combine`` hook (NCTI) score a whole target col
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 
 from harness.probing.artifacts import ModelArtifacts
+from harness.runtime.cost import measured
 from harness.estimators.base import stacked_features
 from harness.estimators.labelled.base import LABELLED_ESTIMATORS, Features, LabelledEstimator, TargetLabels
 
@@ -35,24 +35,24 @@ def labelled_affinities(
     labels: Mapping[str, TargetLabels],
     names: Sequence[str],
     source_probs: Mapping[str, np.ndarray] | None = None,
-) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-    """({estimator: N x N matrix}, {estimator: seconds}); the diagonal is left as computed."""
+) -> tuple[dict[str, np.ndarray], dict[str, dict]]:
+    """({estimator: N x N matrix}, {estimator: {"seconds", "peak_mb"}}); the diagonal is left as computed."""
     features = [Features(f) for f in stacked_features(artifacts)]
     ids = [a.model_id for a in artifacts]
     tasks = [a.task for a in artifacts]
-    matrices, seconds = {}, {}
+    matrices, costs = {}, {}
     for name in names:
         estimator = LABELLED_ESTIMATORS.get(name)
-        tick = time.perf_counter()
         matrix = np.full((len(ids), len(ids)), np.nan)
-        columns = {task: source_column(estimator, features, labels[task], _probs(estimator, ids, source_probs))
-                   for task in dict.fromkeys(tasks) if task in labels}
+        with measured() as cost:
+            columns = {task: source_column(estimator, features, labels[task], _probs(estimator, ids, source_probs))
+                       for task in dict.fromkeys(tasks) if task in labels}
         for t, task in enumerate(tasks):
             if task in columns:
                 matrix[:, t] = columns[task]
         matrices[name] = matrix
-        seconds[name] = time.perf_counter() - tick
-    return matrices, seconds
+        costs[name] = cost.as_dict()
+    return matrices, costs
 
 
 def column_scores(artifacts: Sequence[ModelArtifacts], target: TargetLabels, names: Sequence[str],

@@ -27,8 +27,8 @@ def source_probabilities(artifacts: Sequence[ModelArtifacts]) -> dict[str, np.nd
 
 
 def benchmark_affinities(artifacts: Sequence[ModelArtifacts], probe: ProbeSet,
-                         names: Sequence[str]) -> tuple[dict[str, Affinity], dict[str, float], list[str]]:
-    """{estimator: Affinity}; seconds per estimator (+ labels); warnings (one line each).
+                         names: Sequence[str]) -> tuple[dict[str, Affinity], dict[str, dict], list[str]]:
+    """{estimator: Affinity}; cost per estimator ({"seconds", "peak_mb"}; also "labels"); warnings (one line each).
 
     Targets whose task the generator does not label, or whose labels on this probe set have a
     single class or value, get a NaN column (ranked, but their per-target numbers mean
@@ -47,16 +47,16 @@ def benchmark_affinities(artifacts: Sequence[ModelArtifacts], probe: ProbeSet,
     labels = {task: target for task, target in labels.items() if problems[task] is None}
     if not labels:
         raise HarnessError(f"--labelled-benchmark: no target's labels vary on this probe set ({'; '.join(filter(None, problems.values()))})")
-    seconds = {"labels": time.perf_counter() - tick}
+    costs = {"labels": {"seconds": round(time.perf_counter() - tick, 4), "peak_mb": None}}
     matrices, timing = labelled_affinities(artifacts, labels, names, source_probabilities(artifacts))
-    seconds.update(timing)
+    costs.update(timing)
     ids = tuple(a.model_id for a in artifacts)
     out = {}
     for name, matrix in matrices.items():
         matrix = np.asarray(matrix, dtype=np.float64)
         matrix.setflags(write=False)
         out[name] = Affinity(name=name, model_ids=ids, matrix=matrix)
-    return out, seconds, warnings
+    return out, costs, warnings
 
 
 def labelled_target(artifacts: Sequence[ModelArtifacts], probe: ProbeSet, spec: str, names: Sequence[str]) -> dict:
