@@ -153,6 +153,10 @@ def diff_text(d: tuple[float, float, float]) -> str:
 
 
 # ---------------------------------------------------------------- the page
+#: Start of the section that benchmarks/field_table.py maintains at the end of the findings page.
+FIELD_MARKER = "<!-- field_table.py -->"
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--zoo", type=Path, default=None)
@@ -291,6 +295,9 @@ def main(argv: list[str] | None = None) -> int:
     probed = ", ".join(f"{name}: {done} of {total} models probed, the rest read from the cache" for name, (done, total) in PROBED.items())
     lines += ["", f"_Generated in {time.perf_counter() - tick:.0f} s ({probed})._", ""]
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    old = args.out.read_text() if args.out.is_file() else ""
+    if FIELD_MARKER in old:  # the section benchmarks/field_table.py writes survives a regeneration of this page
+        lines += ["", old[old.index(FIELD_MARKER):].rstrip("\n")]
     write_all_atomic(args.out.parent, {args.out.name: "\n".join(lines).encode()}, last=args.out.name)
     print(f"wrote {args.out}")
     return 0

@@ -4,8 +4,13 @@ Imports, through ``import_card`` (what ``harness import`` runs), models this pro
 make: the vendored pretrained models of tests/data/pretrained (MediaPipe TFLite via tf2onnx,
 PaddleOCR via paddle2onnx), Model Zoo-era graphs (devkit/legacy_zoo.py, random weights), a
 small ViT and a ResNet-50 (torchvision-style, random weights) exported by torch.onnx's dynamo
-exporter, and Keras ResNet50/DenseNet121 (random weights) through tf2onnx at opset 18. Extra
-ONNX/TFLite files can be given on the command line (``--extra PATH:framework:H:W:layout``).
+exporter, Keras ResNet50/DenseNet121 (random weights) through tf2onnx at opset 18, and
+compressed models: the classic ONNX Model Zoo files shipped in the onnx wheel (weights made by
+ConstantOfShape), a convnet quantized by onnxruntime (QDQ, QOperator, dynamic), a float16 graph,
+and TFLite conversions of a Keras convnet (full-integer int8 and uint8 I/O, float16, dynamic
+range) through tf2onnx. Extra ONNX/TFLite files can be given on the command line
+(``--extra PATH:framework:H:W:layout``). Columns: parity at the output's scale (max |torch - ort|
+/ max |ort| of the worst tensor) and whether the per-element allclose (card atol/rtol) holds.
 
     python benchmarks/import_table.py [--quick] [--extra ...]
 """
@@ -42,15 +47,18 @@ def run_one(folder: Path, name: str, origin: str, exporter: str, path: Path, fra
     target = folder / f"{name}.onnx"
     if path != target:
         target.write_bytes(path.read_bytes())
-    card = write_card(folder, name, target.name, _probe(target), framework=framework, size=size, layout=layout, with_sha=False)
+    card_path = write_card(folder, name, target.name, _probe(target), framework=framework, size=size, layout=layout, with_sha=False)
     start = time.perf_counter()
     try:
-        model = import_card(load_card(card))
+        card = load_card(card_path)
+        model = import_card(card)
         p = model.parity
-        return (name, origin, exporter, "ok", f"{p.max_abs_err:.2g}", f"{p.max_rel_err:.2g}", f"{time.perf_counter() - start:.1f}")
+        per_element = "holds" if p.allclose(card.parity.atol) else "fails"
+        return (name, origin, exporter, p.precision, "ok", f"{p.max_rel_err:.2g}", per_element, f"{p.max_abs_err:.2g}",
+                f"{time.perf_counter() - start:.1f}")
     except HarnessError as exc:
         line = str(exc).split(": ", 1)[-1][:140]
-        return (name, origin, exporter, f"ERROR {line}", "-", "-", f"{time.perf_counter() - start:.1f}")
+        return (name, origin, exporter, "-", f"ERROR {line}", "-", "-", "-", f"{time.perf_counter() - start:.1f}")
 
 
 class Bottleneck(torch.nn.Module):
@@ -130,6 +138,14 @@ def keras_models(folder: Path):
     return out
 
 
+def _has_tf() -> bool:
+    try:
+        import tf2onnx  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
 def tflite_models(folder: Path):
     try:
         import tf2onnx
@@ -140,6 +156,48 @@ def tflite_models(folder: Path):
         path = folder / f"{stem}.onnx"
         tf2onnx.convert.from_tflite(str(PRETRAINED / f"{stem}.tflite"), opset=18, output_path=str(path))
         out.append((stem, "TFLite (MediaPipe, pretrained)", "tf2onnx --tflite opset 18", path, "tflite", size, "NHWC"))
+    return out
+
+
+def compressed_models(folder: Path, with_tf: bool):
+    """Quantized, float16 and computed-weight models, built with the suite's own builders."""
+    from onnxruntime import quantization as q
+
+    from tests.model.test_float16 import half_model
+    from tests.model.test_parity_verdict import convnet
+    from tests.model.test_quantized_formats import _Calibration
+
+    out = []
+    light = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
+    for path in sorted(light.glob("light_*.onnx")):
+        model = onnx.load(str(path))
+        dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+        out.append((path.stem, "ONNX Model Zoo (onnx wheel test data)", f"IR {model.ir_version} opset {model.opset_import[0].version}",
+                    path, "onnx", (dims[2], dims[3])))
+    base = convnet()
+    base.graph.input[0].type.tensor_type.shape.dim[0].dim_value = 1
+    onnx.save(base, str(folder / "float.onnx"))
+    for fmt in ("QDQ", "QOperator"):
+        q.quantize_static(str(folder / "float.onnx"), str(folder / f"ort-{fmt.lower()}.onnx"), _Calibration(),
+                          quant_format=getattr(q.QuantFormat, fmt), activation_type=q.QuantType.QUInt8, weight_type=q.QuantType.QInt8)
+        out.append((f"ort-{fmt.lower()}", "onnxruntime quantize_static (u8/s8)", fmt, folder / f"ort-{fmt.lower()}.onnx", "onnx", (16, 16)))
+    q.quantize_dynamic(str(folder / "float.onnx"), str(folder / "ort-dynamic.onnx"), weight_type=q.QuantType.QUInt8)
+    out.append(("ort-dynamic", "onnxruntime quantize_dynamic", "ConvInteger", folder / "ort-dynamic.onnx", "onnx", (16, 16)))
+    for half_io in (False, True):
+        name = f"fp16-{'half' if half_io else 'float'}-io"
+        onnx.save(half_model(half_io), str(folder / f"{name}.onnx"))
+        out.append((name, "float16 graph", "onnx.helper", folder / f"{name}.onnx", "onnx", (16, 16)))
+    if with_tf:
+        import tf2onnx
+
+        from tests.model.test_tflite_compressed import MODES, _keras_convnet, _tflite
+
+        keras_model = _keras_convnet()
+        for mode in MODES:
+            (folder / f"tfl-{mode}.tflite").write_bytes(_tflite(keras_model, mode))
+            tf2onnx.convert.from_tflite(str(folder / f"tfl-{mode}.tflite"), opset=17, output_path=str(folder / f"tfl-{mode}.onnx"))
+            out.append((f"tflite-{mode}", "TFLite (Keras convnet)", "tf2onnx --tflite opset 17", folder / f"tfl-{mode}.onnx",
+                        "tflite", (16, 16), "NHWC"))
     return out
 
 
@@ -162,16 +220,17 @@ def main() -> int:
         cases += torch_models(folder, args.quick)
         if not args.quick:
             cases += keras_models(folder)
+        cases += compressed_models(folder, with_tf=_has_tf())
         for spec in args.extra:
             path, framework, h, w, *layout = spec.split(":")
             cases.append((Path(path).stem, "user", "-", Path(path), framework, (int(h), int(w)), *(layout or ["NCHW"])))
         for name, origin, exporter, path, framework, size, *layout in cases:
             rows.append(run_one(folder, name, origin, exporter, Path(path), framework, size, *(layout or ["NCHW"])))
             print(" | ".join(rows[-1]), flush=True)
-    ok = sum(r[3] == "ok" for r in rows)
+    ok = sum(r[4] == "ok" for r in rows)
     print()
-    print("| model | origin | exporter/opset | import | parity max abs | parity max rel | import s |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| model | origin | exporter/opset | precision | import | parity at scale | per element | max abs | import s |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     for row in rows:
         print("| " + " | ".join(row) + " |")
     print(f"\nimported {ok}/{len(rows)} ({100 * ok / len(rows):.0f}%)")
