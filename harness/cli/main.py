@@ -25,6 +25,7 @@ from harness.cli.options import (
     add_cache_arguments, add_compare_arguments, add_evaluate_arguments, add_run_arguments, add_select_layer_arguments, add_sensitivity_arguments,
     add_sharing_arguments,
 )
+from harness.cli.options import add_card_arguments
 
 console = make_console()
 err_console = make_console(stderr=True)
@@ -143,6 +144,8 @@ DELEGATED = (
      add_sharing_arguments, "harness.analyses.sharing.run", "run_sharing"),
     ("cache", "artifact cache: info (size, entries), list, prune", add_cache_arguments,
      "harness.runtime.cache_command", "run_cache_command"),
+    ("card", "write a model card for a bare ONNX file (input, framework, probe layer read from the graph)",
+     add_card_arguments, "harness.model.card_writer", "run_card_command"),
 )
 
 

@@ -162,3 +162,11 @@ def add_sharing_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--sigma", type=float, default=None, help="noise scale of regression heads (default: maximum likelihood)")
     p.add_argument("--max-rows", type=int, default=None,
                    help="images x samples per stacked forward (default: sized to keep each stacked activation near 4 MB)")
+
+
+def add_card_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", type=path_arg, help="the ONNX file to describe")
+    p.add_argument("--id", default=None, help="card id (default: the file's stem)")
+    p.add_argument("--task", default=None, help="task label (default: 'unknown', reported as one to set)")
+    p.add_argument("--out", type=path_arg, default=None, help="card file to write (default: MODEL with .yaml, beside it)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing --out")
