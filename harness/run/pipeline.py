@@ -439,14 +439,19 @@ def timing_table(report: dict) -> Table:
     return table
 
 
-def run_from_args(args: argparse.Namespace, console: Console) -> int:
+def run_config(config: RunConfig, console: Console, *, write: bool = True) -> tuple[RunResult, list[Path]]:
+    """Preflight, every stage, and the report files (unless ``write`` is False): the one code path
+    behind ``harness run`` and :func:`harness.api.run`, so both check, compute and write alike."""
     from harness.run.preflight import preflight_run
 
-    config = config_from_args(args)
     config = preflight_run(config)  # options, --out, ground truth, probe source, cards, memory: before any probing
     result = execute(config, console)
-    out = output_dir(config, result.report)
-    files = write_report(result, out)
+    files = write_report(result, output_dir(config, result.report)) if write else []
+    return result, files
+
+
+def run_from_args(args: argparse.Namespace, console: Console) -> int:
+    result, files = run_config(config_from_args(args), console)
     console.print(summary_table(result.report))
     if result.report["evaluation"]:
         console.print(verdict_line(result.report["evaluation"]), markup=False, highlight=False, soft_wrap=True)

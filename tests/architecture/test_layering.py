@@ -15,7 +15,7 @@ from tests.architecture.imports import cycles, folder_graph, import_graph, modul
 STAGES = (
     "harness.common", "harness.probes", "harness.adapters", "harness.model", "harness.attribution", "harness.probing",
     "harness.runtime", "harness.estimators", "harness.evaluation", "harness.report", "harness.compare",
-    "harness.analyses", "harness.run", "harness.cli",
+    "harness.analyses", "harness.run", "harness.cli", "harness.api",
 )
 
 
