@@ -12,6 +12,8 @@ There is no down-conversion of opsets: ops are converted at their own version
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -78,10 +80,38 @@ def fold_constants(model: onnx.ModelProto, ctx: PassContext) -> onnx.ModelProto:
     """
     import onnxscript.optimizer
 
+    if not foldable(model):  # the optimiser costs seconds on a large graph even when it changes nothing
+        return model
     model, added = _with_outputs(model, ctx.keep)
     model = onnxscript.optimizer.optimize(model)
     # Outputs the optimiser kept are the ones we appended, still last in the list.
     return _drop_added_outputs(model, added)
+
+
+#: Ops the optimiser removes or folds whatever their inputs (shape queries on a pinned input).
+_ALWAYS_FOLDED = frozenset({"Identity", "Shape", "Size", "ConstantOfShape", "Dropout"})
+
+
+def foldable(model: onnx.ModelProto) -> bool:
+    """Whether constant folding can change ``model``: a function to inline, an Identity or shape
+    query, or a node all of whose inputs are constants (initializers or Constant outputs).
+
+    A plain exported convnet (Conv/Relu/Add on weights and activations) has none, and skipping
+    the optimiser then saves its whole cost (1.1 s of a ResNet-50's import).
+    """
+    if len(model.functions):
+        return True
+    constants = {init.name for init in model.graph.initializer}
+    constants.update(o for n in model.graph.node if n.op_type == "Constant" and n.domain in ("", "ai.onnx") for o in n.output)
+    for node in model.graph.node:
+        if node.domain not in ("", "ai.onnx") or node.op_type == "Constant":
+            continue
+        if node.op_type in _ALWAYS_FOLDED:
+            return True
+        inputs = [name for name in node.input if name]
+        if inputs and all(name in constants for name in inputs):
+            return True
+    return False
 
 
 def node_attributes(node: onnx.NodeProto, drop: tuple[str, ...] = ()) -> dict:
@@ -324,9 +354,46 @@ def infer_shapes(model: onnx.ModelProto, ctx: PassContext) -> onnx.ModelProto:
     are known too; onnx2torch needs the rank of BatchNorm inputs.
     """
     try:
-        return onnx.shape_inference.infer_shapes(model, data_prop=True)
+        return shapes_inferred(model, data_prop=True)
     except Exception:  # inference that stops at an op it cannot type is not fatal: fall back
-        return onnx.shape_inference.infer_shapes(model)
+        return shapes_inferred(model, data_prop=False)
+
+
+#: Initializers with more elements than this are hidden from shape inference (as typed graph
+#: inputs): their values never decide a shape, and serialising them is most of its cost (a
+#: ResNet-50's 100 MB of weights: 2 s of the 2.1 s inference took).
+SHAPE_ONLY_ELEMENTS = 4096
+
+
+def shapes_inferred(model: onnx.ModelProto, data_prop: bool = False) -> onnx.ModelProto:
+    """``model`` (changed in place and returned) with the value_info and output types that ONNX
+    shape inference finds, computed on a light copy: the graph without its large weights, which
+    stand in as typed inputs (so no weight is copied or serialised)."""
+    big = [init for init in model.graph.initializer if math.prod(init.dims) > SHAPE_ONLY_ELEMENTS]
+    if not big:
+        return onnx.shape_inference.infer_shapes(model, data_prop=data_prop)
+    hidden = {init.name for init in big}
+    light = onnx.ModelProto(ir_version=model.ir_version, producer_name=model.producer_name,
+                            producer_version=model.producer_version, domain=model.domain, model_version=model.model_version)
+    light.opset_import.extend(model.opset_import)
+    light.functions.extend(model.functions)
+    graph = light.graph
+    graph.name = model.graph.name
+    graph.node.extend(model.graph.node)
+    graph.input.extend(model.graph.input)
+    listed = {value.name for value in model.graph.input}
+    graph.input.extend(helper.make_tensor_value_info(init.name, init.data_type, list(init.dims))
+                       for init in big if init.name not in listed)
+    graph.output.extend(model.graph.output)
+    graph.value_info.extend(model.graph.value_info)
+    graph.initializer.extend(init for init in model.graph.initializer if init.name not in hidden)
+    graph.sparse_initializer.extend(model.graph.sparse_initializer)
+    inferred = onnx.shape_inference.infer_shapes(light, data_prop=data_prop)
+    del model.graph.value_info[:]
+    model.graph.value_info.extend(v for v in inferred.graph.value_info if v.name not in hidden)
+    for output, typed_output in zip(model.graph.output, inferred.graph.output):
+        output.CopyFrom(typed_output)
+    return model
 
 
 #: Ops whose onnx2torch converters read their input's rank from the graph's value_info.

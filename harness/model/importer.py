@@ -20,7 +20,7 @@ import onnx
 import torch
 
 from harness.adapters import ADAPTERS
-from harness.adapters.passes import PassFailure, PassRefusal, default_opset
+from harness.adapters.passes import PassFailure, PassRefusal, default_opset, shapes_inferred
 from harness.model.converters import register_all
 from harness.model.card import ModelCard
 from harness.common.errors import HarnessError, ImportFailure
@@ -301,6 +301,34 @@ def _node_attributed_converters() -> Iterator[None]:
         converter_module.get_converter = original
 
 
+@contextlib.contextmanager
+def _weightless_shape_inference() -> Iterator[None]:
+    """onnx2torch's own shape inference, run without serialising the weights (see
+    :func:`harness.adapters.passes.shapes_inferred`): for a ResNet-50 it took 3 s of an import."""
+    from onnx2torch import converter
+
+    original = converter.safe_shape_inference
+    edited: list[tuple[onnx.ModelProto, list[onnx.ValueInfoProto]]] = []
+
+    def infer(model: onnx.ModelProto, **kwargs) -> onnx.ModelProto:
+        # onnx2torch drops initializers from the graph inputs of the model it gets: keep the
+        # caller's input list (small) to put back, instead of copying the weights.
+        kept = [onnx.ValueInfoProto() for _ in model.graph.input]
+        for copy, value in zip(kept, model.graph.input):
+            copy.CopyFrom(value)
+        edited.append((model, kept))
+        return shapes_inferred(model, **kwargs)
+
+    converter.safe_shape_inference = infer
+    try:
+        yield
+    finally:
+        converter.safe_shape_inference = original
+        for model, inputs in edited:
+            del model.graph.input[:]
+            model.graph.input.extend(inputs)
+
+
 def _first_line(exc: BaseException) -> str:
     """The first line of one of the harness's own messages (never of a third-party exception's)."""
     text = str(exc).strip()
@@ -338,7 +366,7 @@ def convert(model: onnx.ModelProto, label: str) -> torch.fx.GraphModule:
     register_all()
     opsets = {entry.domain: entry.version for entry in model.opset_import}
     try:
-        with _node_attributed_converters():  # warnings are recorded by captured_noise around the import
+        with _node_attributed_converters(), _weightless_shape_inference():  # warnings: recorded by captured_noise
             return onnx2torch.convert(model).eval()
     except _NodeFailure as failure:
         proto = failure.node.proto
@@ -396,8 +424,12 @@ class _ListHandler(logging.Handler):
         self.messages.append(f"{record.name}: {text[0] if text else ''}")
 
 
-def trial_shapes(graph: torch.fx.GraphModule, layers: LayerIndex, x: torch.Tensor) -> dict[str, tuple[int, ...]]:
-    """Output shape of every layer, from one forward pass with recording hooks."""
+@contextlib.contextmanager
+def recording_shapes(graph: torch.fx.GraphModule, layers: LayerIndex) -> Iterator[dict[str, tuple[int, ...]]]:
+    """Record the output shape of every layer during the forward passes inside the block.
+
+    The hooks are removed on exit, also when the block raises.
+    """
     shapes: dict[str, tuple[int, ...]] = {}
     handles = []
     by_module: dict[str, list] = {}
@@ -412,12 +444,33 @@ def trial_shapes(graph: torch.fx.GraphModule, layers: LayerIndex, x: torch.Tenso
                         shapes[layer.tensor] = tuple(value.shape)
 
             handles.append(graph.get_submodule(module_name).register_forward_hook(hook))
-        with torch.no_grad():
-            graph(x)
+        yield shapes
     finally:
         for handle in handles:
             handle.remove()
+
+
+def trial_shapes(graph: torch.fx.GraphModule, layers: LayerIndex, x: torch.Tensor) -> dict[str, tuple[int, ...]]:
+    """Output shape of every layer, from one forward pass with recording hooks."""
+    with recording_shapes(graph, layers) as shapes, torch.no_grad():
+        graph(x)
     return shapes
+
+
+def batch_one_shapes(shapes: dict[str, tuple[int, ...]], batch: int, static: onnx.ModelProto) -> dict[str, tuple[int, ...]]:
+    """Shapes recorded at ``batch`` images, as they are for one image (a dynamic-batch model).
+
+    A tensor's leading dimension is the batch when it equals ``batch`` and static shape
+    inference did not find it to be that constant (batch dims stay symbolic there, because
+    the card pins only the spatial size).
+    """
+    constant_first = {}
+    for value in (*static.graph.value_info, *static.graph.output, *static.graph.input):
+        dims = value.type.tensor_type.shape.dim if value.type.HasField("tensor_type") else ()
+        if dims and dims[0].HasField("dim_value"):
+            constant_first[value.name] = dims[0].dim_value
+    return {name: ((1, *shape[1:]) if shape and shape[0] == batch and constant_first.get(name) != batch else shape)
+            for name, shape in shapes.items()}
 
 
 def import_card(card: ModelCard, *, parity_batch: int = 2, check_parity: bool = True) -> ProbedModel:
@@ -469,19 +522,24 @@ def _import(card: ModelCard, parity_batch: int, check_parity: bool) -> ProbedMod
     batch = fixed_batch or parity_batch
     x_nchw = random_input(card.input, batch, seed=0)
     x_graph = x_nchw.permute(0, 2, 3, 1).contiguous() if card.input.layout == "NHWC" else x_nchw
+    model = ProbedModel(card=card, graph=graph, layers=layers, probe=layers.resolve(probe_tensor, label), parity=None,
+                        fixed_batch=fixed_batch)
     try:
-        shapes = trial_shapes(graph, layers, x_graph[:1] if fixed_batch is None else x_graph)
+        if check_parity:  # one forward serves the trial shapes and the parity check
+            with recording_shapes(graph, layers) as shapes:
+                model.parity = parity_check(model, original, x_graph, x_nchw, normalised)
+            if fixed_batch is None:
+                shapes = batch_one_shapes(shapes, batch, normalised)
+        else:
+            shapes = trial_shapes(graph, layers, x_graph[:1] if fixed_batch is None else x_graph)
     except HarnessError:
         raise
     except Exception as exc:  # a converted module that fails on the card's input
         raise ImportFailure(f"{label}: the converted graph fails on a {card.input.layout} input of size "
                             f"{list(card.input.size)} ({type(exc).__name__} in torch); check input.size, input.layout and "
                             f"input.channels against the model ({DEBUG_HINT})") from exc
-    layers = layers.with_shapes(shapes)
-    probe = layers.resolve(probe_tensor, label)
-    model = ProbedModel(card=card, graph=graph, layers=layers, probe=probe, parity=None, fixed_batch=fixed_batch)
-    if check_parity:
-        model.parity = parity_check(model, original, x_graph, x_nchw, normalised)
+    model.layers = layers.with_shapes(shapes)
+    model.probe = model.layers.resolve(probe_tensor, label)
     if model.parity is not None and not model.parity.passed(card.parity.atol, card.parity.scaled):
         p = model.parity
         if p.nonfinite:
