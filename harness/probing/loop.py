@@ -23,6 +23,7 @@ import numpy as np
 import torch
 
 from harness.probing.artifacts import ModelArtifacts
+from harness.probing.batching import MAX_BATCH, PROBE_IMAGES, BatchChoice, auto_batch
 from harness.attribution import AttributionParams, attribute
 from harness.attribution.named_targets import ATTRIBUTION_TARGETS, DEFAULT_TARGET, ChannelStats, StatsAccumulator, map_key
 from harness.model.card import InputSpec
@@ -45,12 +46,16 @@ class ProbeSettings:
 
     methods: tuple[str, ...]
     map_size: int | tuple[int, int] | None = None
-    batch_size: int = 32
+    batch_size: int | None = None  # None: chosen per model from the memory budget (harness.probing.batching)
     max_feature_units: int = 16384
     eps: float = 1e-4
     ig_steps: int = 50
     targets: tuple[str, ...] = (DEFAULT_TARGET,)  # named attribution targets (harness.attribution.named_targets)
     gallery_images: int = 4  # maps kept at full resolution for the report's gallery
+
+
+#: Memory budget assumed by :func:`probe_model` when its caller gives none.
+DEFAULT_BUDGET = 4 * 2**30
 
 
 class ArtifactSink(Protocol):
@@ -79,6 +84,7 @@ class ProbeOutcome:
     map_shape: tuple[int, int] | None = None  # (height, width) of the stored maps
     probe_layout: str | None = None  # None: the graph does not determine it (taken as NCHW)
     target_stats: ChannelStats | None = None  # per-channel probe-layer statistics, when a target needed them
+    batch: BatchChoice | None = None  # the batch size used, and how it was chosen
 
 
 def black_baseline(spec: InputSpec) -> tuple[float, ...]:
@@ -173,6 +179,7 @@ def probe_model(
     advance: Callable[[int], None] = lambda n: None,
     sink: ArtifactSink | None = None,
     flush_bytes: int = 256 * 2**20,
+    memory_budget: int | None = None,
 ) -> ProbeOutcome:
     """Attribution maps for ``settings.methods`` under every ``settings.targets`` and probe-layer
     features over the whole probe set.
@@ -183,13 +190,16 @@ def probe_model(
     Rows go to ``sink`` as arrays named ``maps.<method>`` and ``features``. Without a sink
     they are collected in memory and returned in the outcome's artifacts; with one, the
     outcome's artifacts carry no arrays (the sink owns them).
+
+    Without ``settings.batch_size`` (and a graph that fixes none), the batch is chosen from
+    ``memory_budget`` bytes (None: 4 GiB) and one measured attribution pass
+    (:mod:`harness.probing.batching`).
     """
     card = model.card
     probe_net = model.probe_module().to(device)
     target_layer = card.target.output if card.target.kind != "probe_sum" else None
     card_net = probe_net if target_layer is None else model.probe_module(target_layer).to(device)
     params = attribution_params(model, settings)
-    batch_size = model.fixed_batch or settings.batch_size
     memory = MemorySink() if sink is None else None
     buffer = _DeviceBuffer(sink or memory, device, flush_bytes)
     grid = (settings.map_size, settings.map_size) if isinstance(settings.map_size, int) else settings.map_size
@@ -200,9 +210,11 @@ def probe_model(
     stats = None
     if any(spec.needs_stats for spec in named.values()):
         tick = time.perf_counter()
-        stats = _channel_stats(probe_net, model, probe, batch_size, device, layout)
+        stats = _channel_stats(probe_net, model, probe, model.fixed_batch or settings.batch_size or MAX_BATCH, device, layout)
         seconds["statistics"] = time.perf_counter() - tick
     targets = {name: (card_net, None) if spec.build is None else (probe_net, spec.build(stats)) for name, spec in named.items()}
+    choice = _batch_choice(model, probe, settings, device, targets, params, probe_net, memory_budget)
+    batch_size = choice.size
     keys = [map_key(m, t) for t in settings.targets for m in settings.methods]
     # a card that names its classes declares a classifier: its softmax is LEEP's source distribution
     classifier = model.module().to(device) if card.classes else None
@@ -259,4 +271,25 @@ def probe_model(
         map_shape=map_shape,
         probe_layout=layout,
         target_stats=stats,
+        batch=choice,
     )
+
+
+def _batch_choice(model: ProbedModel, probe: ProbeSet, settings: ProbeSettings, device: torch.device, targets: dict,
+                  params: AttributionParams, probe_net: torch.nn.Module, memory_budget: int | None) -> BatchChoice:
+    """The given batch, the graph's fixed one, or one measured against the memory budget."""
+    if model.fixed_batch:
+        return BatchChoice(model.fixed_batch, None, None, "fixed by the graph")
+    if settings.batch_size:
+        return BatchChoice(settings.batch_size, None, None, "given")
+    _, x = next(iter(_batches(model, probe, min(PROBE_IMAGES, probe.n_images), device)))
+    net, fn = next(iter(targets.values()))
+
+    def one_pass() -> None:
+        if settings.methods:
+            attribute(net, x, settings.methods, target=fn, params=params)
+        else:
+            with torch.no_grad():
+                probe_net(x)
+
+    return auto_batch(one_pass, device, memory_budget or DEFAULT_BUDGET)

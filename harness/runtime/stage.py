@@ -32,6 +32,7 @@ class StageJob:
     settings: object  # harness.probing.loop.ProbeSettings (maps at native resolution)
     device: str
     cache_root: str
+    memory_budget: int | None = None  # bytes the probing may use (chooses the batch when none is given)
 
 
 @dataclass
@@ -64,7 +65,8 @@ def run_stage(job: StageJob, probe: ProbeSet, advance: Callable[[int], None] = l
     imported = time.perf_counter() - tick
     writer = cache.writer(job.key, probe.n_images)
     try:
-        outcome = probe_model(model, probe, job.settings, torch.device(job.device), advance, sink=writer)
+        outcome = probe_model(model, probe, job.settings, torch.device(job.device), advance, sink=writer,
+                              memory_budget=job.memory_budget)
         seconds = {"import": imported, **outcome.seconds}
         record = probe_record(model, outcome, seconds)
         writer.commit(record, job.parts)
@@ -87,6 +89,9 @@ def probe_record(model, outcome, seconds: dict[str, float]) -> dict:
         "parity_max_abs_err": model.parity.max_abs_err,
         "parity_max_rel_err": model.parity.max_rel_err,
         "parity_provider": model.parity.provider,
+        "batch_size": outcome.batch.size if outcome.batch else None,
+        "batch_source": outcome.batch.source if outcome.batch else None,
+        "per_image_bytes": outcome.batch.per_image_bytes if outcome.batch else None,
         "seconds": seconds,
     }
 

@@ -96,7 +96,7 @@ def select_layer(args: argparse.Namespace, console: Console) -> dict:
         raise HarnessError(f"probe set {probe_name!r}: {probe.n_images} usable image(s); layer scores need at least 2")
     body = pair_document(zoo, source_card.id, target_card.id, probe, probe_name,
                          layers=None if args.layers == ["auto"] else args.layers, depara_lambda=args.depara_lambda,
-                         map_size=args.map_size, batch_size=args.batch_size, device=device, seed=args.seed,
+                         map_size=args.map_size, batch_size=args.batch_size or 32, device=device, seed=args.seed,
                          truth_path=args.layer_truth or zoo_layer_truth(zoo), console=console)
     return {
         **document_header("select-layer", zoo=zoo),

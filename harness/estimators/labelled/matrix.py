@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from harness.probing.artifacts import ModelArtifacts
-from harness.runtime.cost import measured
+from harness.common.cost import measured
 from harness.estimators.base import stacked_features
 from harness.estimators.labelled.base import LABELLED_ESTIMATORS, Features, LabelledEstimator, TargetLabels
 
