@@ -34,7 +34,10 @@ def add_probing_arguments(p: argparse.ArgumentParser, *, seed_help: str, bootstr
                    help="attribution targets, each map-based estimator is computed under every one "
                         "(default: sum, the seed's; see `harness list targets`)")
     p.add_argument("--ground-truth", type=path_arg, default=None, help="CSV source,target,affinity (default: the zoo's)")
-    p.add_argument("--batch-size", type=int, default=32, help="probe images per forward/backward pass (memory vs speed; results do not change)")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="probe images per forward/backward pass (memory vs speed; results do not change). Default: chosen "
+                        "per model from the memory budget (--max-memory, the container's limit or free RAM) and one "
+                        "measured pass, at most 32")
     p.add_argument("--map-size", type=int, default=None,
                    help="compare attribution maps on an N x N grid (default: native resolution when all models share an "
                         "input size, else each pair at the smaller of its two input sizes)")

@@ -35,7 +35,7 @@ from harness.probing.artifacts import rows_of
 from harness.model.size import parameter_count
 from harness.analyses.select_layer.command import pair_document, zoo_layer_truth
 from harness.runtime import budget
-from harness.runtime.cost import measured
+from harness.common.cost import measured
 from harness.runtime.cache import ArtifactCache, default_cache_dir
 from harness.runtime.cache.store import cache_errors
 from harness.runtime.cache.key import cache_key, key_parts, probe_fingerprint
@@ -136,7 +136,7 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
         gallery = {a.model_id: gallery_maps(a, config.settings.gallery_images) for a in native}
     layer_selection = [
         pair_document(zoo, source, target, probe, probe_name, layers=None, depara_lambda=config.depara_lambda,
-                      map_size=config.settings.map_size or 32, batch_size=config.settings.batch_size, device=device,
+                      map_size=config.settings.map_size or 32, batch_size=config.settings.batch_size or 32, device=device,
                       seed=config.seed, truth_path=zoo_layer_truth(zoo), console=console)
         for source, target in config.select_layer
     ]
@@ -170,7 +170,7 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
         "ground_truth": ground_truth_info,
         "evaluation": evaluation,
         "static_baselines": static_baselines,
-        # seconds and the resident memory each estimator added at its peak (see harness.runtime.cost)
+        # seconds and the resident memory each estimator added at its peak (see harness.common.cost)
         "cost": costs,
         "tree": {name: tree.newick for name, tree in trees.items()},
         "tree_text": {name: tree.text for name, tree in trees.items()},
@@ -215,7 +215,8 @@ def plan_jobs(zoo: Zoo, probe, config: RunConfig, device: torch.device, cache: A
     jobs = []
     for card in zoo.cards:
         parts = key_parts(card, probe_sha, settings, device.type)
-        jobs.append(StageJob(card, cache_key(parts), parts, settings, str(device), str(cache.root)))
+        jobs.append(StageJob(card, cache_key(parts), parts, settings, str(device), str(cache.root),
+                             memory_budget=budget.memory_limit(config.max_memory)))
     return jobs
 
 
