@@ -55,8 +55,8 @@ def test_every_estimator_cites_a_paper_and_defaults_are_listed():
     for name in LABELLED_ESTIMATORS.names():
         assert LABELLED_ESTIMATORS.get(name).reference, name
     defaults = default_labelled_names()
-    assert {"logme", "hscore-shrinkage", "transrate", "sfda", "ncti", "etran", "knn", "ped+logme"} <= set(defaults)
-    assert not {"hscore", "hscore-pca", "transrate-normalised", "ped+gbc"} & set(defaults)
+    assert {"logme", "hscore-shrinkage", "transrate", "sfda", "ncti", "etran", "knn"} <= set(defaults)
+    assert not {"hscore", "ped+logme", "hscore-pca", "transrate-normalised", "ped+gbc"} & set(defaults)
     assert "ped+leep" not in LABELLED_ESTIMATORS  # LEEP reads class probabilities, not features
 
 
