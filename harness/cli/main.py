@@ -26,6 +26,7 @@ from harness.cli.options import (
     add_sharing_arguments,
 )
 from harness.cli.options import add_card_arguments
+from harness.cli.options import add_report_arguments
 
 console = make_console()
 err_console = make_console(stderr=True)
@@ -146,6 +147,8 @@ DELEGATED = (
      "harness.runtime.cache_command", "run_cache_command"),
     ("card", "write a model card for a bare ONNX file (input, framework, probe layer read from the graph)",
      add_card_arguments, "harness.model.card_writer", "run_card_command"),
+    ("report", "re-render report.md, report.html and figures/ of a run (or evaluation) folder from its report.json",
+     add_report_arguments, "harness.report.command", "run_report"),
 )
 
 

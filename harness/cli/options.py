@@ -90,6 +90,11 @@ def add_cache_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-verify", action="store_true", help="info/list: skip the checksum verification of every entry")
 
 
+def add_report_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("run_dir", type=path_arg, metavar="RUN_DIR", help="folder written by harness run or harness evaluate (its report.json)")
+    p.add_argument("--out", type=path_arg, default=None, help="write the re-rendered set here (default: RUN_DIR itself)")
+
+
 def add_sensitivity_arguments(p: argparse.ArgumentParser) -> None:
     add_probing_arguments(p, seed_help="probe generation and subset sampling seed", bootstrap_default=200)
     p.add_argument("--probes", nargs="+", default=None,

@@ -33,8 +33,11 @@ def to_png(fig: Figure, *, palette: bool = True) -> bytes:
     keeps report.html small (measured on the default zoo: heatmaps and gallery ~2-3x smaller).
     """
     buffer = io.BytesIO()
+    # With a palette the PNG is only an intermediate that PIL decodes again: store it
+    # uncompressed (same pixels, without deflating and inflating it).
+    extra = {"pil_kwargs": {"compress_level": 0}} if palette else {}
     try:
-        fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", pad_inches=0.05, metadata={"Software": None})
+        fig.savefig(buffer, format="png", dpi=DPI, bbox_inches="tight", pad_inches=0.05, metadata={"Software": None}, **extra)
     finally:
         plt.close(fig)
     if not palette:

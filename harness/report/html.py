@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from harness.report import sections
+from harness.report.figure_cache import FigureCache, plain_draw
 from harness.report.lookup import filled_for_tree, model_order
 from harness.report.markup import STYLE, TRUTH, esc, slug
 
@@ -42,14 +43,14 @@ class Gallery:
     maps: Mapping[str, Mapping[str, np.ndarray]] = field(default_factory=dict)  # model -> method -> (g, h, w)
 
 
-def render_figures(report: Mapping, gallery: Gallery | None = None) -> dict[str, bytes]:
+def render_figures(report: Mapping, gallery: Gallery | None = None, cache: FigureCache | None = None) -> dict[str, bytes]:
     """Every figure of the report as PNG bytes, keyed by file name (``figures/<name>``).
 
     All heatmaps share one model order (:func:`model_order`); the ground truth's matrix
-    and tree are drawn once and shown beside every estimator's.
+    and tree are drawn once and shown beside every estimator's. With ``cache``, a figure whose
+    inputs were drawn before is read back instead of drawn (same bytes; see figure_cache).
     """
-    from harness.report import figures as fg
-
+    draw = cache.draw if cache is not None else plain_draw
     order, basis = model_order(report)
     out: dict[str, bytes] = {}
     if gallery and gallery.maps:
@@ -59,24 +60,24 @@ def render_figures(report: Mapping, gallery: Gallery | None = None) -> dict[str,
             if not maps:
                 continue
             shown = dict(list(maps.items())[:GALLERY_MODELS])
-            out[f"gallery-{slug(method)}.png"] = fg.gallery_figure(method, gallery.images, shown)
+            out[f"gallery-{slug(method)}.png"] = draw("gallery_figure", method, gallery.images, shown)
             if len(shown) < len(maps):
-                out[f"gallery-{slug(method)}-all.png"] = fg.gallery_figure(method, gallery.images, maps)
+                out[f"gallery-{slug(method)}-all.png"] = draw("gallery_figure", method, gallery.images, maps)
     gt = report.get("ground_truth") or {}
     if gt.get("affinity") is not None and gt.get("models"):
         truth = np.array([[np.nan if v is None else v for v in row] for row in gt["affinity"]], dtype=np.float64)
-        out[f"{TRUTH}-affinity.png"] = fg.heatmap_figure("ground truth (measured transfer)", truth, gt["models"], order)
+        out[f"{TRUTH}-affinity.png"] = draw("heatmap_figure", "ground truth (measured transfer)", truth, gt["models"], order)
         filled = filled_for_tree(truth)
         if np.all(np.isfinite(filled)) and len(gt["models"]) > 1:
-            out[f"{TRUTH}-tree.png"] = fg.dendrogram_figure("ground truth: task tree", filled, gt["models"])
+            out[f"{TRUTH}-tree.png"] = draw("dendrogram_figure", "ground truth: task tree", filled, gt["models"])
     for name, est in report["estimators"].items():
         matrix = np.asarray([[np.nan if v is None else v for v in row] for row in est["affinity"]], dtype=np.float64)
-        out[f"affinity-{slug(name)}.png"] = fg.heatmap_figure(f"{name}: estimated affinity", matrix, est["models"], order)
+        out[f"affinity-{slug(name)}.png"] = draw("heatmap_figure", f"{name}: estimated affinity", matrix, est["models"], order)
         if np.all(np.isfinite(matrix)):
-            out[f"tree-{slug(name)}.png"] = fg.dendrogram_figure(f"{name}: task tree", matrix, est["models"])
+            out[f"tree-{slug(name)}.png"] = draw("dendrogram_figure", f"{name}: task tree", matrix, est["models"])
     evaluation = report.get("evaluation") or {}
     if evaluation:
-        out["curves.png"] = fg.curves_figure(evaluation, gt.get("ceiling"))
+        out["curves.png"] = draw("curves_figure", evaluation, gt.get("ceiling"))
     return out
 
 
@@ -110,9 +111,9 @@ def render_html(report: Mapping, figures: Mapping[str, bytes]) -> str:
             f"<nav>{nav}</nav></header>{body}</body></html>\n")
 
 
-def html_files(report: Mapping, gallery: Gallery | None = None) -> dict[str, bytes]:
+def html_files(report: Mapping, gallery: Gallery | None = None, cache: FigureCache | None = None) -> dict[str, bytes]:
     """report.html and figures/*.png, all rendered in memory (for :func:`write_all_atomic`)."""
-    figures = render_figures(report, gallery)
+    figures = render_figures(report, gallery, cache)
     files = {f"{FIGURES_DIR}/{name}": png for name, png in figures.items()}
     files["report.html"] = render_html(report, figures).encode("utf-8")
     return files

@@ -9,6 +9,7 @@ report files atomically at the very end, so an interrupted run writes nothing.
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 from contextlib import contextmanager
@@ -48,6 +49,7 @@ from harness.report.document import SCHEMA_VERSION, dumps
 from harness.report.environment import environment
 from harness.common.format import with_ci as _ci
 from harness.common.format import num as _fmt
+from harness.report.figure_cache import FigureCache
 from harness.report.html import Gallery, html_files
 from harness.report.lookup import filled_for_tree
 from harness.report.markdown import render_markdown
@@ -397,8 +399,16 @@ def output_dir(config: RunConfig, report: dict) -> Path:
 
 def write_report(result: RunResult, out: Path) -> list[Path]:
     gallery = Gallery(result.gallery_images, result.gallery)
-    files = {"report.md": result.markdown.encode(), **html_files(result.report, gallery), "report.json": dumps(result.report)}
+    # figures drawn from unchanged inputs come from the cache (no figure cache with --no-cache)
+    config = result.config
+    figure_cache = FigureCache(Path(config.cache_dir or default_cache_dir()).expanduser().resolve()) if config.use_cache else None
+    document = dumps(result.report)
+    # the page is drawn from report.json's own values (rounded as stored), so `harness report` redraws it exactly
+    files = {"report.md": result.markdown.encode(), **html_files(json.loads(document), gallery, figure_cache),
+             "report.json": document}
     write_all_atomic(out, files, last="report.json")
+    if figure_cache is not None:
+        figure_cache.bound()
     return [out / name for name in files if "/" not in name]  # figures/*.png not listed one by one
 
 

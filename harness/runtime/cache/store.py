@@ -5,6 +5,7 @@ Layout under the cache root (``v1/`` is the entry format)::
     v1/entries/ab/abcd…/manifest.json     record + sha256 and size of every file, itself checksummed
     v1/entries/ab/abcd…/<name>.npy        arrays written row by row while the model was probed
     v1/tmp/…                              entries being written (or abandoned by a killed run)
+    figures/<key>.png                     report figures by the hash of what they are drawn from
 
 An entry is built in ``tmp/`` and renamed into ``entries/`` only after every file and the
 manifest are fsynced, so a reader sees a complete entry or none. A reader still recomputes
@@ -34,6 +35,7 @@ from harness.common.errors import HarnessError
 from harness.common.pids import pid_alive
 
 FORMAT = "v1"
+FIGURES = "figures"
 MANIFEST = "manifest.json"
 
 
@@ -165,6 +167,7 @@ class ArtifactCache:
         self.base = self.root / FORMAT
         self.entries_dir = self.base / "entries"
         self.tmp_dir = self.base / "tmp"
+        self.figures_dir = self.root / FIGURES  # report figures by content key, beside the entries
 
     def entry_dir(self, key: str) -> Path:
         return self.entries_dir / key[:2] / key
@@ -221,6 +224,20 @@ class ArtifactCache:
                     except (OSError, ValueError, KeyError):
                         model_id = None
                 out.append(EntryInfo(path.name, path, size, last, model_id, problem))
+        return out
+
+    def figure_files(self) -> list[tuple[Path, float, int]]:
+        """Every cached report figure (``<root>/figures``, see harness.report.figure_cache): (path, last use, bytes)."""
+        out = []
+        if not self.figures_dir.is_dir():
+            return out
+        for path in self.figures_dir.iterdir():
+            try:
+                stat = path.stat()
+            except FileNotFoundError:
+                continue
+            if path.is_file():
+                out.append((path, stat.st_mtime, stat.st_size))
         return out
 
     def leftovers(self) -> list[Path]:
