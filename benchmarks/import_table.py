@@ -163,22 +163,22 @@ def compressed_models(folder: Path, with_tf: bool):
     """Quantized, float16 and computed-weight models, built with the suite's own builders."""
     from onnxruntime import quantization as q
 
-    from tests.model.test_float16 import half_model
-    from tests.model.test_parity_verdict import convnet
-    from tests.model.test_quantized_formats import _Calibration
+    from devkit.compressed import calibration_reader, convnet, half_model
 
     out = []
     light = Path(onnx.__file__).parent / "backend" / "test" / "data" / "light"
     for path in sorted(light.glob("light_*.onnx")):
         model = onnx.load(str(path))
-        dims = [d.dim_value for d in model.graph.input[0].type.tensor_type.shape.dim]
+        weights = {init.name for init in model.graph.initializer}
+        image = next(i for i in model.graph.input if i.name not in weights)  # IR 3 lists the weights as inputs too
+        dims = [d.dim_value for d in image.type.tensor_type.shape.dim]
         out.append((path.stem, "ONNX Model Zoo (onnx wheel test data)", f"IR {model.ir_version} opset {model.opset_import[0].version}",
                     path, "onnx", (dims[2], dims[3])))
     base = convnet()
     base.graph.input[0].type.tensor_type.shape.dim[0].dim_value = 1
     onnx.save(base, str(folder / "float.onnx"))
     for fmt in ("QDQ", "QOperator"):
-        q.quantize_static(str(folder / "float.onnx"), str(folder / f"ort-{fmt.lower()}.onnx"), _Calibration(),
+        q.quantize_static(str(folder / "float.onnx"), str(folder / f"ort-{fmt.lower()}.onnx"), calibration_reader(),
                           quant_format=getattr(q.QuantFormat, fmt), activation_type=q.QuantType.QUInt8, weight_type=q.QuantType.QInt8)
         out.append((f"ort-{fmt.lower()}", "onnxruntime quantize_static (u8/s8)", fmt, folder / f"ort-{fmt.lower()}.onnx", "onnx", (16, 16)))
     q.quantize_dynamic(str(folder / "float.onnx"), str(folder / "ort-dynamic.onnx"), weight_type=q.QuantType.QUInt8)
@@ -190,11 +190,11 @@ def compressed_models(folder: Path, with_tf: bool):
     if with_tf:
         import tf2onnx
 
-        from tests.model.test_tflite_compressed import MODES, _keras_convnet, _tflite
+        from devkit.compressed import TFLITE_MODES, keras_convnet, tflite_bytes
 
-        keras_model = _keras_convnet()
-        for mode in MODES:
-            (folder / f"tfl-{mode}.tflite").write_bytes(_tflite(keras_model, mode))
+        keras_model = keras_convnet()
+        for mode in TFLITE_MODES:
+            (folder / f"tfl-{mode}.tflite").write_bytes(tflite_bytes(keras_model, mode))
             tf2onnx.convert.from_tflite(str(folder / f"tfl-{mode}.tflite"), opset=17, output_path=str(folder / f"tfl-{mode}.onnx"))
             out.append((f"tflite-{mode}", "TFLite (Keras convnet)", "tf2onnx --tflite opset 17", folder / f"tfl-{mode}.onnx",
                         "tflite", (16, 16), "NHWC"))

@@ -11,38 +11,17 @@ from __future__ import annotations
 
 import copy
 
-import numpy as np
 import onnx
 import pytest
 import torch
-from onnx import TensorProto, helper, numpy_helper
+from onnx import TensorProto, helper
 
 from harness.model.card import load_card
 from harness.model.importer import import_card, parity_check
 from harness.model.parity import SCALED_TOLERANCE, compute_precision
 from harness.model.preprocess import random_input
+from devkit.compressed import convnet
 from tests.helpers import write_card
-
-
-def convnet() -> onnx.ModelProto:
-    rng = np.random.default_rng(0)
-
-    def init(name, *shape, scale=0.3):
-        return numpy_helper.from_array((rng.normal(size=shape) * scale).astype(np.float32), name)
-
-    inits = [init("w1", 8, 3, 3, 3), init("b1", 8, scale=0.5), init("w2", 8, 8, 3, 3), init("b2", 8, scale=0.5),
-             init("wd", 8, 5), init("bd", 5, scale=0.5)]
-    nodes = [
-        helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], name="conv1", pads=[1, 1, 1, 1]),
-        helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
-        helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"], name="conv2", pads=[1, 1, 1, 1]),
-        helper.make_node("GlobalAveragePool", ["c2"], ["p"], name="pool"),
-        helper.make_node("Flatten", ["p"], ["f"], name="flatten"),
-        helper.make_node("Gemm", ["f", "wd", "bd"], ["logits"], name="dense"),
-    ]
-    graph = helper.make_graph(nodes, "convnet", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [None, 3, 16, 16])],
-                              [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [None, 5])], inits)
-    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
 
 
 @pytest.fixture(scope="module")

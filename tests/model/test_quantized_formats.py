@@ -8,7 +8,6 @@ of a quantized model are not zero.
 
 from __future__ import annotations
 
-import numpy as np
 import onnx
 import pytest
 import torch
@@ -16,17 +15,9 @@ import torch
 from harness.model.card import load_card
 from harness.model.importer import import_card
 from tests.helpers import write_card
-from tests.model.test_parity_verdict import convnet
+from devkit.compressed import calibration_reader, convnet
 
 quantization = pytest.importorskip("onnxruntime.quantization")
-
-
-class _Calibration(quantization.CalibrationDataReader):
-    def __init__(self) -> None:
-        self.batches = iter([{"x": np.random.default_rng(i).random((1, 3, 16, 16), dtype=np.float32)} for i in range(8)])
-
-    def get_next(self):
-        return next(self.batches, None)
 
 
 @pytest.fixture(scope="module")
@@ -36,9 +27,9 @@ def quantized(tmp_path_factory):
     model.graph.input[0].type.tensor_type.shape.dim[0].dim_value = 1
     onnx.save(model, folder / "float.onnx")
     q = quantization
-    q.quantize_static(str(folder / "float.onnx"), str(folder / "qdq.onnx"), _Calibration(), quant_format=q.QuantFormat.QDQ,
+    q.quantize_static(str(folder / "float.onnx"), str(folder / "qdq.onnx"), calibration_reader(), quant_format=q.QuantFormat.QDQ,
                       activation_type=q.QuantType.QUInt8, weight_type=q.QuantType.QInt8)
-    q.quantize_static(str(folder / "float.onnx"), str(folder / "qoperator.onnx"), _Calibration(),
+    q.quantize_static(str(folder / "float.onnx"), str(folder / "qoperator.onnx"), calibration_reader(),
                       quant_format=q.QuantFormat.QOperator, activation_type=q.QuantType.QUInt8, weight_type=q.QuantType.QInt8)
     q.quantize_dynamic(str(folder / "float.onnx"), str(folder / "dynamic.onnx"), weight_type=q.QuantType.QUInt8)
     return folder

@@ -18,42 +18,11 @@ from harness.model.card import load_card
 from harness.model.importer import import_card
 from harness.model.preprocess import preprocess
 from tests.conftest import requires_tf
+from devkit.compressed import TFLITE_MODES, keras_convnet, tflite_bytes
 from tests.helpers import write_card
 
 pytestmark = requires_tf
-MODES = ("int8", "uint8", "float16", "dynamic")
-
-
-def _keras_convnet():
-    import keras
-
-    inputs = keras.Input((16, 16, 3), batch_size=1)
-    x = keras.layers.Conv2D(16, 3, padding="same", activation="relu", name="c1")(inputs)
-    x = keras.layers.DepthwiseConv2D(3, padding="same", activation="relu6", name="dw")(x)
-    x = keras.layers.Conv2D(32, 3, strides=2, padding="same", name="c2")(x)  # 4608 weights: dynamic range quantizes it
-    x = keras.layers.BatchNormalization()(x)
-    x = keras.layers.ReLU(name="probe")(x)
-    x = keras.layers.GlobalAveragePooling2D()(x)
-    return keras.Model(inputs, keras.layers.Dense(5, name="dense")(x))
-
-
-def _tflite(model, mode: str) -> bytes:
-    import tensorflow as tf
-
-    def representative():
-        rng = np.random.default_rng(0)
-        for _ in range(8):
-            yield [rng.random((1, 16, 16, 3), dtype=np.float32)]
-
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    if mode in ("int8", "uint8"):
-        converter.representative_dataset = representative
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = converter.inference_output_type = tf.int8 if mode == "int8" else tf.uint8
-    elif mode == "float16":
-        converter.target_spec.supported_types = [tf.float16]
-    return converter.convert()
+MODES = TFLITE_MODES
 
 
 @pytest.fixture(scope="module")
@@ -61,9 +30,9 @@ def converted(tmp_path_factory):
     import tf2onnx
 
     folder = tmp_path_factory.mktemp("tflite")
-    model = _keras_convnet()
+    model = keras_convnet()
     for mode in MODES:
-        (folder / f"{mode}.tflite").write_bytes(_tflite(model, mode))
+        (folder / f"{mode}.tflite").write_bytes(tflite_bytes(model, mode))
         tf2onnx.convert.from_tflite(str(folder / f"{mode}.tflite"), opset=17, output_path=str(folder / f"{mode}.onnx"))
     return folder
 
