@@ -387,6 +387,8 @@ def _model_entry(card, record: dict) -> dict:
         "parity_max_rel_err": record["parity_max_rel_err"],
         "parity_provider": record["parity_provider"],
         "parameters": parameter_count(card.onnx),
+        "batch_size": record.get("batch_size"),  # images per pass, and how it was chosen (given / measured)
+        "batch_source": record.get("batch_source"),
     }
 
 
