@@ -458,7 +458,7 @@ def _measured_shapes(model: onnx.ModelProto, names: list[str],
     copy.graph.output.extend(helper.make_empty_tensor_value_info(n) for n in names)
     try:
         options = ort.SessionOptions()
-        options.log_severity_level = 3
+        options.log_severity_level = 4  # a graph it cannot run is reported by the converter, not by onnxruntime on stderr
         session = ort.InferenceSession(copy.SerializeToString(), options, providers=["CPUExecutionProvider"])
         results = session.run(names, feed)
     except Exception:  # noqa: BLE001  an op onnxruntime lacks (custom ops): the converter reports the node

@@ -569,6 +569,10 @@ def parity_check(model: ProbedModel, original: onnx.ModelProto, x_graph: torch.T
     which the result records as its reference.
     """
     probe = model.probe.tensor
+    # torch first: a graph that cannot run on the card's input fails here, worded by the caller
+    with torch.no_grad(), model.capture(probe) as captured:
+        outputs = NCHWInput(model.graph, model.card.input.layout)(x_nchw)
+    outputs = as_tuple(outputs)
     reference_graph = "original"
     cannot_run = (f"{model.card.path}: onnxruntime cannot load {model.card.onnx.name} to check parity (an op, type or "
                   "opset it does not support); check the file with onnxruntime.InferenceSession, or re-export it "
@@ -586,10 +590,12 @@ def parity_check(model: ProbedModel, original: onnx.ModelProto, x_graph: torch.T
         original = normalised
     feed = {session.get_inputs()[0].name: x_graph.numpy().astype(_ORT_TYPES.get(session.get_inputs()[0].type, np.float32))}
     names = [o.name for o in session.get_outputs()]
-    reference = dict(zip(names, session.run(names, feed)))
-    with torch.no_grad(), model.capture(probe) as captured:
-        outputs = NCHWInput(model.graph, model.card.input.layout)(x_nchw)
-    outputs = as_tuple(outputs)
+    try:
+        reference = dict(zip(names, session.run(names, feed)))
+    except Exception as exc:  # the converted graph ran, the original does not: say which one
+        raise ImportFailure(f"{model.card.path}: onnxruntime fails to run {model.card.onnx.name} on a "
+                            f"{model.card.input.layout} input of size {list(model.card.input.size)} (the converted "
+                            f"graph runs); check input.size and input.layout against the model ({DEBUG_HINT})") from exc
     graph_outputs = [o.name for o in original.graph.output]
     converted = {name: value.numpy() for name, value in zip(graph_outputs, outputs)}
     converted[probe] = captured[probe].numpy()

@@ -124,7 +124,7 @@ def ort_session(model: onnx.ModelProto, extra_outputs: list[str]):
         if name not in existing:
             copy.graph.output.append(helper.make_empty_tensor_value_info(name))
     options = ort.SessionOptions()
-    options.log_severity_level = 3
+    options.log_severity_level = 4  # failures raise (and are worded by the caller); nothing goes to stderr
     options.intra_op_num_threads = max(1, torch.get_num_threads())
     providers = ["CPUExecutionProvider"]
     if torch.cuda.is_available() and "CUDAExecutionProvider" in ort.get_available_providers():
