@@ -39,7 +39,9 @@ PRETRAINED = ROOT / "tests" / "data" / "pretrained"
 
 
 def _probe(path: Path) -> str:
-    nodes = [n for n in onnx.load(str(path)).graph.node if n.op_type in ("Relu", "Clip", "Add", "Conv", "HardSwish", "PRelu", "Concat", "Gelu", "Sum")]
+    graph = onnx.load(str(path)).graph
+    nodes = [n for n in graph.node if n.op_type in ("Relu", "Clip", "Add", "Conv", "HardSwish", "PRelu", "Concat", "Gelu", "Sum")]
+    nodes = nodes or [n for n in graph.node if n.op_type.startswith("QLinear") or n.op_type == "DequantizeLinear"] or list(graph.node)
     return nodes[(2 * len(nodes)) // 3].output[0]
 
 
