@@ -31,31 +31,16 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from harness.attribution.base import METHODS, PASSES, AttributionMethod, grad_or_zeros
-from harness.attribution.integrated_gradients import baseline_like, trapezoid_points
+from harness.attribution.base import METHODS, PASSES, AttributionMethod
+from harness.attribution.integrated_gradients import baseline_like, path_gradient_mean
 from harness.attribution.params import AttributionParams
-from harness.attribution.targets import Target, evaluate
+from harness.attribution.targets import Target
 
 
 @PASSES.register("gradient_field")
 def gradient_field_pass(model: nn.Module, x: torch.Tensor, target: Target, params: AttributionParams) -> dict[str, torch.Tensor]:
-    """Trapezoid mean of dT/dx on the straight path from the baseline, a chunk of path points per pass."""
-    batch = x.shape[0]
-    base = baseline_like(x, params.ig_baseline)
-    delta = x - base
-    alphas, weights = trapezoid_points(params.ig_steps, x.dtype, x.device)
-    per_pass = max(1, params.ig_batch // max(batch, 1))
-    field = torch.zeros_like(x)
-    for start in range(0, len(alphas), per_pass):
-        a, w = alphas[start : start + per_pass], weights[start : start + per_pass]
-        points = (base + a.view((len(a),) + (1,) * x.ndim) * delta).reshape((len(a) * batch,) + tuple(x.shape[1:]))
-        points.requires_grad_(True)
-        out = model(points)
-        out = out.reshape((len(a), batch) + tuple(out.shape[1:]))
-        # Weighting T inside the scalar makes one backward give the weighted sum of the gradients.
-        scalar = sum((w[i] * evaluate(target, out[i])).sum() for i in range(len(a)))
-        field += grad_or_zeros(scalar, points).reshape((len(a),) + tuple(x.shape)).sum(dim=0)
-    return {"field": field}
+    """Trapezoid mean of dT/dx on the straight path from the baseline (integrated gradients without the x - b factor)."""
+    return {"field": path_gradient_mean(model, x, baseline_like(x, params.ig_baseline), target, params)}
 
 
 METHODS.add("gradient_field", AttributionMethod("gradient_field", lambda x, p: p["field"]),

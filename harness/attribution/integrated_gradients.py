@@ -40,11 +40,11 @@ def baseline_like(x: torch.Tensor, value: float | tuple[float, ...]) -> torch.Te
     return torch.tensor(value, dtype=x.dtype, device=x.device).view(shape).expand_as(x).clone()
 
 
-@PASSES.register("integrated_gradients")
-def ig_pass(model: nn.Module, x: torch.Tensor, target: Target, params: AttributionParams) -> dict[str, torch.Tensor]:
-    """Weighted sum of path gradients, a chunk of path points per forward/backward."""
+def path_gradient_mean(model: nn.Module, x: torch.Tensor, base: torch.Tensor, target: Target,
+                       params: AttributionParams) -> torch.Tensor:
+    """Trapezoid mean of dT/dx on the straight path from ``base`` to ``x``, a chunk of path
+    points per forward/backward (shared by integrated gradients and the gradient field)."""
     batch = x.shape[0]
-    base = baseline_like(x, params.ig_baseline)
     delta = x - base
     alphas, weights = trapezoid_points(params.ig_steps, x.dtype, x.device)
     per_pass = max(1, params.ig_batch // max(batch, 1))
@@ -59,7 +59,14 @@ def ig_pass(model: nn.Module, x: torch.Tensor, target: Target, params: Attributi
         # The weights go into the scalar, so one backward yields the weighted gradient sum.
         scalar = sum((w[i] * evaluate(target, out[i])).sum() for i in range(len(a)))
         total += grad_or_zeros(scalar, path).reshape((len(a),) + tuple(x.shape)).sum(dim=0)
-    return {"attribution": delta * total}
+    return total
+
+
+@PASSES.register("integrated_gradients")
+def ig_pass(model: nn.Module, x: torch.Tensor, target: Target, params: AttributionParams) -> dict[str, torch.Tensor]:
+    """(x - baseline) times the path's mean gradient."""
+    base = baseline_like(x, params.ig_baseline)
+    return {"attribution": (x - base) * path_gradient_mean(model, x, base, target, params)}
 
 
 METHODS.add("integrated_gradients", AttributionMethod("integrated_gradients", lambda x, p: p["attribution"]),
