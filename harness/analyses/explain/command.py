@@ -18,6 +18,8 @@ from harness.model.card import ModelCard, load_card
 from harness.common.errors import HarnessError
 from harness.common.options import check_count, check_output_dir, check_range
 from harness.analyses.explain import figures
+from harness.probing.batching import PROBE_IMAGES, auto_batch
+from harness.runtime.budget import memory_limit
 from harness.attribution.layer import ATTRIBUTIONS, DifficultyModel, LayerMaps, explain_batch
 from harness.analyses.explain.gallery import render_gallery, render_index
 from harness.analyses.explain.insecurity import insecurities
@@ -113,6 +115,15 @@ class Explainer:
         return maps
 
 
+def explain_batch_size(explainer: Explainer, probe) -> int:
+    """Images per explanation pass: what the memory budget holds of one measured two-image pass,
+    at most :data:`BATCH` (a 224-px classifier with second-order maps needs far more per image
+    than the 64-px ones the fixed batch was set for)."""
+    _, first = next(iter(probe.batches(min(PROBE_IMAGES, probe.n_images))))
+    choice = auto_batch(lambda: explainer.maps(first), torch.device("cpu"), memory_limit(None))  # explain runs on CPU
+    return max(1, min(BATCH, choice.size))
+
+
 def explain_card(card: ModelCard, probe, config: ExplainConfig, progress: Progress | None = None) -> dict[str, bytes]:
     """All files of one model's explanation, rendered in memory: explain.json, index.html, figures/*.png."""
     t0 = time.perf_counter()
@@ -122,7 +133,7 @@ def explain_card(card: ModelCard, probe, config: ExplainConfig, progress: Progre
     images, methods = [], set()
     bar = progress.add_task(card.id, total=probe.n_images) if progress else None
     explain_seconds = 0.0
-    for start, rgb in probe.batches(BATCH):
+    for start, rgb in probe.batches(explain_batch_size(explainer, probe)):
         t1 = time.perf_counter()
         maps = explainer.maps(rgb)
         explain_seconds += time.perf_counter() - t1
