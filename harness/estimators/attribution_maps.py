@@ -17,6 +17,7 @@ from harness.probing.artifacts import ModelArtifacts
 from harness.attribution.named_targets import map_key
 from harness.estimators.base import register, stacked_maps
 from harness.estimators.params import EstimatorParams
+from harness.estimators.reuse import part
 
 MAP_METHODS = ("saliency", "gradxinput", "elrp", "integrated_gradients")
 ATTRIBUTION_MAPS_PAPER = "Song et al., Deep Model Transferability from Attribution Maps, NeurIPS 2019"
@@ -49,9 +50,14 @@ def mean_cosine_affinity(maps: Sequence[np.ndarray], chunk_bytes: int = 256 * 2*
     return affinity
 
 
+def map_affinity(artifacts: Sequence[ModelArtifacts], key: str, chunk_bytes: int) -> np.ndarray:
+    """:func:`mean_cosine_affinity` of the models' ``key`` maps (shared within a run; see :mod:`harness.estimators.reuse`)."""
+    return part(("mean_cosine", key, chunk_bytes), artifacts, lambda: mean_cosine_affinity(stacked_maps(artifacts, key), chunk_bytes))
+
+
 def _map_estimator(method: str):
     def estimator(artifacts: Sequence[ModelArtifacts], params: EstimatorParams) -> np.ndarray:
-        return mean_cosine_affinity(stacked_maps(artifacts, map_key(method, params.target)), params.chunk_bytes)
+        return map_affinity(artifacts, map_key(method, params.target), params.chunk_bytes)
 
     estimator.__name__ = f"{method}_affinity"
     estimator.__doc__ = f"Mean per-image cosine of the models' {method!r} attribution maps."

@@ -25,7 +25,8 @@ from harness.probing.artifacts import ModelArtifacts
 from harness.attribution.named_targets import map_key
 from harness.common.errors import HarnessError
 from harness.estimators.base import register, stacked_features, stacked_maps
-from harness.estimators.attribution_maps import mean_cosine_affinity
+from harness.estimators.attribution_maps import map_affinity
+from harness.estimators.reuse import part
 from harness.estimators.params import EstimatorParams
 from harness.estimators.ranks import condensed_distances, spearman_matrix
 
@@ -43,7 +44,12 @@ def depara_edges(features: Sequence[np.ndarray]) -> np.ndarray:
 @register("depara_edge", (), reference=DEPARA_PAPER)
 def depara_edge_affinity(artifacts: Sequence[ModelArtifacts], params: EstimatorParams) -> np.ndarray:
     """E alone: DEPARA's edge similarity of the models' probe-layer features."""
-    return depara_edges(stacked_features(artifacts))
+    return shared_edges(artifacts)
+
+
+def shared_edges(artifacts: Sequence[ModelArtifacts]) -> np.ndarray:
+    """:func:`depara_edges` of the models' features (shared within a run; see :mod:`harness.estimators.reuse`)."""
+    return part("depara_edges", artifacts, lambda: depara_edges(stacked_features(artifacts)))
 
 
 @register("depara", ("gradxinput",), reference=DEPARA_PAPER)
@@ -58,5 +64,5 @@ def depara_affinity(artifacts: Sequence[ModelArtifacts], params: EstimatorParams
                 f"model {art.model_id!r}: {key!r} maps cover {m.shape[0]} images but features "
                 f"cover {f.shape[0]}; both must come from the same probe set"
             )
-    node = mean_cosine_affinity(maps, params.chunk_bytes)
-    return SEED_NODE_SCALE * node + params.depara_lambda * depara_edges(feats)
+    node = map_affinity(artifacts, key, params.chunk_bytes)
+    return SEED_NODE_SCALE * node + params.depara_lambda * shared_edges(artifacts)

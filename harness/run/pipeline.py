@@ -43,6 +43,7 @@ from harness.runtime.cache.key import cache_key, key_parts, probe_fingerprint
 from harness.runtime.stage import StageJob, StageResult, gallery_maps, load_artifacts
 from harness.runtime.executor import make_executor
 from harness.estimators.grid import estimate_on_grids, resolved_grid
+from harness.estimators.reuse import shared_within_run
 from harness.probing.loop import ProbeSettings
 from harness.common.atomic import write_all_atomic
 from harness.report.document import SCHEMA_VERSION, dumps
@@ -112,11 +113,12 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
         grid = resolved_grid([a.map_shape for a in native if a.map_shape], config.settings.map_size)
         params = EstimatorParams(depara_lambda=config.depara_lambda)
         affinities, costs = {}, {}
-        for name in config.estimators:
-            with measured() as cost:
-                affinities[name] = estimate_on_grids(name, native, params, config.settings.map_size,
-                                                     uses_maps=bool(ESTIMATORS.get(parse_estimator(name)[0]).reads))
-            costs[name] = cost.as_dict()
+        with shared_within_run():  # depara reuses the gradxinput and depara_edge matrices
+            for name in config.estimators:
+                with measured() as cost:
+                    affinities[name] = estimate_on_grids(name, native, params, config.settings.map_size,
+                                                         uses_maps=bool(ESTIMATORS.get(parse_estimator(name)[0]).reads))
+                costs[name] = cost.as_dict()
         timings["estimators"] = time.perf_counter() - tick
         estimator_info = {name: _estimator_info(name) for name in config.estimators}
         labelled_seconds: dict[str, float] = {}
