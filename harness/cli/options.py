@@ -137,21 +137,34 @@ def add_compare_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def add_select_layer_arguments(p: argparse.ArgumentParser) -> None:
+    p.description = ("Rank a source model's candidate layers for transfer to a target model (DEPARA layer selection; "
+                     "--source S --target T), or with --benchmark score every (source, target) pair of the zoo's "
+                     "measured per-layer transfer and summarise P@1, Spearman, the deepest-layer baseline and the "
+                     "seed-to-seed ceiling over (pair, budget) cases with bootstrap CIs into select-layer-benchmark.json.")
     p.add_argument("--zoo", type=path_arg, default=None, help="zoo directory or zoo file (default: the embedded zoo)")
-    p.add_argument("--source", required=True, help="id of the model to transfer from")
-    p.add_argument("--target", required=True, help="id of the model whose task is transferred to (its probe layer is the reference)")
+    p.add_argument("--source", default=None, help="id of the model to transfer from (required without --benchmark)")
+    p.add_argument("--target", default=None,
+                   help="id of the model whose task is transferred to (its probe layer is the reference; required without --benchmark)")
+    p.add_argument("--benchmark", action="store_true",
+                   help="score every (source, target) pair of the layer ground truth (--layer-truth, else the zoo's; e.g. "
+                        "--zoo zoo/zoo-1.0.yaml), evaluate every (pair, budget) and write select-layer-benchmark.json: "
+                        "p_at_1, spearman, baseline_deepest_p_at_1/_spearman, ceiling (seed-to-seed P@1), ceiling_spearman, "
+                        "p_at_1_minus_baseline, each {mean, ci, n} over cases, the cases and a verdict. No --source/--target")
     p.add_argument("--layers", nargs="+", default=["auto"],
-                   help="candidate layers of the source (ONNX node or tensor names), or 'auto': every 4-D block output up to the probe layer")
+                   help="candidate layers of the source (ONNX node or tensor names; with --benchmark the same names in every "
+                        "source), or 'auto': every 4-D block output up to the probe layer")
     p.add_argument("--probe", default=None, help="built-in probe set or image folder / list (default: the zoo's, else synthetic-indoor)")
     p.add_argument("--images", type=int, default=200, help="number of probe images")
-    p.add_argument("--seed", type=int, default=0, help="probe sampling / generation seed")
+    p.add_argument("--seed", type=int, default=0, help="probe sampling / generation seed (and, with --benchmark, the bootstrap seed)")
     p.add_argument("--depara-lambda", type=float, default=0.25, help="edge weight lambda in V + lambda * E")
     p.add_argument("--map-size", type=int, default=32, help="common resolution of the node maps (pixels per side)")
     p.add_argument("--batch-size", type=int, default=32, help="probe images per forward/backward pass")
     p.add_argument("--device", default="auto", help="auto | cpu | cuda[:N]")
     p.add_argument("--layer-truth", type=path_arg, default=None,
                    help=f"CSV of measured per-layer transfer (default: {LAYER_TRUTH.name} beside the zoo's ground truth, when present)")
-    p.add_argument("--out", type=path_arg, default=None, help="output folder (default: runs/select-layer/<source>--<target>)")
+    p.add_argument("--bootstrap", type=int, default=2000, help="--benchmark: bootstrap resamples over (pair, budget) cases for the CIs")
+    p.add_argument("--out", type=path_arg, default=None,
+                   help="output folder (default: runs/select-layer/<source>--<target>; with --benchmark runs/select-layer/benchmark)")
 
 
 def add_sharing_arguments(p: argparse.ArgumentParser) -> None:

@@ -3,8 +3,9 @@
 Per (source, target, budget): the true quality of a layer is minus its mean test loss over
 seeds. Reported: whether the top-scored layer is the best one (P@1), the Spearman between the
 score and the true quality over layers, the same for the baseline "always the deepest
-candidate" (P@1; its ranking = depth order), and the ceiling: Spearman between the two seeds'
-layer qualities (how reproducible the ground truth itself is).
+candidate" (P@1; its ranking = depth order), and the ceiling, how reproducible the ground truth
+itself is: Spearman between the two seeds' layer qualities, and P@1 between seeds (does seed A's
+best layer stay the best by seed B; the mean over seed pairs with more seeds).
 """
 
 from __future__ import annotations
@@ -55,6 +56,23 @@ def _spearman(a: Sequence[float], b: Sequence[float]) -> float | None:
     return float(spearmanr(a, b).statistic)
 
 
+def seed_agreement(per_layer: dict[str, dict[str, float]], layers: Sequence[str]) -> float | None:
+    """P@1 between seeds: the fraction of seed pairs whose best layer (lowest test loss) is the same.
+
+    The ceiling of any layer selector's P@1: when two seeds of the same measurement disagree on
+    the best layer, no score can pick "the" best one reliably. Only seeds measured for every
+    one of ``layers`` count; ``None`` with fewer than 2 such seeds or 2 layers.
+    """
+    if len(layers) < 2:
+        return None
+    seeds = sorted(set.intersection(*(set(per_layer[layer]) for layer in layers)))
+    if len(seeds) < 2:
+        return None
+    best = [min(layers, key=lambda layer: per_layer[layer][seed]) for seed in seeds]
+    agree = [float(best[i] == best[j]) for i in range(len(seeds)) for j in range(i + 1, len(seeds))]
+    return float(np.mean(agree))
+
+
 def evaluate_layers(scores: Sequence[LayerScore], per_layer: dict[str, dict[str, float]]) -> dict:
     """One budget's evaluation; layers without ground truth are left out (and listed)."""
     scored = [s for s in scores if s.layer in per_layer]
@@ -76,6 +94,6 @@ def evaluate_layers(scores: Sequence[LayerScore], per_layer: dict[str, dict[str,
         "node_spearman": _spearman([s.node for s in scored], quality),
         "edge_spearman": _spearman([s.edge for s in scored], quality),
         "last_layer_p_at_1": float(best == len(scored) - 1), "last_layer_spearman": _spearman(depth, quality),
-        "ceiling_spearman": ceiling,
+        "ceiling_spearman": ceiling, "ceiling_p_at_1": seed_agreement(per_layer, [s.layer for s in scored]),
         "quality": {s.layer: q for s, q in zip(scored, quality)},
     }
