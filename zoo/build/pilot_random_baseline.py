@@ -84,6 +84,8 @@ def main(argv=None) -> None:
     p.add_argument("--n-train", type=int, default=1500, help="transfer images per head")
     p.add_argument("--head-steps", type=int, default=200)
     p.add_argument("--head", choices=("mlp", "linear"), default="mlp")
+    p.add_argument("--pretrain", metavar="TASK:STEPS", help="train: start every model's encoder from one trained for "
+                   "STEPS steps on TASK (a shared backbone, as zoo models fine-tuned from one pretrained network)")
     p.add_argument("--root", type=Path, default=Path("/tmp/zoo3-pilot"))
     args = p.parse_args(argv)
     cfg = replace(V2, n_train=args.n_train, head_steps=args.head_steps)
@@ -100,13 +102,29 @@ def main(argv=None) -> None:
     from zoo.build.train_torch import train
 
     family = pilot_family(args.neck)
-    files = layout(args.root / family, "-2.0", "zoo-2.0.yaml", state_in_cache=False)
+    tag = family + (f"-pre-{args.pretrain.replace(':', '-')}" if args.pretrain else "")
+    files = layout(args.root / tag, "-2.0", "zoo-2.0.yaml", state_in_cache=False)
     specs = tuple(ModelSpec(t, (t,), encoder=family, exporter="legacy", seed=200 + i) for i, t in enumerate(TRAIN_TASKS))
     cfg = replace(cfg, files=files, steps=args.steps, models=specs, scratch_encoder=family, random_encoders=(family,))
     files.ensure()
     if not any(files.data.iterdir()):
         files.data.rmdir()
         files.data.symlink_to(V2.files.data)
+    if args.pretrain:
+        from zoo.build import train_torch
+
+        task, steps = args.pretrain.split(":")
+        backbone_spec = ModelSpec(f"backbone-{task}", (task,), encoder=family, exporter="legacy", seed=99)
+        train(replace(cfg, steps=int(steps)), backbone_spec, None, {})
+        backbone = torch.load(files.ckpt / f"{backbone_spec.id}.pt")
+        encoder_state = {k[len("encoder."):]: v for k, v in backbone.items() if k.startswith("encoder.")}
+
+        class FromBackbone(train_torch.TaskModel):
+            def __init__(self, *a, **k) -> None:
+                super().__init__(*a, **k)
+                self.encoder.load_state_dict(encoder_state)
+
+        train_torch.TaskModel = FromBackbone  # this process only
     info = {}
     for spec in specs:
         record = train(cfg, spec, None, {})
