@@ -1,11 +1,11 @@
 """Content-addressed cache of report figures: a figure drawn from the same inputs is not drawn twice.
 
 A cached rerun (every model from the artifact cache) used to spend most of its time drawing
-the same heatmaps, trees, galleries and curves again with matplotlib. Each figure's PNG is
+the same heatmaps, trees, galleries and curves again. Each figure's PNG is
 stored under the artifact cache as ``<cache>/figures/<key>.png``, the key a sha256 over
 exactly what the figure is drawn from: the drawing function's name, every argument (arrays
 by dtype, shape and bytes; mappings and sequences in their order), the harness version, the
-source of :mod:`harness.report.figures`, and the versions of matplotlib, Pillow, scipy and
+source of every module of :mod:`harness.report.figures`, and the versions of matplotlib, Pillow, scipy and
 numpy. Equal keys therefore give the bytes a fresh drawing would give.
 
 Files are written atomically (temporary file, fsync, rename); a file that is not a whole PNG
@@ -44,8 +44,9 @@ _PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 @cache
 def _environment() -> bytes:
     """What every figure also depends on besides its arguments (computed once per process)."""
-    source = Path(importlib.util.find_spec(FIGURES_MODULE).origin)  # found, not imported (matplotlib is slow to import)
-    parts = [f"harness={__version__}", hashlib.sha256(source.read_bytes()).hexdigest()]
+    # the package's sources, found, not imported (drawing modules are imported only to draw)
+    package = Path(importlib.util.find_spec(FIGURES_MODULE).origin).parent
+    parts = [f"harness={__version__}"] + [f"{f.name}:{hashlib.sha256(f.read_bytes()).hexdigest()}" for f in sorted(package.glob("*.py"))]
     for package in ("matplotlib", "pillow", "scipy", "numpy"):
         try:
             parts.append(f"{package}={version(package)}")
