@@ -41,20 +41,30 @@ def linear_head(task: str, channels: int = families.NECK) -> nn.Module:
     return nn.Sequential(nn.AvgPool2d(2), nn.Flatten(), nn.Linear(channels * 16, out_channels(task)))
 
 
-def pilot_family(neck: int) -> str:
-    """Register the plain family with a ``neck``-channel bottleneck under a pilot name (this process only)."""
+#: --deep: 10 conv3x3-BN-ReLU instead of 6 (random ReLU nets lose input detail with depth)
+DEEP = ((24, 2), (32, 1), (48, 2), (48, 1), (48, 1), (64, 2), (64, 1), (64, 1), (96, 1), (96, 1))
 
-    class PilotPlain(families.PlainEncoder):
-        channels = neck
+
+def pilot_family(neck: int, deep: bool = False) -> str:
+    """Register the plain family with a ``neck``-channel bottleneck (and ``deep``: 10 convs) under a
+    pilot name (this process only)."""
+
+    class PilotPlain(nn.Sequential):
+        channels, stride = neck, 8
 
         def __init__(self) -> None:
             super().__init__()
+            cin = 3
+            layers = DEEP if deep else tuple(zip((24, 32, 48, 48, 64, 96), (2, 1, 2, 1, 2, 1)))
+            for i, (width, stride) in enumerate(layers, start=1):
+                self.add_module(f"conv{i}", conv_bn(cin, width, 3, stride))
+                cin = width
             width = max(32, neck)
-            self.bottleneck = nn.Sequential(conv_bn(96, width, 1), conv_bn(width, neck, 1))
+            self.bottleneck = nn.Sequential(conv_bn(cin, width, 1), conv_bn(width, neck, 1))
 
-    name = f"plain-neck{neck}"
+    name = f"plain{'-deep' if deep else ''}-neck{neck}"
     families.FAMILIES[name] = PilotPlain
-    families.FAMILY_TEXT[name] = f"pilot: plain encoder, {neck}-channel neck"
+    families.FAMILY_TEXT[name] = f"pilot: plain encoder{' (10 convs)' if deep else ''}, {neck}-channel neck"
     return name
 
 
@@ -80,6 +90,7 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("mode", choices=("shipped", "train"))
     p.add_argument("--neck", type=int, default=16, help="train: bottleneck channels")
+    p.add_argument("--deep", action="store_true", help="train: 10 conv layers instead of 6")
     p.add_argument("--steps", type=int, default=200, help="train: training steps per model")
     p.add_argument("--n-train", type=int, default=1500, help="transfer images per head")
     p.add_argument("--head-steps", type=int, default=200)
@@ -101,7 +112,7 @@ def main(argv=None) -> None:
         return
     from zoo.build.train_torch import train
 
-    family = pilot_family(args.neck)
+    family = pilot_family(args.neck, args.deep)
     tag = family + (f"-pre-{args.pretrain.replace(':', '-')}" if args.pretrain else "")
     files = layout(args.root / tag, "-2.0", "zoo-2.0.yaml", state_in_cache=False)
     specs = tuple(ModelSpec(t, (t,), encoder=family, exporter="legacy", seed=200 + i) for i, t in enumerate(TRAIN_TASKS))
