@@ -22,16 +22,13 @@ os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 
 
 def _tf():
+    """(tensorflow, keras), TensorFlow on one thread (see :func:`zoo.build.families_keras.keras`)."""
+    from zoo.build.families_keras import keras
+
+    k = keras()
     import tensorflow as tf
 
-    try:
-        tf.config.threading.set_intra_op_parallelism_threads(1)
-        tf.config.threading.set_inter_op_parallelism_threads(1)
-    except RuntimeError:
-        pass  # already initialised
-    import keras
-
-    return tf, keras
+    return tf, k
 
 
 def build_model(task: str, seed: int, size: int = 32):
