@@ -1,12 +1,11 @@
 """Content-addressed cache of report figures: a figure drawn from the same inputs is not drawn twice.
 
 A cached rerun (every model from the artifact cache) used to spend most of its time drawing
-the same heatmaps, trees, galleries and curves again. Each figure's PNG is
-stored under the artifact cache as ``<cache>/figures/<key>.png``, the key a sha256 over
-exactly what the figure is drawn from: the drawing function's name, every argument (arrays
-by dtype, shape and bytes; mappings and sequences in their order), the harness version, the
-source of every module of :mod:`harness.report.figures`, and the versions of matplotlib, Pillow, scipy and
-numpy. Equal keys therefore give the bytes a fresh drawing would give.
+the same heatmaps, trees, galleries and curves again. Each figure's PNG is stored under the
+artifact cache as ``<cache>/figures/<key>.png``, the key a sha256 over exactly what the figure
+is drawn from: the drawing function's name, every argument (arrays by dtype, shape and bytes;
+mappings and sequences in their order), the harness version, the source of every module of
+:mod:`harness.report.figures`, and the versions of matplotlib, Pillow, scipy and numpy. Equal keys therefore give the bytes a fresh drawing would give.
 
 Files are written atomically (temporary file, fsync, rename); a file that is not a whole PNG
 is ignored and redrawn. The folder is bounded (least recently used figures beyond

@@ -5,9 +5,9 @@ a 16-channel bottleneck) and stay near the majority class on "class of the large
 object" (accuracy ~0.53 on 4 classes, majority 0.53): insecurities of a classifier that has
 not learned its classes say nothing about the method. This stage trains one classifier for the
 task the way the seed's classifiers are built (a conv net ending in global average pooling and
-one linear layer, no bottleneck) for longer (8000 steps) on 30 000 rendered indoor scenes (64x64;
-~80 s to render, ~14 min to train on 2 CPU threads), exports it to ONNX and writes its card into the separate zoo ``zoo/explain/`` (not a transfer
-model), then trains its hardness predictor (zoo/build/hardness.py, into ``zoo/explain/hardness/``)
+one linear layer, no bottleneck) for longer (8000 steps) on 30 000 rendered indoor scenes
+(64x64; ~80 s to render, ~14 min to train on 2 CPU threads), exports it to ONNX and writes its
+card into the separate zoo ``zoo/explain/`` (not a transfer model), then trains its hardness predictor (zoo/build/hardness.py, into ``zoo/explain/hardness/``)
 for ``harness explain --score hardness``. Resumable: a finished checkpoint is reused.
 
     .venv/bin/python -m zoo.build.explain_models [--force]
@@ -16,10 +16,10 @@ for ``harness explain --score hardness``. Resumable: a finished checkpoint is re
 from __future__ import annotations
 
 import argparse
-from dataclasses import replace
 import json
 import math
 import time
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -35,18 +35,17 @@ from zoo.build.config import VERSIONS
 from zoo.build.data import build_split, load_split
 from zoo.build.hardness import card_field
 
-CFG = VERSIONS["2.0"]
-ZOO = CFG.files.root / "explain"
 MODEL_ID = "class_object-gap"
 TASK = "class_object"
-SIZE = 64
-WIDTHS, STRIDES = (32, 32, 64, 64, 128, 128), (2, 1, 2, 1, 2, 1)
-STEPS, BATCH, LR, WEIGHT_DECAY, SEED = 8000, 64, 2e-3, 1e-4, 0
 #: Its own training split: 30 000 indoor scenes (seeds 0..29999, zoo 2.0's 6000 training scenes and
 #: more). On 6000 scenes for 3000 steps the classifier reached 0.672 (majority 0.556); "the class of
 #: the largest visible object" needs more examples than a transfer zoo's task models see.
 TRAIN_SPLIT = "explain-train"
-CFG = replace(CFG, splits={**CFG.splits, TRAIN_SPLIT: ("indoor", 0, 30_000, (TASK,))})
+CFG = replace(VERSIONS["2.0"], splits={**VERSIONS["2.0"].splits, TRAIN_SPLIT: ("indoor", 0, 30_000, (TASK,))})
+ZOO = CFG.files.root / "explain"
+SIZE = 64
+WIDTHS, STRIDES = (32, 32, 64, 64, 128, 128), (2, 1, 2, 1, 2, 1)
+STEPS, BATCH, LR, WEIGHT_DECAY, SEED = 8000, 64, 2e-3, 1e-4, 0
 ARCHITECTURE = ("6x conv3x3-BN-ReLU (strides 2,1,2,1,2,1; 32,32,64,64,128,128 ch; BN folded on export), global average "
                 "pool, linear layer to 4 classes")
 

@@ -12,8 +12,7 @@ from collections.abc import Sequence
 from functools import cache
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
-
+from PIL import Image, ImageColor, ImageDraw, ImageFont
 
 DPI = 96
 
@@ -45,7 +44,7 @@ _RDBU_R_ANCHORS = "053061 2166ac 4393c3 92c5de d1e5f0 f7f7f7 fddbc7 f4a582 d6604
 
 def _lut(anchors: str) -> np.ndarray:
     """(256, 3) uint8: the anchor colours (evenly spaced over 0..255) interpolated linearly."""
-    colours = np.array([[int(c[i:i + 2], 16) for i in (0, 2, 4)] for c in anchors.split()], dtype=np.float64)
+    colours = np.array([ImageColor.getrgb(f"#{c}") for c in anchors.split()], dtype=np.float64)
     where = np.linspace(0, 255, len(colours))
     table = np.stack([np.interp(np.arange(256), where, colours[:, c]) for c in range(3)], axis=1)
     return np.round(table).astype(np.uint8)

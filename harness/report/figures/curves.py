@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from PIL import Image, ImageDraw
+from PIL import Image, ImageColor, ImageDraw
 
 from harness.report.figures.canvas import BLACK, DPI, LABEL_PX, PAD, SMALL_PX, TICK, TITLE_PX, WHITE, _line_height, _png, _text, _text_width, _vertical_text
 
@@ -28,13 +28,6 @@ _LINE_W, _ORACLE_W, _MARKER_R = 4, 4, 6
 _DASHED, _DOTTED, _DASH_DOT = (14, 6), (4, 7), (24, 6, 4, 6)
 _CURVES_TICK_PX, _CURVES_AXIS_PX = 11, 12  # 8 pt tick labels, 9 pt axis labels
 _SAMPLE_W, _MIN_PANEL_W = 26, 200  # a legend entry's line sample; the narrowest panel before the figure widens
-
-
-def _hex(colour: str) -> tuple[int, int, int]:
-    colour = colour.lstrip("#")
-    if len(colour) == 3:
-        colour = "".join(c * 2 for c in colour)
-    return int(colour[0:2], 16), int(colour[2:4], 16), int(colour[4:6], 16)
 
 
 @dataclass(frozen=True)
@@ -108,16 +101,16 @@ def _curves(evaluation: Mapping[str, Mapping], ceiling: Mapping | None) -> list[
 
     out = []
     for i, (name, ev) in enumerate(evaluation.items()):
-        style = _CurveStyle(str(name), _hex(CURVE_COLOURS[i % len(CURVE_COLOURS)]),
+        style = _CurveStyle(str(name), ImageColor.getrgb(CURVE_COLOURS[i % len(CURVE_COLOURS)]),
                             marker=CURVE_MARKERS[i % len(CURVE_MARKERS)])
         out.append(_Curve(style, tuple(points(ev.get("k"), ev.get(key)) for key, _ in CURVES_PANELS)))
-    out.append(_Curve(_CurveStyle("random", _hex("#777"), dashes=_DASHED),
+    out.append(_Curve(_CurveStyle("random", ImageColor.getrgb("#777"), dashes=_DASHED),
                       tuple(points(ks, first.get(f"random_{key}")) for key, _ in CURVES_PANELS)))
     out.append(_Curve(_CurveStyle("oracle", BLACK, _ORACLE_W, _DOTTED),
                       tuple(points(ks, first.get(f"oracle_{key}")) for key, _ in CURVES_PANELS)))
     if ceiling and any(ceiling.get(key) for key, _ in CURVES_PANELS):
         ceiling_ks = ceiling.get("k", ks)
-        out.append(_Curve(_CurveStyle("ceiling (repeat)", _hex("#b00"), dashes=_DASH_DOT),
+        out.append(_Curve(_CurveStyle("ceiling (repeat)", ImageColor.getrgb("#b00"), dashes=_DASH_DOT),
                           tuple(points(ceiling_ks, ceiling.get(key)) if ceiling.get(key) else () for key, _ in CURVES_PANELS)))
     return out
 
