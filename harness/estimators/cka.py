@@ -30,14 +30,15 @@ all pairs cost one matrix product (:func:`harness.estimators.ranks.inner_product
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from harness.common.errors import HarnessError
 from harness.estimators.base import register, stacked_features
+from harness.estimators.model_vectors import model_vectors
 from harness.estimators.params import EstimatorParams
-from harness.estimators.ranks import inner_product_matrix
+from harness.estimators.ranks import unit_vector_affinity
 from harness.probing.artifacts import ModelArtifacts
 
 CKA_PAPER = "Kornblith et al., Similarity of Neural Network Representations Revisited, ICML 2019"
@@ -138,20 +139,17 @@ def centred_unit_vector(gram: np.ndarray, debiased: bool) -> np.ndarray:
     return unit_upper(u_centred(gram) if debiased else centred(gram), noise)
 
 
-def cka_from_grams(grams: Iterable[np.ndarray], debiased: bool, chunk_bytes: int = 256 * 2**20) -> np.ndarray:
-    """CKA for every pair of Gram matrices (same n); diagonal 1, values clipped to [-1, 1]."""
-    a = inner_product_matrix((centred_unit_vector(g, debiased) for g in grams), chunk_bytes)
-    np.clip(a, -1.0, 1.0, out=a)
-    np.fill_diagonal(a, 1.0)
-    return a
-
-
 def cka_matrix(features: Sequence[np.ndarray], kernel: str = "linear", debiased: bool = True,
                chunk_bytes: int = 256 * 2**20) -> np.ndarray:
-    """CKA between every pair of models' (n_images, units) features; one model in memory at a time."""
+    """CKA between every pair of models' (n_images, units) features; one model in memory at a time.
+
+    Each model's normalised centred Gram matrix is kept across runs (see :mod:`harness.estimators.model_vectors`).
+    """
     if kernel not in CKA_KERNELS:
         raise HarnessError(f"CKA kernel {kernel!r}: expected one of {', '.join(CKA_KERNELS)}")
-    return cka_from_grams((kernel_gram(np.asarray(f, dtype=np.float64), kernel) for f in features), debiased, chunk_bytes)
+    vectors = model_vectors(features, f"cka:{kernel}:{'debiased' if debiased else 'biased'}",
+                            lambda f: centred_unit_vector(kernel_gram(np.asarray(f, dtype=np.float64), kernel), debiased))
+    return unit_vector_affinity(vectors, chunk_bytes)
 
 
 def _cka_estimator(kernel: str, debiased: bool):

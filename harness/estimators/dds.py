@@ -41,9 +41,10 @@ import numpy as np
 
 from harness.common.errors import HarnessError
 from harness.estimators.base import register, stacked_features
+from harness.estimators.model_vectors import model_vectors
 from harness.estimators.cka import ZERO_TOLERANCE, centred, linear_gram, rbf_from_squared, squared_distances, u_centred, unit_upper
 from harness.estimators.params import EstimatorParams
-from harness.estimators.ranks import inner_product_matrix, standardized_ranks
+from harness.estimators.ranks import standardized_ranks, unit_vector_affinity
 from harness.probing.artifacts import ModelArtifacts
 
 DDS_PAPER = ("Dwivedi, Huang, Cichy & Roig, Duality Diagram Similarity: a generic framework for initialization "
@@ -135,16 +136,15 @@ def dds_matrix(features: Sequence[np.ndarray], normalisation: str = DDS_DEFAULT[
                comparison: str = DDS_DEFAULT[2], chunk_bytes: int = 256 * 2**20) -> np.ndarray:
     """DDS for every pair of models at one grid point; diagonal 1, values in [-1, 1].
 
-    ``features``: per model an (n_images, units) array or lazy view, read one model at a time.
+    ``features``: per model an (n_images, units) array or lazy view, read one model at a time;
+    each model's comparison vector is kept across runs (see :mod:`harness.estimators.model_vectors`).
     """
     _check(normalisation, DDS_NORMALISATIONS, "normalisation")
     _check(function, DDS_FUNCTIONS, "kernel/distance")
     _check(comparison, DDS_COMPARISONS, "comparison")
-    vectors = (comparison_vector(image_matrix(normalise(f, normalisation), function), comparison) for f in features)
-    a = inner_product_matrix(vectors, chunk_bytes)
-    np.clip(a, -1.0, 1.0, out=a)
-    np.fill_diagonal(a, 1.0)
-    return a
+    vectors = model_vectors(features, f"dds:{normalisation}:{function}:{comparison}",
+                            lambda f: comparison_vector(image_matrix(normalise(f, normalisation), function), comparison))
+    return unit_vector_affinity(vectors, chunk_bytes)
 
 
 @register("dds", (), reference=DDS_PAPER)

@@ -28,7 +28,8 @@ from harness.estimators.base import register, stacked_features, stacked_maps
 from harness.estimators.attribution_maps import map_affinity
 from harness.estimators.reuse import part
 from harness.estimators.params import EstimatorParams
-from harness.estimators.ranks import condensed_distances, spearman_matrix
+from harness.estimators.model_vectors import model_vectors
+from harness.estimators.ranks import condensed_distances, standardized_ranks, unit_vector_affinity
 
 DEPARA_PAPER = "Song et al., DEPARA: Deep Attribution Graph for Deep Knowledge Transferability, CVPR 2020"
 
@@ -37,8 +38,16 @@ SEED_NODE_SCALE = 1e-3
 
 
 def depara_edges(features: Sequence[np.ndarray]) -> np.ndarray:
-    """E[s, t]: Spearman between centred-cosine image-pair distance vectors; diagonal 1."""
-    return spearman_matrix(condensed_distances(f, "cosine", centre_columns=True) for f in features)
+    """E[s, t]: Spearman between centred-cosine image-pair distance vectors; diagonal 1.
+
+    Each model's standardised ranks are kept across runs (see :mod:`harness.estimators.model_vectors`).
+    """
+    return unit_vector_affinity(model_vectors(features, "depara_edge", edge_ranks))
+
+
+def edge_ranks(features: np.ndarray) -> np.ndarray:
+    """One model's standardised ranks of its centred-cosine image-pair distances."""
+    return standardized_ranks(condensed_distances(features, "cosine", centre_columns=True))
 
 
 @register("depara_edge", (), reference=DEPARA_PAPER)

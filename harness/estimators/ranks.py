@@ -49,7 +49,16 @@ def spearman_matrix(vectors: Iterable[np.ndarray], chunk_bytes: int = 256 * 2**2
     and, once all of them together would exceed ``chunk_bytes``, their standardised ranks
     are spilled to a temporary file and the Gram matrix is accumulated over column chunks.
     """
-    s = inner_product_matrix((standardized_ranks(v) for v in vectors), chunk_bytes)
+    return unit_vector_affinity((standardized_ranks(v) for v in vectors), chunk_bytes)
+
+
+def unit_vector_affinity(unit_vectors: Iterable[np.ndarray], chunk_bytes: int = 256 * 2**20) -> np.ndarray:
+    """Inner products of every pair of unit (or zero) vectors, clipped to [-1, 1], diagonal 1.
+
+    The common last step of the Gram-type estimators (Spearman of standardised ranks, CKA and
+    DDS of normalised centred matrices); rounding can push a product of unit vectors past 1.
+    """
+    s = inner_product_matrix(unit_vectors, chunk_bytes)
     np.clip(s, -1.0, 1.0, out=s)
     np.fill_diagonal(s, 1.0)
     return s

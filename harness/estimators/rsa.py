@@ -12,12 +12,14 @@ import numpy as np
 
 from harness.probing.artifacts import ModelArtifacts
 from harness.estimators.base import register, stacked_features
+from harness.estimators.model_vectors import model_vectors
 from harness.estimators.params import EstimatorParams
-from harness.estimators.ranks import condensed_distances, spearman_matrix
+from harness.estimators.ranks import condensed_distances, standardized_ranks, unit_vector_affinity
 
 
 @register("rsa", (), reference="Dwivedi & Roig, Representation Similarity Analysis for Efficient Task Taxonomy & Transfer Learning, CVPR 2019")
 def rsa_affinity(artifacts: Sequence[ModelArtifacts], params: EstimatorParams) -> np.ndarray:
     """A[s, t] = Spearman(pdist(F_s - mean, 'correlation'), pdist(F_t - mean, 'correlation')), columns centred."""
-    feats = stacked_features(artifacts)
-    return spearman_matrix(condensed_distances(f, "correlation", centre_columns=True) for f in feats)
+    ranks = model_vectors(stacked_features(artifacts), "rsa",
+                          lambda f: standardized_ranks(condensed_distances(f, "correlation", centre_columns=True)))
+    return unit_vector_affinity(ranks, params.chunk_bytes)

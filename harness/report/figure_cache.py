@@ -21,6 +21,7 @@ import importlib.util
 import os
 import struct
 import tempfile
+import threading
 from collections.abc import Callable, Mapping
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
@@ -106,6 +107,7 @@ class FigureCache:
         self.dir = ArtifactCache(root).figures_dir
         self.drawn = 0
         self.reused = 0
+        self._count_lock = threading.Lock()  # figures are drawn on several threads (harness.report.html)
 
     def path(self, key: str) -> Path:
         return self.dir / f"{key}.png"
@@ -115,7 +117,7 @@ class FigureCache:
         try:
             key = figure_key(name, args, kwargs)
         except TypeError:  # an argument without stable bytes: draw, keep nothing
-            self.drawn += 1
+            self._count("drawn")
             return drawing(name)(*args, **kwargs)
         path = self.path(key)
         try:
@@ -123,16 +125,20 @@ class FigureCache:
         except OSError:
             data = b""
         if _whole_png(data):
-            self.reused += 1
+            self._count("reused")
             try:
                 os.utime(path)  # last use, for pruning least recently used figures
             except OSError:
                 pass
             return data
         data = drawing(name)(*args, **kwargs)
-        self.drawn += 1
+        self._count("drawn")
         self._store(path, data)
         return data
+
+    def _count(self, what: str) -> None:
+        with self._count_lock:
+            setattr(self, what, getattr(self, what) + 1)
 
     def _store(self, path: Path, data: bytes) -> None:
         """Atomic write; a cache that cannot be written (full disk, read-only) only costs a redraw next time."""

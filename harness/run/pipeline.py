@@ -44,6 +44,7 @@ from harness.runtime.stage import StageJob, StageResult, gallery_maps, load_arti
 from harness.runtime.executor import make_executor
 from harness.estimators.grid import estimate_on_grids, resolved_grid
 from harness.estimators.reuse import shared_within_run
+from harness.estimators.model_vectors import vectors_kept_in
 from harness.probing.loop import ProbeSettings
 from harness.common.atomic import write_all_atomic
 from harness.report.document import SCHEMA_VERSION, dumps
@@ -113,7 +114,8 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
         grid = resolved_grid([a.map_shape for a in native if a.map_shape], config.settings.map_size)
         params = EstimatorParams(depara_lambda=config.depara_lambda)
         affinities, costs = {}, {}
-        with shared_within_run():  # depara reuses the gradxinput and depara_edge matrices
+        # depara reuses the gradxinput and depara_edge matrices; per-model vectors are kept across runs
+        with shared_within_run(), vectors_kept_in(cache.root):
             for name in config.estimators:
                 with measured() as cost:
                     affinities[name] = estimate_on_grids(name, native, params, config.settings.map_size,

@@ -55,30 +55,32 @@ def prune(cache: ArtifactCache, *, everything: bool = False, older_than_days: fl
             total -= oldest.bytes
     for entry in doomed:
         cache.remove(entry.path)
-    prune_figures(cache, everything=everything, older_than_days=older_than_days,
-                  max_size=None if max_size is None else max(0, max_size - sum(e.bytes for e in keep)), now=now)
+    room = None if max_size is None else max(0, max_size - sum(e.bytes for e in keep))
+    for files in (cache.vector_files(), cache.figure_files()):  # vectors first: a few KB each, cheap to keep
+        room = prune_side_files(files, everything=everything, older_than_days=older_than_days, max_size=room, now=now)
     leftovers = cache.leftovers()
     for path in leftovers:
         cache.remove(path)
     return doomed, len(leftovers)
 
 
-def prune_figures(cache: ArtifactCache, *, everything: bool, older_than_days: float | None, max_size: int | None,
-                  now: float) -> int:
-    """Cached report figures go with the entries: all (--all), unused ones (--older-than), and least
-    recently used ones beyond what the kept entries leave of --max-size. Returns how many were removed."""
-    figures = sorted(cache.figure_files(), key=lambda f: f[1])  # oldest first
-    doomed = [f for f in figures if everything or (older_than_days is not None and now - f[1] > older_than_days * 86400)]
-    keep = [f for f in figures if f not in doomed]
+def prune_side_files(files: list[tuple[Path, float, int]], *, everything: bool, older_than_days: float | None,
+                     max_size: int | None, now: float) -> int | None:
+    """Cached report figures and estimator vectors go with the entries: all (--all), unused ones
+    (--older-than), and least recently used ones beyond ``max_size`` (what the kept entries leave
+    of --max-size). Returns the room left for the next folder (None: no size limit)."""
+    files = sorted(files, key=lambda f: f[1])  # oldest first
+    doomed = [f for f in files if everything or (older_than_days is not None and now - f[1] > older_than_days * 86400)]
+    keep = [f for f in files if f not in doomed]
+    total = sum(f[2] for f in keep)
     if max_size is not None:
-        total = sum(f[2] for f in keep)
         while keep and total > max_size:
             oldest = keep.pop(0)
             doomed.append(oldest)
             total -= oldest[2]
     for path, _, _ in doomed:
         path.unlink(missing_ok=True)
-    return len(doomed)
+    return None if max_size is None else max(0, max_size - total)
 
 
 def run_cache_command(args: argparse.Namespace, console: Console) -> int:

@@ -18,15 +18,18 @@ DPI = 96
 
 
 def _png(image: Image.Image) -> bytes:
-    """``image`` as a PNG with an adaptive 256-colour palette (optimised, no metadata).
+    """``image`` as a PNG with an adaptive 256-colour palette (zlib level 6, no metadata).
 
     The figures are colour maps (256 entries), a few line colours and anti-aliased text, so it
     looks the same and keeps report.html small (measured on the default zoo: heatmaps and
-    gallery ~2-3x smaller than RGB).
+    gallery ~2-3x smaller than RGB). Median cut keeps every pixel of the figures exact where
+    Pillow's fast octree shifts white to 254; zlib level 6 instead of ``optimize`` (level 9 and
+    filter search) encodes the 25 figures of the default zoo in 0.79 s instead of 1.47 s for
+    1.5% more bytes, which matters when one added model redraws most of them.
     """
     quantized = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
     out = io.BytesIO()
-    quantized.save(out, format="PNG", optimize=True)
+    quantized.save(out, format="PNG", compress_level=6)
     return out.getvalue()
 
 

