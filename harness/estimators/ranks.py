@@ -76,6 +76,23 @@ def inner_product_matrix(vectors: Iterable[np.ndarray], chunk_bytes: int = 256 *
         return store.gram()
 
 
+def pairwise_dots(rows: list[np.ndarray]) -> np.ndarray:
+    """G[s, t] = <rows[s], rows[t]>, each entry one dot product of the two vectors alone.
+
+    A matrix product would be faster, but its entries depend in the last bits on where the two
+    rows sit among the others (BLAS tiles the product by position): adding a model would then
+    change the other pairs' values by ~1e-17 and no evaluation of them could be reused (see
+    :mod:`harness.runtime.cache.derived`). One dot per pair keeps A[s, t] a function of s and t
+    only; at 38 models x 200 images it costs ~10 ms.
+    """
+    n = len(rows)
+    g = np.empty((n, n))
+    for s in range(n):
+        for t in range(s, n):
+            g[s, t] = g[t, s] = float(np.dot(rows[s], rows[t]))
+    return g
+
+
 class _RankStore:
     """Rows of Z kept in memory while small, else in one float64 file per row on disk."""
 
@@ -109,8 +126,7 @@ class _RankStore:
 
     def gram(self) -> np.ndarray:
         if self.tmp is None:
-            z = np.stack(self.rows)
-            return z @ z.T
+            return pairwise_dots(self.rows)
         n = len(self.files)
         step = max(1, self.chunk_bytes // (8 * n))
         s = np.zeros((n, n))

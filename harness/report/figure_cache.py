@@ -19,7 +19,6 @@ import hashlib
 import importlib
 import importlib.util
 import os
-import struct
 import tempfile
 import threading
 from collections.abc import Callable, Mapping
@@ -27,9 +26,9 @@ from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-import numpy as np
 
 from harness import __version__
+from harness.runtime.cache.derived import feed_value
 from harness.runtime.cache.store import ArtifactCache
 
 FIGURES_MODULE = "harness.report.figures"
@@ -55,33 +54,6 @@ def _environment() -> bytes:
     return "\n".join(parts).encode()
 
 
-def _feed(digest, value) -> None:
-    """Hash ``value`` unambiguously (type-tagged, length-prefixed), order preserved."""
-    if isinstance(value, np.ndarray) or isinstance(value, np.generic):
-        array = np.ascontiguousarray(value)
-        if array.dtype == object:
-            raise TypeError("object arrays have no stable bytes")
-        head = f"A{array.dtype.str}{array.shape}".encode()
-        digest.update(struct.pack("<Q", len(head)) + head)
-        data = array.tobytes()
-        digest.update(struct.pack("<Q", len(data)))
-        digest.update(data)
-    elif isinstance(value, Mapping):
-        digest.update(b"M" + struct.pack("<Q", len(value)))
-        for key, item in value.items():
-            _feed(digest, key)
-            _feed(digest, item)
-    elif isinstance(value, (list, tuple)):
-        digest.update((b"L" if isinstance(value, list) else b"T") + struct.pack("<Q", len(value)))
-        for item in value:
-            _feed(digest, item)
-    elif value is None or isinstance(value, (bool, int, float, str)):
-        text = f"{type(value).__name__}:{value!r}".encode()
-        digest.update(b"S" + struct.pack("<Q", len(text)) + text)
-    else:
-        raise TypeError(f"cannot key a figure on a {type(value).__name__}")
-
-
 def drawing(name: str) -> Callable[..., bytes]:
     """The drawing function ``name`` of :mod:`harness.report.figures`, imported only when a figure is drawn."""
     return getattr(importlib.import_module(FIGURES_MODULE), name)
@@ -90,9 +62,9 @@ def drawing(name: str) -> Callable[..., bytes]:
 def figure_key(name: str, args: tuple, kwargs: Mapping) -> str:
     """sha256 of the drawing function's name, its arguments and the drawing environment."""
     digest = hashlib.sha256(_environment())
-    _feed(digest, f"{FIGURES_MODULE}.{name}")
-    _feed(digest, list(args))
-    _feed(digest, dict(sorted(kwargs.items())))
+    feed_value(digest, f"{FIGURES_MODULE}.{name}")
+    feed_value(digest, list(args))
+    feed_value(digest, dict(sorted(kwargs.items())))
     return digest.hexdigest()
 
 

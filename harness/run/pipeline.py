@@ -44,7 +44,7 @@ from harness.runtime.stage import StageJob, StageResult, gallery_maps, load_arti
 from harness.runtime.executor import make_executor
 from harness.estimators.grid import estimate_on_grids, resolved_grid
 from harness.estimators.reuse import shared_within_run
-from harness.estimators.model_vectors import vectors_kept_in
+from harness.runtime.cache.derived import derived_results_in
 from harness.probing.loop import ProbeSettings
 from harness.common.atomic import write_all_atomic
 from harness.report.document import SCHEMA_VERSION, dumps
@@ -103,6 +103,7 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
                  n_models=len(zoo.cards), probe_size=probe_size)
 
     with open_cache(config) as cache:
+        kept_root = cache.root if config.use_cache else None  # derived results outlive the run only in a kept cache
         with cache_errors(cache.root):
             results = probe_models(zoo, probe, config, device, cache, console)
         per_model = {c.id: results[c.id].seconds for c in zoo.cards}
@@ -115,7 +116,7 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
         params = EstimatorParams(depara_lambda=config.depara_lambda)
         affinities, costs = {}, {}
         # depara reuses the gradxinput and depara_edge matrices; per-model vectors are kept across runs
-        with shared_within_run(), vectors_kept_in(cache.root):
+        with shared_within_run(), derived_results_in(kept_root):
             for name in config.estimators:
                 with measured() as cost:
                     affinities[name] = estimate_on_grids(name, native, params, config.settings.map_size,
@@ -153,7 +154,8 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
     rankings = {name: rank_sources(a.matrix, ids) for name, a in affinities.items()}
     trees = {name: task_tree(a.matrix, ids) for name, a in affinities.items()}
     sizes = {m["id"]: m["parameters"] for m in models_info if m["parameters"] is not None}
-    evaluation, static_baselines, ground_truth_info = evaluate_all(zoo, affinities, ids, config, sizes)
+    with derived_results_in(kept_root):  # an evaluation whose inputs did not change is read back
+        evaluation, static_baselines, ground_truth_info = evaluate_all(zoo, affinities, ids, config, sizes)
     timings["evaluation"] = time.perf_counter() - tick
 
     env = environment(device)

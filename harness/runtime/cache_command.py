@@ -56,7 +56,7 @@ def prune(cache: ArtifactCache, *, everything: bool = False, older_than_days: fl
     for entry in doomed:
         cache.remove(entry.path)
     room = None if max_size is None else max(0, max_size - sum(e.bytes for e in keep))
-    for files in (cache.vector_files(), cache.figure_files()):  # vectors first: a few KB each, cheap to keep
+    for files in (cache.derived_files(), cache.figure_files()):  # derived results first: small, and they save recomputation
         room = prune_side_files(files, everything=everything, older_than_days=older_than_days, max_size=room, now=now)
     leftovers = cache.leftovers()
     for path in leftovers:

@@ -6,7 +6,7 @@ Layout under the cache root (``v1/`` is the entry format)::
     v1/entries/ab/abcd…/<name>.npy        arrays written row by row while the model was probed
     v1/tmp/…                              entries being written (or abandoned by a killed run)
     figures/<key>.png                     report figures by the hash of what they are drawn from
-    vectors/<key>.f64                     per-model estimator vectors (harness.estimators.model_vectors)
+    vectors/<key>.bin, evaluations/…      results derived from entries, by content key (harness.runtime.cache.derived)
 
 An entry is built in ``tmp/`` and renamed into ``entries/`` only after every file and the
 manifest are fsynced, so a reader sees a complete entry or none. A reader still recomputes
@@ -38,7 +38,8 @@ from harness.common.pids import pid_alive
 
 FORMAT = "v1"
 FIGURES = "figures"
-VECTORS = "vectors"
+#: Folders of results derived from the entries (see harness.runtime.cache.derived).
+DERIVED = ("vectors", "evaluations")
 MANIFEST = "manifest.json"
 
 
@@ -172,7 +173,6 @@ class ArtifactCache:
         self.entries_dir = self.base / "entries"
         self.tmp_dir = self.base / "tmp"
         self.figures_dir = self.root / FIGURES  # report figures by content key, beside the entries
-        self.vectors_dir = self.root / VECTORS  # per-model estimator vectors by content key
 
     def entry_dir(self, key: str) -> Path:
         return self.entries_dir / key[:2] / key
@@ -235,9 +235,9 @@ class ArtifactCache:
         """Every cached report figure (``<root>/figures``, see harness.report.figure_cache): (path, last use, bytes)."""
         return self._side_files(self.figures_dir)
 
-    def vector_files(self) -> list[tuple[Path, float, int]]:
-        """Every cached estimator vector (``<root>/vectors``, see harness.estimators.model_vectors)."""
-        return self._side_files(self.vectors_dir)
+    def derived_files(self) -> list[tuple[Path, float, int]]:
+        """Every kept derived result (``<root>/vectors``, ``<root>/evaluations``; see harness.runtime.cache.derived)."""
+        return [f for kind in DERIVED for f in self._side_files(self.root / kind)]
 
     @staticmethod
     def _side_files(folder: Path) -> list[tuple[Path, float, int]]:
