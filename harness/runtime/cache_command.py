@@ -118,6 +118,8 @@ def run_cache_command(args: argparse.Namespace, console: Console) -> int:
     total = sum(e.bytes for e in entries)
     bad = sum(e.problem is not None for e in entries)
     verified = "not verified" if args.no_verify else f"{bad} corrupt"
-    console.print(f"cache {root}: {len(entries)} entries, {_size(total)} ({verified}); "
-                  f"{len(cache.leftovers())} leftover temporary folder(s)", markup=False, highlight=False)
+    side = cache.figure_files() + cache.derived_files()
+    console.print(f"cache {root}: {len(entries)} entries, {_size(total)} ({verified}); {len(side)} report figures and "
+                  f"derived results, {_size(sum(f[2] for f in side))}; {len(cache.leftovers())} leftover temporary folder(s)",
+                  markup=False, highlight=False)
     return 0

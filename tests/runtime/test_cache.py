@@ -296,6 +296,7 @@ def test_cache_command_info_and_prune(first, tmp_path, capsys):
     (copy / "v1" / "tmp" / "deadbeef.999999999.x").mkdir(parents=True)  # a killed writer's leftover
     n = len(ArtifactCache(copy).scan())
     assert n >= 3
+    assert ArtifactCache(copy).derived_files()  # the run kept its estimator vectors
     assert main(["cache", "--cache", str(copy)]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert f"{n} entries" in out and "0 corrupt" in out and "1 leftover" in out
@@ -304,6 +305,7 @@ def test_cache_command_info_and_prune(first, tmp_path, capsys):
     assert main(["cache", "prune", "--cache", str(copy), "--max-size", "1"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert f"removed {n} entries" in out and "0 entries" in out
+    assert not ArtifactCache(copy).derived_files() and not ArtifactCache(copy).figure_files()  # pruned with the entries
     assert main(["cache", "--cache", str(copy), "--max-size", "1"]) == 1  # prune options outside prune
     assert main(["cache", "purge", "--cache", str(copy)]) == 1
     assert "did you mean 'prune'" in capsys.readouterr().err
