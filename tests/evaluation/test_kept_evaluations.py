@@ -24,11 +24,13 @@ def _suite(gt, affinity, ids):
     return json.dumps({"evaluation": evaluation, "baselines": baselines}, sort_keys=True)
 
 
+def _problem(n_models: int, n_rows: int, seed: int):
+    """The ground truth, the first ``n_models`` of its tasks and a random (n_rows x n_rows) estimate."""
+    return _truth(), ORDER[:n_models], np.random.default_rng(seed).normal(size=(n_rows, n_rows))
+
+
 def test_a_kept_evaluation_reads_back_exactly_what_a_fresh_one_computes(tmp_path):
-    gt = _truth()
-    ids = ORDER[:12]
-    rng = np.random.default_rng(0)
-    affinity = rng.normal(size=(len(ids), len(ids)))
+    gt, ids, affinity = _problem(12, 12, seed=0)
     fresh = _suite(gt, affinity, ids)
     with derived_results_in(tmp_path):
         stored = _suite(gt, affinity, ids)
@@ -38,10 +40,7 @@ def test_a_kept_evaluation_reads_back_exactly_what_a_fresh_one_computes(tmp_path
 
 
 def test_a_model_outside_the_ground_truth_leaves_the_kept_evaluation_valid(tmp_path):
-    gt = _truth()
-    ids = ORDER[:10]
-    rng = np.random.default_rng(1)
-    affinity = rng.normal(size=(11, 11))
+    gt, ids, affinity = _problem(10, 11, seed=1)
     with derived_results_in(tmp_path):
         before = _suite(gt, affinity[:10, :10], ids)
         files = {p for p, _, _ in ArtifactCache(tmp_path).derived_files()}
@@ -51,10 +50,7 @@ def test_a_model_outside_the_ground_truth_leaves_the_kept_evaluation_valid(tmp_p
 
 
 def test_a_changed_affinity_or_damaged_file_is_computed_again(tmp_path):
-    gt = _truth()
-    ids = ORDER[:10]
-    rng = np.random.default_rng(2)
-    affinity = rng.normal(size=(10, 10))
+    gt, ids, affinity = _problem(10, 10, seed=2)
     with derived_results_in(tmp_path):
         _suite(gt, affinity, ids)
         for path, _, _ in ArtifactCache(tmp_path).derived_files():
