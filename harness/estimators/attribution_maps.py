@@ -26,7 +26,9 @@ ATTRIBUTION_MAPS_PAPER = "Song et al., Deep Model Transferability from Attributi
 
 #: Bytes of one model's unit rows per dot product (a whole number of images): fixed, so that the
 #: blocks, and with them every pair's rounding, do not depend on how many models are compared.
-BLOCK_BYTES = 512 * 2**10
+#: Measured (39 models x 200 images x 64^2 px; 20 models x 50 images x 224^2 px): 512 KiB 0.16 s /
+#: 0.66 s (one 224 px image per block: Python calls dominate), 2 MiB 0.20 s / 0.17 s.
+BLOCK_BYTES = 2 * 2**20
 
 
 def mean_cosine_affinity(maps: Sequence[np.ndarray], chunk_bytes: int = 256 * 2**20) -> np.ndarray:
