@@ -24,8 +24,8 @@ CKA to behave alike and recommend linear (no bandwidth to choose, cheaper); and 
 HSIC is dominated by its bias when the probe set is small next to the feature width (for
 48 images and ~1000 units, two *independent* random representations have linear Gram matrices
 close to a multiple of the identity and biased CKA near 1), which the debiased estimator
-removes. Every pair is one inner product of the models' normalised centred Gram matrices, so
-all pairs cost one matrix product (:func:`harness.estimators.ranks.inner_product_matrix`).
+removes. Every pair is one inner product of the models' normalised centred Gram matrices
+(:func:`harness.estimators.ranks.inner_product_matrix`).
 """
 
 from __future__ import annotations

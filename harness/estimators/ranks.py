@@ -2,7 +2,8 @@
 
 Each model's condensed distance vector (n(n-1)/2 entries, ~500k for 1000 images) is rank
 transformed once (average ranks for ties, as scipy.stats.spearmanr does), centred and scaled
-to unit norm; Spearman for every pair of models is then one matrix product Z @ Z.T.
+to unit norm; Spearman for every pair of models is then the inner product of their rows of Z,
+one dot product per pair (:func:`pairwise_dots`), or block matrix products once Z is spilled to disk.
 """
 
 from __future__ import annotations
@@ -67,8 +68,9 @@ def unit_vector_affinity(unit_vectors: Iterable[np.ndarray], chunk_bytes: int = 
 def inner_product_matrix(vectors: Iterable[np.ndarray], chunk_bytes: int = 256 * 2**20) -> np.ndarray:
     """G[s, t] = <v_s, v_t> for equal-length float64 vectors, memory bounded as in :func:`spearman_matrix`.
 
-    Shared by every estimator that reduces each model to one (already normalised) vector, so
-    that all pairs cost one matrix product (CKA's centred Gram matrices, DDS's comparisons).
+    Shared by every estimator that reduces each model to one (already normalised) vector (CKA's
+    centred Gram matrices, DDS's comparisons): in memory one dot product per pair (:func:`pairwise_dots`),
+    spilled to disk block matrix products.
     """
     with _RankStore(chunk_bytes) as store:
         for v in vectors:

@@ -23,12 +23,11 @@ import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from functools import cache
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 
 from harness import __version__
-from harness.runtime.cache.derived import feed_value
+from harness.runtime.cache.derived import code_digest, feed_value
 from harness.runtime.cache.store import ArtifactCache
 
 FIGURES_MODULE = "harness.report.figures"
@@ -42,16 +41,9 @@ _PNG_END = b"\x00\x00\x00\x00IEND\xaeB`\x82"
 
 @cache
 def _environment() -> bytes:
-    """What every figure also depends on besides its arguments (computed once per process)."""
-    # the package's sources, found, not imported (drawing modules are imported only to draw)
-    package = Path(importlib.util.find_spec(FIGURES_MODULE).origin).parent
-    parts = [f"harness={__version__}"] + [f"{f.name}:{hashlib.sha256(f.read_bytes()).hexdigest()}" for f in sorted(package.glob("*.py"))]
-    for package in ("matplotlib", "pillow", "scipy", "numpy"):
-        try:
-            parts.append(f"{package}={version(package)}")
-        except PackageNotFoundError:
-            parts.append(f"{package}=?")
-    return "\n".join(parts).encode()
+    """What every figure also depends on besides its arguments (computed once per process): the
+    harness version, the figures package's source and the versions of the libraries that draw."""
+    return f"harness={__version__}\n{code_digest(FIGURES_MODULE, ('matplotlib', 'pillow', 'scipy', 'numpy'))}".encode()
 
 
 def drawing(name: str) -> Callable[..., bytes]:

@@ -31,8 +31,6 @@ from harness.common.atomic import write_atomic
 from harness.runtime.cache.key import code_files, source_digest
 from harness.runtime.cache.store import DERIVED
 
-#: The folders of derived results under the cache root, by kind.
-KINDS = DERIVED
 _ROOT: ContextVar[Path | None] = ContextVar("derived_results_root", default=None)
 
 
@@ -52,10 +50,10 @@ def kept() -> bool:
 
 
 @cache
-def code_digest(package: str) -> str:
-    """sha256 over a package's source and the numpy/scipy versions: what its results also depend on."""
+def code_digest(package: str, libraries: tuple[str, ...] = ("numpy", "scipy")) -> str:
+    """sha256 over a package's source (found, not imported) and the libraries' versions: what its results also depend on."""
     parts = [source_digest(code_files((package,)))]
-    for library in ("numpy", "scipy"):
+    for library in libraries:
         try:
             parts.append(f"{library}={version(library)}")
         except PackageNotFoundError:
@@ -102,8 +100,8 @@ def store(kind: str, key: str, payload: bytes) -> None:
 
 
 def _path(root: Path, kind: str, key: str) -> Path:
-    if kind not in KINDS:
-        raise ValueError(f"unknown kind of derived result {kind!r}; expected one of {KINDS}")
+    if kind not in DERIVED:
+        raise ValueError(f"unknown kind of derived result {kind!r}; expected one of {DERIVED}")
     return root / kind / f"{key}.bin"
 
 
