@@ -45,6 +45,7 @@ from harness.runtime.executor import make_executor
 from harness.estimators.grid import estimate_on_grids, resolved_grid
 from harness.estimators.reuse import shared_within_run
 from harness.runtime.cache.derived import derived_results_in
+from harness.runtime.cache.probe_sets import load_probe_kept
 from harness.probing.loop import ProbeSettings
 from harness.common.atomic import write_all_atomic
 from harness.report.document import SCHEMA_VERSION, dumps
@@ -58,7 +59,7 @@ from harness.report.markdown import render_markdown
 from harness.report.provenance import file_hashes, provenance
 from harness.report.verdict import verdict_line
 from harness.model.zoo import Zoo, load_zoo
-from harness.probes import DEFAULT_PROBE, ProbeRequest, load_probe, require_different_images
+from harness.probes import DEFAULT_PROBE, ProbeRequest, require_different_images
 from harness.run.config import RunConfig, config_from_args
 from harness.report.header import document_header
 
@@ -87,8 +88,9 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
     probe_name = config.probe or zoo.probe or DEFAULT_PROBE
     for source, target in config.select_layer:  # unknown ids fail before any model is probed
         zoo.card(source), zoo.card(target)
-    with console.status(f"loading probe set {probe_name} ..."):
-        probe = load_probe(probe_name, ProbeRequest(n_images=config.n_images, seed=config.seed, size=probe_size))
+    kept_root = kept_cache_root(config)  # derived results outlive the run only in a kept cache
+    with console.status(f"loading probe set {probe_name} ..."), derived_results_in(kept_root):  # generated sets are kept
+        probe = load_probe_kept(probe_name, ProbeRequest(n_images=config.n_images, seed=config.seed, size=probe_size))
     if probe.n_images < 2:
         raise HarnessError(f"probe set {probe_name!r}: {probe.n_images} usable image(s); the estimators need at least 2")
     require_different_images(probe)
@@ -103,7 +105,6 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
                  n_models=len(zoo.cards), probe_size=probe_size)
 
     with open_cache(config) as cache:
-        kept_root = cache.root if config.use_cache else None  # derived results outlive the run only in a kept cache
         with cache_errors(cache.root):
             results = probe_models(zoo, probe, config, device, cache, console)
         per_model = {c.id: results[c.id].seconds for c in zoo.cards}
@@ -198,11 +199,16 @@ def execute(config: RunConfig, console: Console | None = None) -> RunResult:
     return RunResult(config, report, render_markdown(report), gallery, probe.images[: config.settings.gallery_images])
 
 
+def kept_cache_root(config: RunConfig) -> Path | None:
+    """The cache folder that outlives the run (artifacts, derived results, figures); None with --no-cache."""
+    return Path(config.cache_dir or default_cache_dir()).expanduser().resolve() if config.use_cache else None
+
+
 @contextmanager
 def open_cache(config: RunConfig):
     """The run's artifact cache; with --no-cache a temporary one, removed afterwards."""
     if config.use_cache:
-        yield ArtifactCache(Path(config.cache_dir or default_cache_dir()).expanduser().resolve())
+        yield ArtifactCache(kept_cache_root(config))
         return
     if config.executor == "ray" and config.ray_address:
         raise HarnessError("option --no-cache cannot be used with --ray-address: the cluster's workers write into the "
@@ -409,7 +415,8 @@ def write_report(result: RunResult, out: Path) -> list[Path]:
     gallery = Gallery(result.gallery_images, result.gallery)
     # figures drawn from unchanged inputs come from the cache (no figure cache with --no-cache)
     config = result.config
-    figure_cache = FigureCache(Path(config.cache_dir or default_cache_dir()).expanduser().resolve()) if config.use_cache else None
+    root = kept_cache_root(config)
+    figure_cache = FigureCache(root) if root is not None else None
     document = dumps(result.report)
     # the page is drawn from report.json's own values (rounded as stored), so `harness report` redraws it exactly
     files = {"report.md": result.markdown.encode(), **html_files(json.loads(document), gallery, figure_cache),

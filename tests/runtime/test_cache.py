@@ -297,6 +297,7 @@ def test_cache_command_info_and_prune(first, tmp_path, capsys):
     n = len(ArtifactCache(copy).scan())
     assert n >= 3
     assert ArtifactCache(copy).derived_files()  # the run kept its estimator vectors
+    assert len(list((copy / "probes").glob("*.bin"))) == 1  # and its generated probe set
     assert main(["cache", "--cache", str(copy)]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert f"{n} entries" in out and "0 corrupt" in out and "1 leftover" in out

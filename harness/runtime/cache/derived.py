@@ -1,11 +1,12 @@
 """Results derived from cached artifacts, kept across runs by content key beside the artifact cache.
 
 A run that adds one model to a cached zoo should cost the new work only. Besides the per-model
-artifacts, two kinds of intermediate results are therefore kept under the cache root:
+artifacts, three kinds of intermediate results are therefore kept under the cache root:
 
 - ``vectors/``: per-model estimator vectors (:mod:`harness.estimators.model_vectors`);
 - ``evaluations/``: an estimator's evaluation against a ground truth
-  (:mod:`harness.evaluation.metrics`), unchanged when the added model has no measured transfer.
+  (:mod:`harness.evaluation.metrics`), unchanged when the added model has no measured transfer;
+- ``probes/``: generated probe sets (:mod:`harness.runtime.cache.probe_sets`).
 
 Every file is keyed by a sha256 over exactly what it is computed from (:func:`content_key`,
 including the source of the code that computes it), written atomically, and starts with the
