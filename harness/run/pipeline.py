@@ -77,12 +77,12 @@ class RunResult:
     gallery_images: np.ndarray | None = None  # the first probe images, for the HTML report's gallery
 
 
-def execute(config: RunConfig, console: Console | None = None) -> RunResult:
-    """Run every stage and return the report (nothing is written here)."""
+def execute(config: RunConfig, console: Console | None = None, zoo: Zoo | None = None) -> RunResult:
+    """Run every stage and return the report (nothing is written here); ``zoo``: ``config.zoo`` as already read."""
     console = console or make_console(quiet=True)
     timings: dict[str, float] = {}
     tick = time.perf_counter()
-    zoo = load_zoo(config.zoo)
+    zoo = zoo if zoo is not None else load_zoo(config.zoo)
     device = pick_device(config.device)
     probe_size = config.probe_size or max(max(c.input.size) for c in zoo.cards)
     probe_name = config.probe or zoo.probe or DEFAULT_PROBE
@@ -470,8 +470,8 @@ def run_config(config: RunConfig, console: Console, *, write: bool = True) -> tu
     behind ``harness run`` and :func:`harness.api.run`, so both check, compute and write alike."""
     from harness.run.preflight import preflight_run
 
-    config = preflight_run(config)  # options, --out, ground truth, probe source, cards, memory: before any probing
-    result = execute(config, console)
+    config, zoo = preflight_run(config)  # options, --out, ground truth, probe source, cards, memory: before any probing
+    result = execute(config, console, zoo)
     files = write_report(result, output_dir(config, result.report)) if write else []
     return result, files
 

@@ -207,7 +207,7 @@ def test_probe_not_decoded_at_a_size_the_graph_refuses(tmp_path, zoo, monkeypatc
     data = yaml.safe_load((folder / "b.yaml").read_text())
     data["input"]["size"] = [4000, 4000]
     (folder / "b.yaml").write_text(yaml.safe_dump(data))
-    monkeypatch.setattr(run, "load_probe", lambda *a, **k: pytest.fail("probe set decoded before the card was checked"))
+    monkeypatch.setattr(run, "load_probe_kept", lambda *a, **k: pytest.fail("probe set decoded before the card was checked"))
     code, err = cli(capsys, "run", "--zoo", str(folder), "--out", str(tmp_path / "o"), *FAST)
     assert_one_line(code, err, 3, "b.yaml", "input.size")
 
