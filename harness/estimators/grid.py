@@ -14,6 +14,8 @@ other models are in the zoo) and resampled chunk by chunk as the estimators read
 
 from __future__ import annotations
 
+import hashlib
+
 from collections.abc import Sequence
 from dataclasses import replace
 
@@ -43,6 +45,14 @@ class GridMaps:
     @property
     def ndim(self) -> int:
         return 2
+
+    @property
+    def content_sha256(self) -> str | None:
+        """Identifies the resampled content: the source file's digest with both grids (None when the source has none)."""
+        digest = getattr(self.source, "content_sha256", None)
+        if digest is None:
+            return None
+        return hashlib.sha256(f"{digest}:{self.native}->{self.grid}".encode()).hexdigest()
 
     def __len__(self) -> int:
         return self.shape[0]

@@ -1,9 +1,10 @@
 """Results derived from cached artifacts, kept across runs by content key beside the artifact cache.
 
 A run that adds one model to a cached zoo should cost the new work only. Besides the per-model
-artifacts, three kinds of intermediate results are therefore kept under the cache root:
+artifacts, four kinds of intermediate results are therefore kept under the cache root:
 
 - ``vectors/``: per-model estimator vectors (:mod:`harness.estimators.model_vectors`);
+- ``pairs/``: per-pair estimator values (:mod:`harness.estimators.pair_values`);
 - ``evaluations/``: an estimator's evaluation against a ground truth
   (:mod:`harness.evaluation.metrics`), unchanged when the added model has no measured transfer;
 - ``probes/``: generated probe sets (:mod:`harness.runtime.cache.probe_sets`).

@@ -39,7 +39,7 @@ from harness.common.pids import pid_alive
 FORMAT = "v1"
 FIGURES = "figures"
 #: Folders of results derived from the entries (see harness.runtime.cache.derived).
-DERIVED = ("vectors", "evaluations", "probes")
+DERIVED = ("vectors", "pairs", "evaluations", "probes")
 MANIFEST = "manifest.json"
 
 
@@ -236,7 +236,7 @@ class ArtifactCache:
         return self._side_files(self.figures_dir)
 
     def derived_files(self) -> list[tuple[Path, float, int]]:
-        """Every kept derived result (``<root>/vectors``, ``/evaluations``, ``/probes``; see harness.runtime.cache.derived)."""
+        """Every kept derived result (``<root>/vectors``, ``/pairs``, ``/evaluations``, ``/probes``; see harness.runtime.cache.derived)."""
         return [f for kind in DERIVED for f in self._side_files(self.root / kind)]
 
     @staticmethod
