@@ -199,6 +199,25 @@ def test_corrupt_entries_are_detected_and_removed(tmp_path, damage):
     assert cache.lookup(key) == (None, "miss")
 
 
+def test_the_manifest_records_finiteness_so_readers_need_not_scan(tmp_path, monkeypatch):
+    cache = ArtifactCache(tmp_path)
+    finite, holed = np.ones((6, 2), np.float32), np.ones((6, 2), np.float32)
+    holed[4, 1] = np.nan  # in the second batch: the flag must cover every batch
+    writer = cache.writer("ef" * 32, 6)
+    for start in (0, 3):
+        writer.append("good", finite[start : start + 3])
+        writer.append("bad", holed[start : start + 3])
+    writer.commit({"model_id": "m"})
+    entry, _ = cache.lookup("ef" * 32)
+    assert {n: m["finite"] for n, m in entry.manifest["files"].items()} == {"good.npy": True, "bad.npy": False}
+    arrays = entry.arrays()
+    assert arrays["good"].known_finite and not arrays["bad"].known_finite
+    assert not all_finite(arrays["bad"])  # scanned
+    monkeypatch.setattr("harness.runtime.cache.npy.row_chunks", lambda *a, **k: pytest.fail("scanned a vouched-for file"))
+    assert all_finite(arrays["good"])
+    assert all_finite(NpyRows(arrays["good"].path, known_finite=True))
+
+
 def test_an_aborted_writer_publishes_nothing(tmp_path):
     cache = ArtifactCache(tmp_path)
     writer = cache.writer("cd" * 32, 4)

@@ -27,6 +27,9 @@ class NpyWriter:
         self.written = 0
         self.row_shape: tuple[int, ...] | None = None
         self.dtype: np.dtype | None = None
+        #: Whether every value written so far is finite (numeric dtypes; recorded in the entry's
+        #: manifest so that readers need not scan the file for NaN again, see :func:`all_finite`).
+        self.finite = True
         self._handle = None
 
     def append(self, rows: np.ndarray) -> None:
@@ -41,6 +44,7 @@ class NpyWriter:
             raise ValueError(f"{self.path.name}: rows of shape {rows.shape[1:]} {rows.dtype}, expected {self.row_shape} {self.dtype}")
         if self.written + rows.shape[0] > self.n_rows:
             raise ValueError(f"{self.path.name}: more than {self.n_rows} rows")
+        self.finite = self.finite and bool(np.issubdtype(rows.dtype, np.number) and np.all(np.isfinite(rows)))
         self._handle.write(rows.tobytes())
         self.written += rows.shape[0]
 
@@ -66,11 +70,13 @@ class NpyRows:
     so holding one of these per model costs a file name, not the data.
     """
 
-    def __init__(self, path: Path, content_sha256: str | None = None) -> None:
+    def __init__(self, path: Path, content_sha256: str | None = None, known_finite: bool = False) -> None:
         self.path = Path(path)
         #: sha256 of the file's bytes when a verified manifest vouches for it (see
         #: :mod:`harness.estimators.model_vectors`); None when nothing does.
         self.content_sha256 = content_sha256
+        #: True when a verified manifest records that every value is finite (no scan needed).
+        self.known_finite = known_finite
         with open(self.path, "rb") as handle:
             version = np.lib.format.read_magic(handle)
             read_header = np.lib.format.read_array_header_1_0 if version == (1, 0) else np.lib.format.read_array_header_2_0
@@ -132,7 +138,10 @@ def row_chunks(array, max_bytes: int = SCAN_BYTES):
 
 
 def all_finite(array, max_bytes: int = SCAN_BYTES) -> bool:
-    """Whether every value is finite, scanning a lazy array in chunks instead of loading it."""
+    """Whether every value is finite, scanning a lazy array in chunks instead of loading it
+    (unless a verified manifest already says so: ``known_finite``)."""
+    if getattr(array, "known_finite", False) is True:
+        return True
     if isinstance(array, np.ndarray):
         return bool(np.issubdtype(array.dtype, np.number) and np.all(np.isfinite(array)))
     if not np.issubdtype(np.dtype(array.dtype), np.number):

@@ -105,7 +105,7 @@ class CacheEntry:
         return self.manifest["record"]
 
     def arrays(self) -> dict[str, NpyRows]:
-        return {name[: -len(".npy")]: NpyRows(self.path / name, content_sha256=meta["sha256"])
+        return {name[: -len(".npy")]: NpyRows(self.path / name, content_sha256=meta["sha256"], known_finite=meta.get("finite") is True)
                 for name, meta in self.manifest["files"].items()}
 
 
@@ -128,7 +128,7 @@ class EntryWriter:
         files = {}
         for name, writer in self.writers.items():
             writer.close()
-            files[f"{name}.npy"] = {"sha256": writer._handle.digest.hexdigest(), "bytes": writer._handle.size}
+            files[f"{name}.npy"] = {"sha256": writer._handle.digest.hexdigest(), "bytes": writer._handle.size, "finite": writer.finite}
         body = {"format": FORMAT, "key": self.key, "harness_version": __version__, "record": record, "files": files,
                 "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"), "key_parts": parts or {}}
         manifest = {**body, "checksum": hashlib.sha256(_canonical(body)).hexdigest()}
