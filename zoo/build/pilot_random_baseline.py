@@ -6,6 +6,8 @@ Two modes, one seed, a subset of targets, printed as "below k/n" per target and 
     python -m zoo.build.pilot_random_baseline shipped --n-train 300 --head linear
     # plain-family models trained here for a few hundred steps with another bottleneck width
     python -m zoo.build.pilot_random_baseline train --neck 4 --steps 200 [--n-train 2400 --head-steps 800]
+    # every source also reconstructs its input through its own decoder, the loss weighted by W
+    python -m zoo.build.pilot_random_baseline train --aux-recon 0.3
 
 Needs zoo 2.0's rendered data (python -m zoo.build --version 2.0 --only data, ~1 min). Results of
 the pilots run so far: zoo/BUILD-3.0-pilots.md.
@@ -97,6 +99,8 @@ def main(argv=None) -> None:
     p.add_argument("--head", choices=("mlp", "linear"), default="mlp")
     p.add_argument("--pretrain", metavar="TASK:STEPS", help="train: start every model's encoder from one trained for "
                    "STEPS steps on TASK (a shared backbone, as zoo models fine-tuned from one pretrained network)")
+    p.add_argument("--aux-recon", type=float, metavar="W", help="train: every model also learns 'autoencoder' with a "
+                   "second decoder, its loss weighted by W (sources that keep appearance information)")
     p.add_argument("--root", type=Path, default=Path("/tmp/zoo3-pilot"))
     args = p.parse_args(argv)
     cfg = replace(V2, n_train=args.n_train, head_steps=args.head_steps)
@@ -113,9 +117,20 @@ def main(argv=None) -> None:
     from zoo.build.train_torch import train
 
     family = pilot_family(args.neck, args.deep)
-    tag = family + (f"-pre-{args.pretrain.replace(':', '-')}" if args.pretrain else "")
+    tag = family + (f"-pre-{args.pretrain.replace(':', '-')}" if args.pretrain else "") + (f"-aux{args.aux_recon}" if args.aux_recon else "")
     files = layout(args.root / tag, "-2.0", "zoo-2.0.yaml", state_in_cache=False)
-    specs = tuple(ModelSpec(t, (t,), encoder=family, exporter="legacy", seed=200 + i) for i, t in enumerate(TRAIN_TASKS))
+    aux = ("autoencoder",) if args.aux_recon else ()
+    specs = tuple(ModelSpec(t, (t,) + tuple(a for a in aux if a != t), encoder=family, exporter="legacy", seed=200 + i)
+                  for i, t in enumerate(TRAIN_TASKS))
+    if args.aux_recon:
+        from zoo.build import train_torch
+
+        plain_loss, weight = train_torch.task_loss, args.aux_recon
+
+        def weighted(task, pred, target, *rest):  # the auxiliary reconstruction counts W, the model's own task 1
+            return plain_loss(task, pred, target, *rest) * (weight if task == "autoencoder" else 1.0)
+
+        train_torch.task_loss = weighted  # this process only
     cfg = replace(cfg, files=files, steps=args.steps, models=specs, scratch_encoder=family, random_encoders=(family,))
     files.ensure()
     if not any(files.data.iterdir()):
@@ -145,7 +160,7 @@ def main(argv=None) -> None:
     data = transfer._load(cfg)
     feats = {s.id: transfer.source_features(cfg, s, data) for s in specs}
     feats["random"] = transfer.random_features(cfg, cfg.random_sources[0], 1, data)
-    heads(cfg, feats, TRAIN_TARGETS, {s.id: "random" for s in specs}, {s.id: s.task for s in specs})
+    heads(cfg, feats, TRAIN_TARGETS, {s.id: "random" for s in specs}, {s.id: s.tasks[0] for s in specs})
 
 
 if __name__ == "__main__":
