@@ -61,6 +61,13 @@ def test_a_payload_that_is_not_a_probe_set_is_refused():
     assert probe_sets.decode(good) is not None
 
 
+def test_a_set_beyond_the_size_limit_is_not_kept(tmp_path, monkeypatch):
+    monkeypatch.setattr(probe_sets, "MAX_KEPT_BYTES", 3 * 3 * 16 * 16 - 1)  # one byte less than REQUEST's images
+    with derived_results_in(tmp_path):
+        probe = load_probe_kept("synthetic-indoor", REQUEST)
+    assert probe.n_images == 3 and _kept_files(tmp_path) == []
+
+
 def test_nothing_is_kept_outside_a_kept_cache_or_for_image_folders(tmp_path):
     load_probe_kept("synthetic-indoor", REQUEST)  # outside derived_results_in
     folder = tmp_path / "images"
