@@ -15,7 +15,6 @@ other models are in the zoo) and resampled chunk by chunk as the estimators read
 from __future__ import annotations
 
 import hashlib
-
 from collections.abc import Sequence
 from dataclasses import replace
 
