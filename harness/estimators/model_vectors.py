@@ -4,7 +4,7 @@
 vector (the standardised ranks of its image-pair distances, or its centred Gram matrix as a
 unit vector) and compare two models by an inner product. The reduction is the expensive part
 (an n x n distance matrix and a rank transform per model); the inner products of all pairs are
-one small matrix product. A vector depends only on the model's features and the reduction, so a
+cheap (one dot product per pair, :func:`harness.estimators.ranks.pairwise_dots`). A vector depends only on the model's features and the reduction, so a
 run that adds one model to a cached zoo computes one vector per reduction and reads the others
 back (measured on the default zoo: see docs/scale.md).
 

@@ -25,7 +25,6 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 
-
 from harness import __version__
 from harness.runtime.cache.derived import code_digest, feed_value
 from harness.runtime.cache.store import ArtifactCache

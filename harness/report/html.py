@@ -38,6 +38,8 @@ FIGURES_DIR = "figures"
 GALLERY_MODELS = 16
 #: Threads drawing figures (see :func:`render_figures`).
 FIGURE_THREADS = 2
+
+
 @dataclass(frozen=True)
 class Gallery:
     """What the gallery shows: the first probe images and every model's maps for them."""

@@ -66,12 +66,13 @@ def prune(cache: ArtifactCache, *, everything: bool = False, older_than_days: fl
 
 def prune_side_files(files: list[tuple[Path, float, int]], *, everything: bool, older_than_days: float | None,
                      max_size: int | None, now: float) -> int | None:
-    """Cached report figures and estimator vectors go with the entries: all (--all), unused ones
+    """Cached report figures and derived results go with the entries: all (--all), unused ones
     (--older-than), and least recently used ones beyond ``max_size`` (what the kept entries leave
     of --max-size). Returns the room left for the next folder (None: no size limit)."""
     files = sorted(files, key=lambda f: f[1])  # oldest first
-    doomed = [f for f in files if everything or (older_than_days is not None and now - f[1] > older_than_days * 86400)]
-    keep = [f for f in files if f not in doomed]
+    expired = [everything or (older_than_days is not None and now - f[1] > older_than_days * 86400) for f in files]
+    doomed = [f for f, gone in zip(files, expired) if gone]
+    keep = [f for f, gone in zip(files, expired) if not gone]  # thousands of files: no list membership test
     total = sum(f[2] for f in keep)
     if max_size is not None:
         while keep and total > max_size:

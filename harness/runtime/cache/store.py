@@ -6,7 +6,8 @@ Layout under the cache root (``v1/`` is the entry format)::
     v1/entries/ab/abcd…/<name>.npy        arrays written row by row while the model was probed
     v1/tmp/…                              entries being written (or abandoned by a killed run)
     figures/<key>.png                     report figures by the hash of what they are drawn from
-    vectors/<key>.bin, evaluations/…      results derived from entries, by content key (harness.runtime.cache.derived)
+    vectors/, pairs/, evaluations/, probes/<key>.bin
+                                          results derived from entries, by content key (harness.runtime.cache.derived)
 
 An entry is built in ``tmp/`` and renamed into ``entries/`` only after every file and the
 manifest are fsynced, so a reader sees a complete entry or none. A reader still recomputes
