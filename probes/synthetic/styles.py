@@ -1,14 +1,18 @@
-"""Random scene sampling for the two visual domains ("indoor" and "studio").
+"""Random scene sampling for the visual domains ("indoor", "studio" and "layout").
 
-A style is a set of five room types. The room type (the ``class_scene`` label) fixes the
-palette, the wall/floor texture families and the object-class mix, so it is learnable from
-appearance. All randomness comes from one ``np.random.Generator`` seeded per scene.
+A style is a set of five room types; the room type is the ``class_scene`` label. In "indoor" and
+"studio" it fixes the palette, the wall/floor texture families and the object-class mix, so it is
+learnable from appearance alone. In "layout" (zoo 3.0) every room type draws its palette and
+textures from one shared pool, independently of the label, and differs only in geometry: room
+shape, ceiling height, number and mix of objects. Its label is then carried by layout, not by
+colour statistics (which a frozen random conv net describes as well as a trained encoder). All
+randomness comes from one ``np.random.Generator`` seeded per scene.
 """
 
 from __future__ import annotations
 
 import colorsys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -28,6 +32,11 @@ class RoomType:
     objects: HSV
     mix: tuple[float, float, float, float]  # weights of OBJECT_CLASSES
     contrast: float = 0.25  # how far a texture's second colour is from its first
+    # layout of this room type (None: the style's); used by "layout", where only geometry tells room types apart
+    room_width: Range | None = None
+    room_depth: Range | None = None
+    room_height: Range | None = None
+    n_objects: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +60,10 @@ class StyleConfig:
     ceiling: HSV
     object_patterns: tuple[str, ...]
     grain: float
+    # "layout": palette and textures come from ``appearances`` (drawn independently of the room type), and the first
+    # object (the one the camera looks at) is drawn from every class alike, at ``subject_scale``
+    appearances: tuple[RoomType, ...] = ()
+    subject_scale: Range | None = None
 
 
 _ANY: Range = (0.0, 1.0)
@@ -105,7 +118,27 @@ STUDIO = StyleConfig(
     ceiling=(_ANY, (0.0, 0.0), (0.1, 0.2)), object_patterns=("solid",), grain=0.0,
 )
 
-STYLE_CONFIGS: dict[str, StyleConfig] = {"indoor": INDOOR, "studio": STUDIO}
+def _layout_type(name: str, width: Range, depth: Range, height: Range, n_objects: tuple[int, int],
+                 mix: tuple[float, float, float, float]) -> RoomType:
+    """A "layout" room type: geometry and object mix only (its palette fields are unused)."""
+    return RoomType(name, ((0, 1), (0, 0), (0.8, 0.8)), ("solid",), ((0, 1), (0, 0), (0.5, 0.5)), ("solid",),
+                    ((0, 1), (0.5, 0.5), (0.7, 0.7)), mix, room_width=width, room_depth=depth, room_height=height,
+                    n_objects=n_objects)
+
+
+LAYOUT = replace(
+    INDOOR,
+    room_types=(
+        _layout_type("hall", (7.5, 9.5), (7.5, 9.5), (3.6, 4.4), (2, 3), (0.25, 0.25, 0.25, 0.25)),
+        _layout_type("corridor", (2.0, 2.6), (8.0, 10.0), (2.5, 3.0), (1, 2), (0.25, 0.25, 0.25, 0.25)),
+        _layout_type("storeroom", (4.0, 5.5), (4.0, 5.5), (2.5, 3.0), (7, 9), (0.05, 0.8, 0.1, 0.05)),
+        _layout_type("gallery", (4.5, 6.0), (4.5, 6.0), (2.8, 3.2), (4, 6), (0.45, 0.0, 0.1, 0.45)),
+        _layout_type("nook", (2.6, 3.2), (2.8, 3.4), (2.1, 2.4), (2, 3), (0.1, 0.2, 0.6, 0.1)),
+    ),
+    appearances=INDOOR.room_types, subject_scale=(1.15, 1.4), object_distance=(1.1, 5.0),
+)
+
+STYLE_CONFIGS: dict[str, StyleConfig] = {"indoor": INDOOR, "studio": STUDIO, "layout": LAYOUT}
 STYLES: tuple[str, ...] = tuple(STYLE_CONFIGS)
 SCENE_CLASS_NAMES: dict[str, tuple[str, ...]] = {s: tuple(rt.name for rt in c.room_types) for s, c in STYLE_CONFIGS.items()}
 
@@ -134,9 +167,12 @@ def _texture(rng: np.random.Generator, kinds: tuple[str, ...], hsv: HSV, contras
     return Texture(kind, a, _second(rng, a, contrast), _u(rng, scale), int(rng.integers(1 << 30)), grain)
 
 
-def _sample_object(rng: np.random.Generator, cfg: StyleConfig, rt: RoomType) -> SceneObject:
-    kind = OBJECT_CLASSES[int(rng.choice(len(OBJECT_CLASSES), p=np.asarray(rt.mix) / sum(rt.mix)))]
-    s = _u(rng, cfg.object_scale)
+def _sample_object(rng: np.random.Generator, cfg: StyleConfig, rt: RoomType, look: RoomType, subject: bool = False) -> SceneObject:
+    """One object of room type ``rt``, coloured like room type ``look``; the ``subject`` (first object) of a style
+    with ``subject_scale`` is of any class alike and larger, so that ``class_object`` does not follow the room type."""
+    mix = np.ones(len(OBJECT_CLASSES)) if subject and cfg.subject_scale else np.asarray(rt.mix)
+    kind = OBJECT_CLASSES[int(rng.choice(len(OBJECT_CLASSES), p=mix / mix.sum()))]
+    s = _u(rng, cfg.subject_scale if subject and cfg.subject_scale else cfg.object_scale)
     if kind == "sphere":
         size: tuple[float, ...] = (s * _u(rng, (0.15, 0.4)),)
     elif kind == "box":
@@ -146,7 +182,7 @@ def _sample_object(rng: np.random.Generator, cfg: StyleConfig, rt: RoomType) -> 
     else:
         size = (s * _u(rng, (0.15, 0.35)), s * _u(rng, (0.4, 1.0)))
     yaw = 0.0 if rng.random() < 0.4 else _u(rng, (0.0, np.pi / 2))
-    color = _color(rng, rt.objects)
+    color = _color(rng, look.objects)
     pattern = cfg.object_patterns[int(rng.integers(len(cfg.object_patterns)))]
     tex = Texture(pattern, color, _second(rng, color, 0.5), _u(rng, (0.08, 0.2)), int(rng.integers(1 << 30)))
     spec = _u(rng, cfg.specular) if rng.random() < 0.7 else 0.0
@@ -171,7 +207,9 @@ def sample_scene(seed: int, style: str) -> SceneSpec:
     rng = np.random.default_rng([int(seed), STYLES.index(style)])
     scene_class = int(rng.integers(len(cfg.room_types)))
     rt = cfg.room_types[scene_class]
-    room = Room(_u(rng, cfg.room_size), _u(rng, cfg.room_size), _u(rng, cfg.room_height))
+    look = cfg.appearances[int(rng.integers(len(cfg.appearances)))] if cfg.appearances else rt  # palette and textures
+    room = Room(_u(rng, rt.room_width or cfg.room_size), _u(rng, rt.room_depth or cfg.room_size),
+                _u(rng, rt.room_height or cfg.room_height))
 
     for _ in range(50):  # a camera position with enough free space in front
         x = _u(rng, (-room.width / 2 + 0.4, room.width / 2 - 0.4))
@@ -187,9 +225,9 @@ def sample_scene(seed: int, style: str) -> SceneSpec:
     camera = Camera((x, cam_h, z), yaw, float(pitch), float(fov))
 
     objects: list[SceneObject] = []
-    n_obj = int(rng.integers(cfg.n_objects[0], cfg.n_objects[1] + 1))
-    for i in range(n_obj):
-        proto = _sample_object(rng, cfg, rt)
+    low, high = rt.n_objects or cfg.n_objects
+    for i in range(int(rng.integers(low, high + 1))):
+        proto = _sample_object(rng, cfg, rt, look, subject=i == 0)
         r = proto.footprint_radius()
         for _ in range(30):  # place inside the view wedge, inside the room, without overlaps
             spread = 0.12 if i == 0 else 0.42
@@ -215,7 +253,7 @@ def sample_scene(seed: int, style: str) -> SceneSpec:
         light = Light("directional", direction, tuple(c * _u(rng, (0.9, 1.1)) for c in cfg.light_color),
                       (ambient * 0.9, ambient * 0.95, ambient * 1.05))
 
-    floor = _texture(rng, rt.floor_textures, rt.floor, rt.contrast, (0.4, 1.0), cfg.grain)
-    walls = _texture(rng, rt.wall_textures, rt.wall, rt.contrast, (0.15, 0.5), cfg.grain)
+    floor = _texture(rng, look.floor_textures, look.floor, look.contrast, (0.4, 1.0), cfg.grain)
+    walls = _texture(rng, look.wall_textures, look.wall, look.contrast, (0.15, 0.5), cfg.grain)
     ceiling = _texture(rng, ("solid",), cfg.ceiling, 0.1, (0.5, 1.0), cfg.grain * 0.5)
     return SceneSpec(room, camera, light, tuple(objects), floor, walls, ceiling, style, scene_class)

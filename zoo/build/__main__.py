@@ -16,7 +16,7 @@ STAGES = ("data", "train", "cards", "hardness", "transfer", "affinity", "layers"
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m zoo.build", description=__doc__)
-    parser.add_argument("--version", default="2.0", choices=("1.0", "2.0"),
+    parser.add_argument("--version", default="2.0", choices=("1.0", "2.0", "3.0"),
                         help="zoo version to build (default 2.0: zoo.yaml, the default zoo; 1.0: zoo-1.0.yaml)")
     parser.add_argument("--only", nargs="+", choices=STAGES, help="run only these stages (default: all, in order)")
     parser.add_argument("--force", action="store_true", help="redo the chosen stages even where outputs exist")

@@ -97,7 +97,17 @@ V2 = BuildConfig(
     l2_tasks=L2_DENSE_TASKS | {"edge2d", "keypoint2d", "keypoint3d"},
 )
 
-VERSIONS = {"1.0": V1, "2.0": V2}
+V3 = replace(
+    V2, version="3.0", zoo_version="3.0.0",
+    splits={
+        "train": ("layout", 0, 6000, TASKS),
+        "transfer": ("layout", 2_000_000, 2400, TASKS),
+        "test": ("layout", 3_000_000, 500, TASKS),
+    },
+    files=layout(ZOO, "-3.0", "zoo-3.0.yaml", state_in_cache=False),
+)
+
+VERSIONS = {"1.0": V1, "2.0": V2, "3.0": V3}
 
 
 def smoke(cfg: BuildConfig, root: Path, tasks: tuple[str, ...] = ("inpainting", "rgb2depth", "class_scene")) -> BuildConfig:

@@ -25,7 +25,7 @@ from torch import nn
 
 from zoo.build import families, transfer
 from zoo.build.architectures import conv_bn
-from zoo.build.config import V2
+from zoo.build.config import V2, VERSIONS
 from zoo.build.data import input_kind, is_dense, out_channels, target_tensor
 from zoo.build.paths import layout
 from zoo.build.specs import ModelSpec
@@ -101,6 +101,8 @@ def main(argv=None) -> None:
                    "STEPS steps on TASK (a shared backbone, as zoo models fine-tuned from one pretrained network)")
     p.add_argument("--aux-recon", type=float, metavar="W", help="train: every model also learns 'autoencoder' with a "
                    "second decoder, its loss weighted by W (sources that keep appearance information)")
+    p.add_argument("--data", default="2.0", choices=("2.0", "3.0"), help="train: whose rendered data (2.0: indoor "
+                   "scenes; 3.0: layout scenes, room types told apart by geometry only)")
     p.add_argument("--root", type=Path, default=Path("/tmp/zoo3-pilot"))
     args = p.parse_args(argv)
     cfg = replace(V2, n_train=args.n_train, head_steps=args.head_steps)
@@ -117,7 +119,7 @@ def main(argv=None) -> None:
     from zoo.build.train_torch import train
 
     family = pilot_family(args.neck, args.deep)
-    tag = family + (f"-pre-{args.pretrain.replace(':', '-')}" if args.pretrain else "") + (f"-aux{args.aux_recon}" if args.aux_recon else "")
+    tag = (f"data{args.data}-" if args.data != "2.0" else "") + family + (f"-pre-{args.pretrain.replace(':', '-')}" if args.pretrain else "") + (f"-aux{args.aux_recon}" if args.aux_recon else "")
     files = layout(args.root / tag, "-2.0", "zoo-2.0.yaml", state_in_cache=False)
     aux = ("autoencoder",) if args.aux_recon else ()
     specs = tuple(ModelSpec(t, (t,) + tuple(a for a in aux if a != t), encoder=family, exporter="legacy", seed=200 + i)
@@ -135,7 +137,7 @@ def main(argv=None) -> None:
     files.ensure()
     if not any(files.data.iterdir()):
         files.data.rmdir()
-        files.data.symlink_to(V2.files.data)
+        files.data.symlink_to(VERSIONS[args.data].files.data)
     if args.pretrain:
         from zoo.build import train_torch
 
