@@ -27,3 +27,5 @@ def _synthetic(style: str):
 
 BUILTIN_PROBES.add("synthetic-indoor", _synthetic("indoor"), "rendered synthetic scenes, \"indoor\" style (five room types); default when a zoo names none")
 BUILTIN_PROBES.add("synthetic-studio", _synthetic("studio"), "rendered synthetic scenes, \"studio\" style (five room types of a second visual domain)")
+BUILTIN_PROBES.add("synthetic-layout", _synthetic("layout"), "rendered synthetic scenes, \"layout\" style (five room types told apart by "
+                   "geometry only; the scenes of zoo 3.0)")

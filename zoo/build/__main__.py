@@ -17,7 +17,8 @@ STAGES = ("data", "train", "cards", "hardness", "transfer", "affinity", "layers"
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m zoo.build", description=__doc__)
     parser.add_argument("--version", default="2.0", choices=("1.0", "2.0", "3.0"),
-                        help="zoo version to build (default 2.0: zoo.yaml, the default zoo; 1.0: zoo-1.0.yaml)")
+                        help="zoo version to build (default 2.0: zoo.yaml, the default zoo; 1.0: zoo-1.0.yaml; 3.0: zoo-3.0.yaml, "
+                        "being built)")
     parser.add_argument("--only", nargs="+", choices=STAGES, help="run only these stages (default: all, in order)")
     parser.add_argument("--force", action="store_true", help="redo the chosen stages even where outputs exist")
     parser.add_argument("--jobs", type=int, default=2, help="processes (1 torch thread each) for rendering, training "
@@ -85,7 +86,9 @@ def main(argv=None) -> int:
             fmt = lambda v: "-" if v is None else f"{v:.3f}"  # noqa: E731  (P@5 needs >= 5 sources)
             print(f"seed agreement over {summary['sources']} sources: mean Spearman {fmt(summary['spearman'])}, P@5 "
                   f"{fmt(summary['p_at_5'])}; worse than {summary['random_baseline']}: {summary['worse_than_random']:.1%} "
-                  f"of pairs; own model best source for {summary['own_model_top1']}/{summary['targets']} targets")
+                  + (f"(than the same family's random encoder: {summary['worse_than']['same_family']:.1%} of off-diagonal pairs) "
+                     if "same_family" in summary["worse_than"] else "")
+                  + f"of pairs; own model best source for {summary['own_model_top1']}/{summary['targets']} targets")
             if not args.partial:
                 zoofile.write(cfg)
         elif stage == "layers":

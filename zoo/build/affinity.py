@@ -62,6 +62,10 @@ def worse_than_random(cfg, raw: dict, ids: list[str]) -> dict[str, float]:
     best = {t.id: min(float(raw[(r, t.id)]["test_loss"]) for r in cfg.random_sources) for t in cfg.targets}
     out["best_random"] = float(np.mean([loss[(s, t)] > best[t] for s, t in pairs]))
     out["scratch"] = float(np.mean([loss[(s, t)] > float(raw[("scratch", t)]["test_loss"]) for s, t in pairs]))
+    if len(cfg.random_sources) > 1:  # each source against the random encoder of its own family, off-diagonal pairs
+        own = [(s, t) for s, t in pairs if s != t]
+        out["same_family"] = float(np.mean([loss[(s, t)] > float(raw[(f"random-{cfg.spec(s).encoder}", t)]["test_loss"])
+                                            for s, t in own]))
     return out
 
 

@@ -115,13 +115,20 @@ def encoder_class(name: str) -> type[nn.Module]:
     return {**ENCODERS, **FAMILIES}[name]
 
 
+def make_encoder(name: str, size: int) -> nn.Module:
+    """A fresh encoder for ``size``-px input (the 2.0/3.0 families take the size; 1.0's are 32-px only)."""
+    from zoo.build.families import FAMILIES
+
+    return FAMILIES[name](size=size) if name in FAMILIES else ENCODERS[name]()
+
+
 def decoder_widths(size: int, stride: int) -> tuple[int, ...]:
     """Decoder widths for a bottleneck ``stride`` times smaller than the image (one ConvT per factor 2)."""
     ups = stride.bit_length() - 1
     return {2: (32, 16), 3: (32, 24, 16)}[ups]
 
 
-def head_for(task: str, encoder: type[nn.Module], size: int) -> nn.Module:
+def head_for(task: str, encoder: nn.Module, size: int) -> nn.Module:
     side = size // encoder.stride
     if is_dense(task):
         return DenseDecoder(out_channels(task), encoder.channels, decoder_widths(size, encoder.stride))
@@ -137,12 +144,13 @@ HEAD_TEXT = {
 class TaskModel(nn.Module):
     """One encoder, one head per task; returns one output, or a tuple for multi-task models."""
 
-    def __init__(self, encoder: str, tasks: tuple[str, ...], size: int = 32) -> None:
+    def __init__(self, encoder: str, tasks: tuple[str, ...], size: int = 32, aux: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.tasks = tasks
-        cls = encoder_class(encoder)
-        self.encoder = cls()
-        self.heads = nn.ModuleList(head_for(t, cls, size) for t in tasks)
+        self.encoder = make_encoder(encoder, size)
+        self.heads = nn.ModuleList(head_for(t, self.encoder, size) for t in tasks)
+        if aux:  # training-only decoders (zoo 3.0); forward and the exported graph never use them
+            self.aux_heads = nn.ModuleList(head_for(t, self.encoder, size) for t in aux)
 
     def forward(self, x: torch.Tensor):
         z = self.encoder(x)
@@ -157,8 +165,7 @@ def encoder_text(encoder: str) -> str:
 
 
 def architecture_text(encoder: str, tasks: tuple[str, ...], size: int = 32) -> str:
-    cls = encoder_class(encoder)
-    widths = decoder_widths(size, cls.stride)
+    widths = decoder_widths(size, make_encoder(encoder, size).stride)
 
     def head(t: str) -> str:
         return HEAD_TEXT[is_dense(t)].format(ups=len(widths), widths=", ".join(map(str, widths[1:] + ("C",))))

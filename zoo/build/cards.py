@@ -12,7 +12,7 @@ import yaml
 from harness.model.card import load_card
 from harness.common.hashing import sha256_file
 from harness.model.importer import import_card
-from zoo.build.architectures import TaskModel, architecture_text, encoder_class
+from zoo.build.architectures import TaskModel, architecture_text, make_encoder
 from zoo.build.data import TASK_INFO, loss_name
 from zoo.build.hardness import card_field
 from zoo.build.onnx_search import matching_node, node_outputs
@@ -37,35 +37,44 @@ def find_probe(cfg, spec: ModelSpec, onnx_path, net: torch.nn.Module | None = No
         if len(hits) != 1:
             raise RuntimeError(f"{spec.id}: expected one bottleneck node, found {hits}")
         return hits[0]
+    size = spec.size or cfg.size
     if net is None:
-        net = TaskModel(spec.encoder, spec.tasks, cfg.size)
+        net = TaskModel(spec.encoder, spec.tasks, size, spec.aux)
         net.load_state_dict(torch.load(cfg.files.ckpt / f"{spec.id}.pt"))
-    return matching_node(model, net.eval().encoder, cfg.size, f"{spec.id}: {onnx_path.name}")
+    return matching_node(model, net.eval().encoder, size, f"{spec.id}: {onnx_path.name}")
 
 
 def _training_text(cfg, spec: ModelSpec) -> str:
     style, first, n, _ = cfg.splits[spec.split]
-    return (f"probes.synthetic render_batch, style '{style}', seeds {first}..{first + n - 1} ({n} images, {cfg.size}x{cfg.size}), "
-            f"labels {', '.join(spec.tasks)}")
+    size = spec.size or cfg.size
+    seen = "" if size == cfg.size else f", area-downsampled to {size}x{size}"
+    aux = f"; auxiliary training-only decoder for {', '.join(spec.aux)} (loss weight {cfg.aux_weight})" if spec.aux else ""
+    return (f"probes.synthetic render_batch, style '{style}', seeds {first}..{first + n - 1} ({n} images, {cfg.size}x{cfg.size}"
+            f"{seen}), labels {', '.join(spec.tasks)}{aux}")
 
 
 def card_data(cfg, spec: ModelSpec, probe_layer: str, record: dict) -> dict:
     onnx_path = cfg.files.models / f"{spec.id}.onnx"
-    if spec.framework == "tensorflow":
+    size = spec.size or cfg.size
+    if spec.framework == "tensorflow" and spec.encoder.startswith("keras-"):
+        arch = "Keras functional model (NHWC, padding 'same'), " + architecture_text(spec.encoder.removeprefix("keras-"), spec.tasks, size)
+        exporter = "tf2onnx (harness.model.export.tensorflow.export_keras)"
+    elif spec.framework == "tensorflow":
         (task,) = spec.tasks
         head = "conv3x3-ReLU, Conv2DTranspose x2 (dense)" if TASK_INFO[task].kind.startswith("dense") else "avgpool2x2-flatten-Dense64-ReLU-Dense"
         arch = KERAS_ARCHITECTURE.format(head=head)
         exporter = "tf2onnx (harness.model.export.tensorflow.export_keras)"
     else:
-        arch = architecture_text(spec.encoder, spec.tasks, cfg.size)
+        arch = architecture_text(spec.encoder, spec.tasks, size)
         exporter = f"torch.onnx {spec.exporter} exporter (harness.model.export.pytorch.export_torch)"
     losses = ", ".join(f"{t} {v:.4f} ({loss_name(t, cfg.l2_tasks)})" for t, v in record["test_loss"].items())
-    enc = encoder_class("taskonomy" if spec.framework == "tensorflow" else spec.encoder)  # Keras: the Taskonomy layers
-    side, channels = cfg.size // enc.stride, enc.channels
-    _, first, n_test, _ = cfg.splits["test"]
+    family = spec.encoder.removeprefix("keras-") if spec.framework == "pytorch" or spec.encoder.startswith("keras-") else "taskonomy"
+    enc = make_encoder(family, size)  # 1.0's Keras models: the Taskonomy layers
+    side, channels = size // enc.stride, enc.channels
+    style, first, n_test, _ = cfg.splits["test"]
     notes = (f"Mini-Taskonomy {cfg.version} model ({spec.group}). Trained on CPU by zoo/build ({record['steps']} Adam steps, batch "
              f"{record['batch']}, lr {record['lr']} cosine, seed {spec.seed}, {record['seconds']:.0f} s); exported with "
-             f"{exporter}. Test loss on {n_test} held-out indoor scenes (seeds {first}..{first + n_test - 1}): {losses}. "
+             f"{exporter}. Test loss on {n_test} held-out {style} scenes (seeds {first}..{first + n_test - 1}): {losses}. "
              f"Probe layer = encoder bottleneck ({channels}x{side}x{side}).")
     data = {
         "id": spec.id,
@@ -73,7 +82,7 @@ def card_data(cfg, spec: ModelSpec, probe_layer: str, record: dict) -> dict:
         "framework": spec.framework,
         "onnx": f"../{cfg.files.models.name}/{spec.id}.onnx",
         "sha256": sha256_file(onnx_path),
-        "input": {"size": [cfg.size, cfg.size], "layout": "NHWC" if spec.framework == "tensorflow" else "NCHW",
+        "input": {"size": [size, size], "layout": "NHWC" if spec.framework == "tensorflow" else "NCHW",
                   "channels": "RGB", "range": [0.0, 1.0]},
         "probe_layer": probe_layer,
         "architecture": arch,
@@ -85,18 +94,18 @@ def card_data(cfg, spec: ModelSpec, probe_layer: str, record: dict) -> dict:
     }
     if len(spec.tasks) > 1:
         data["heads"] = list(spec.tasks)
-    elif class_names(spec.task):
-        data["classes"] = list(class_names(spec.task))  # names for `harness explain`
+    elif class_names(spec.task, cfg.splits[spec.split][0]):
+        data["classes"] = list(class_names(spec.task, cfg.splits[spec.split][0]))  # names for `harness explain`
         data.update(card_field(cfg.files.cards / f"{spec.id}.yaml"))  # its hardness predictor, when built
     return data
 
 
-def class_names(task: str) -> tuple[str, ...]:
-    """Class names of a classification task's outputs (empty for other tasks)."""
+def class_names(task: str, style: str = "indoor") -> tuple[str, ...]:
+    """Class names of a classification task's outputs on scenes of ``style`` (empty for other tasks)."""
     from harness.probes.synthetic.geometry import OBJECT_CLASSES
     from harness.probes.synthetic.styles import SCENE_CLASS_NAMES
 
-    return {"class_object": OBJECT_CLASSES, "class_scene": SCENE_CLASS_NAMES["indoor"]}.get(task, ())
+    return {"class_object": OBJECT_CLASSES, "class_scene": SCENE_CLASS_NAMES[style]}.get(task, ())
 
 
 def run(cfg, force: bool = False, allow_missing: bool = False) -> int:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from zoo.build.data import L2_DENSE_TASKS
 from zoo.build.paths import ZOO, Layout, layout
-from zoo.build.specs import MODELS_1, TASKS, ModelSpec, models_2
+from zoo.build.specs import FAMILIES_3, MODELS_1, TASKS, ModelSpec, models_2, models_3
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,7 @@ class BuildConfig:
     scratch_encoder: str = "taskonomy"
     l2_tasks: frozenset = L2_DENSE_TASKS  # dense regression tasks trained and scored with MSE instead of L1
     compact_labels: bool = False  # hold the transfer labels as float16 in memory (64 px: 4x the bytes)
+    aux_weight: float = 0.3  # loss weight of a model's auxiliary tasks (ModelSpec.aux; zoo 3.0)
     description: str = ""
 
     @property
@@ -66,6 +67,10 @@ class BuildConfig:
 
     def random_encoder(self, source: str) -> str:
         return self.random_encoders[self.random_sources.index(source)]
+
+    def family_size(self, family: str) -> int:
+        """Input size of a family's models (its random encoder is fed at that size)."""
+        return next((m.size for m in self.models if m.encoder == family and m.size), self.size)
 
     def spec(self, model_id: str) -> ModelSpec:
         return next(m for m in self.models if m.id == model_id)
@@ -104,7 +109,9 @@ V3 = replace(
         "transfer": ("layout", 2_000_000, 2400, TASKS),
         "test": ("layout", 3_000_000, 500, TASKS),
     },
+    models=models_3(),
     files=layout(ZOO, "-3.0", "zoo-3.0.yaml", state_in_cache=False),
+    random_encoders=tuple(key for key, _, _ in FAMILIES_3),
 )
 
 VERSIONS = {"1.0": V1, "2.0": V2, "3.0": V3}
@@ -113,7 +120,8 @@ VERSIONS = {"1.0": V1, "2.0": V2, "3.0": V3}
 def smoke(cfg: BuildConfig, root: Path, tasks: tuple[str, ...] = ("inpainting", "rgb2depth", "class_scene")) -> BuildConfig:
     """The same build at toy scale under ``root`` (a few images and steps, a few tasks)."""
     models = tuple(m for m in cfg.models if all(t in tasks for t in m.tasks))
-    splits = {name: (style, first, 24 if name != "test" else 8, tuple(t for t in ts if t in tasks))
+    labels = set(tasks).union(*(m.aux for m in models))  # auxiliary tasks need their labels too
+    splits = {name: (style, first, 24 if name != "test" else 8, tuple(t for t in ts if t in labels))
               for name, (style, first, _, ts) in cfg.splits.items()}
     suffix = "" if cfg.version == "1.0" else f"-{cfg.version}"
     return replace(cfg, splits=splits, models=models, steps=3, batch=8, n_train=16, head_steps=3, head_batch=8,

@@ -82,6 +82,28 @@ def task_input(task: str, rgb: np.ndarray, seed: int) -> np.ndarray:
     return np.ascontiguousarray(corrupt(task, rgb, seed).transpose(0, 3, 1, 2))
 
 
+def shrink_input(x: np.ndarray, size: int) -> np.ndarray:
+    """NCHW images area-averaged down to ``size`` px (integer factors), as the harness resizes probes for a
+    smaller model; unchanged at their own size."""
+    factor = x.shape[-1] // size
+    if factor == 1:
+        return x
+    n, c, h, w = x.shape
+    return np.ascontiguousarray(x.reshape(n, c, h // factor, factor, w // factor, factor).mean(axis=(3, 5)), dtype=np.float32)
+
+
+def shrink_target(task: str, y: torch.Tensor, size: int) -> torch.Tensor:
+    """A training target at a ``size``-px model's output resolution: dense maps area-averaged (class maps:
+    nearest), image-level labels unchanged."""
+    kind = TASK_INFO[task].kind
+    if kind == "dense_regression" and y.shape[-1] != size:
+        return F.avg_pool2d(y, y.shape[-1] // size)
+    if kind == "dense_classification" and y.shape[-1] != size:
+        step = y.shape[-1] // size
+        return y[..., ::step, ::step].contiguous()
+    return y
+
+
 #: the distinct input kinds (everything else sees the clean rgb)
 INPUT_KINDS = ("rgb", "denoise", "colorization", "inpainting")
 

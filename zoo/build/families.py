@@ -1,6 +1,7 @@
 """Zoo 2.0 encoder families: plain CNN, residual, depthwise-separable (MobileNet-style), small ViT.
 
-Every family maps a 3x64x64 image to a **16 x 8 x 8** bottleneck through the same *nonlinear*
+Every family maps a 3x64x64 image (zoo 3.0: or 3x32x32, the first stride or the patch size halved) to a
+**16 x 8 x 8** bottleneck through the same *nonlinear*
 neck (conv1x1 -> 32, BN, ReLU, conv1x1 -> 16, BN, ReLU) named ``bottleneck``; its output (the
 last ReLU) is the probe layer. Why: on 1.0's linear 8x8x8 bottleneck behind 3 convs (receptive
 field 15 px) a frozen *random* encoder kept most pixel information and beat half the trained
@@ -28,11 +29,12 @@ class PlainEncoder(nn.Sequential):
 
     channels, stride = NECK, 8
 
-    def __init__(self) -> None:
+    def __init__(self, size: int = 64) -> None:
         super().__init__()
+        self.stride = size // 8
         widths = (24, 32, 48, 48, 64, 96)
         cin = 3
-        for i, (w, s) in enumerate(zip(widths, (2, 1, 2, 1, 2, 1)), start=1):
+        for i, (w, s) in enumerate(zip(widths, (size // 32, 1, 2, 1, 2, 1)), start=1):
             self.add_module(f"conv{i}", conv_bn(cin, w, 3, s))
             cin = w
         self.bottleneck = neck(cin)
@@ -43,9 +45,10 @@ class ResidualEncoder(nn.Sequential):
 
     channels, stride = NECK, 8
 
-    def __init__(self) -> None:
+    def __init__(self, size: int = 64) -> None:
         super().__init__()
-        self.stem = conv_bn(3, 16, 3, 2)
+        self.stride = size // 8
+        self.stem = conv_bn(3, 16, 3, size // 32)
         self.block1 = BasicBlock(16, 24, 2)
         self.block2 = BasicBlock(24, 32, 1)
         self.block3 = BasicBlock(32, 48, 2)
@@ -62,9 +65,10 @@ class DepthwiseEncoder(nn.Sequential):
 
     channels, stride = NECK, 8
 
-    def __init__(self) -> None:
+    def __init__(self, size: int = 64) -> None:
         super().__init__()
-        self.stem = conv_bn(3, 24, 3, 2, act=nn.ReLU6)
+        self.stride = size // 8
+        self.stem = conv_bn(3, 24, 3, size // 32, act=nn.ReLU6)
         cin = 24
         for i, (w, s) in enumerate(((32, 1), (48, 2), (48, 1), (64, 2), (96, 1), (128, 1)), start=1):
             self.add_module(f"dw{i}", separable(cin, w, s))
@@ -105,15 +109,15 @@ class TransformerBlock(nn.Module):
 
 
 class ViTEncoder(nn.Module):
-    """Small ViT: 8x8 patches (64 tokens, dim 64, learned position embedding), 3 pre-norm blocks
+    """Small ViT: 8x8 patches (32 px: 4x4; 64 tokens, dim 64, learned position embedding), 3 pre-norm blocks
     (4 heads, MLP 128), LayerNorm, tokens back to an 8x8 map + neck."""
 
     channels, stride = NECK, 8
 
     def __init__(self, dim: int = 64, depth: int = 3, heads: int = 4, size: int = 64) -> None:
         super().__init__()
-        self.side = size // 8
-        self.patch = nn.Conv2d(3, dim, 8, 8)
+        self.side, self.stride = 8, size // 8
+        self.patch = nn.Conv2d(3, dim, size // 8, size // 8)
         self.pos = nn.Parameter(torch.randn(1, self.side * self.side, dim) * 0.02)
         self.blocks = nn.Sequential(*(TransformerBlock(dim, heads, 2 * dim) for _ in range(depth)))
         self.norm = nn.LayerNorm(dim)

@@ -23,6 +23,8 @@ class ModelSpec:
     split: str = "train"  # train (indoor) | studio
     group: str = "taskonomy"
     seed: int = 0
+    size: int | None = None  # input side in pixels (None: the zoo's image size; 3.0 has 32-px families)
+    aux: tuple[str, ...] = ()  # training-only auxiliary tasks (own decoder each; not exported)
 
     @property
     def task(self) -> str:
@@ -70,4 +72,39 @@ def models_2(tasks: tuple[str, ...] = TASKS, multi: bool = True) -> tuple[ModelS
     if multi:
         out.append(ModelSpec("multi-rgb2depth+rgb2sfnorm", ("rgb2depth", "rgb2sfnorm"), encoder="residual", group="multi-task", seed=401))
         out.append(ModelSpec("multi-class_scene+edge2d", ("class_scene", "edge2d"), encoder="plain", exporter="legacy", group="multi-task", seed=402))
+    return tuple(out)
+
+
+# ---------------------------------------------------------------- zoo 3.0: five families, two frameworks, two sizes
+
+#: (family key, framework, input size). Keras families are the ``families_keras`` versions of the PyTorch ones;
+#: 32-px families see the 64-px scenes area-downsampled (as the harness resizes probes) and have stride 1 first,
+#: so every family ends in the same 16x8x8 bottleneck.
+FAMILIES_3 = (("plain", "pytorch", 64), ("residual", "pytorch", 64), ("vit", "pytorch", 32),
+              ("keras-depthwise", "tensorflow", 64), ("keras-residual", "tensorflow", 32))
+#: every zoo 3.0 model but the autoencoder also reconstructs its input through a training-only decoder, so that its
+#: features keep appearance information (zoo/BUILD-3.0-pilots.md)
+AUX_3 = ("autoencoder",)
+
+
+def models_3(tasks: tuple[str, ...] = TASKS, multi: bool = True) -> tuple[ModelSpec, ...]:
+    """Task i is trained on families i mod 5 (the target, id = task) and i+1 mod 5 (its twin, id = task-family):
+    13 of 38 models in Keras, 14 at 32 px."""
+    out = []
+
+    def spec(model_id: str, task_tuple: tuple[str, ...], family: int, seed: int, group: str, torch_exporter: str) -> ModelSpec:
+        key, framework, size = FAMILIES_3[family]
+        aux = tuple(a for a in AUX_3 if a not in task_tuple)
+        exporter = "tf2onnx" if framework == "tensorflow" else torch_exporter
+        return ModelSpec(model_id, task_tuple, encoder=key, framework=framework, exporter=exporter, group=group, seed=seed,
+                         size=size, aux=aux)
+
+    n = len(FAMILIES_3)
+    for i, task in enumerate(tasks):
+        out.append(spec(task, (task,), i % n, 500 + i, "taskonomy", "dynamo" if i % 2 == 0 else "legacy"))
+        twin = FAMILIES_3[(i + 1) % n][0]
+        out.append(spec(f"{task}-{twin}", (task,), (i + 1) % n, 600 + i, "taskonomy-twin", "legacy" if i % 2 == 0 else "dynamo"))
+    if multi:
+        out.append(spec("multi-rgb2depth+rgb2sfnorm", ("rgb2depth", "rgb2sfnorm"), 1, 701, "multi-task", "dynamo"))
+        out.append(spec("multi-class_scene+edge2d", ("class_scene", "edge2d"), 0, 702, "multi-task", "legacy"))
     return tuple(out)

@@ -24,8 +24,13 @@ def fingerprint(cfg, spec) -> str:
     from zoo.build.architectures import architecture_text
     from zoo.build.data import loss_name
 
-    arch = architecture_text(spec.encoder, spec.tasks, cfg.size) if spec.framework == "pytorch" else "keras"
-    what = {"spec": dataclasses.asdict(spec), "size": cfg.size, "steps": cfg.steps, "batch": cfg.batch, "lr": cfg.lr,
+    size = spec.size or cfg.size
+    arch = architecture_text(spec.encoder, spec.tasks, size) if spec.framework == "pytorch" else f"keras {spec.encoder}"
+    # fields added for 3.0 count only where set, so that 1.0/2.0 records keep their fingerprints
+    fields = {k: v for k, v in dataclasses.asdict(spec).items() if k not in ("size", "aux") or v}
+    if spec.aux:
+        fields["aux_weight"] = cfg.aux_weight
+    what = {"spec": fields, "size": cfg.size, "steps": cfg.steps, "batch": cfg.batch, "lr": cfg.lr,
             "split": list(cfg.splits[spec.split][:3]), "arch": arch, "losses": [loss_name(t, cfg.l2_tasks) for t in spec.tasks]}
     return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
 
@@ -42,6 +47,8 @@ def train_one(cfg, spec, progress=None, cache: dict | None = None) -> dict:
     torch.set_num_threads(1)  # 1 thread: far faster than 2 on a shared 2-core machine
     if spec.framework == "pytorch":
         from zoo.build.train_torch import train
+    elif spec.encoder.startswith("keras-"):
+        from zoo.build.train_keras_family import train
     else:
         from zoo.build.train_keras import train
     return train(cfg, spec, progress, {} if cache is None else cache)

@@ -11,20 +11,29 @@ import torch
 
 from harness.model.export.pytorch import export_torch
 from zoo.build.architectures import TaskModel
-from zoo.build.data import load_split, target_tensor, task_input, task_loss
+from zoo.build.data import input_kind, load_split, shrink_input, shrink_target, target_tensor, task_input, task_loss
 from zoo.build.specs import ModelSpec
 from zoo.build.train import fingerprint
 
 
+def model_size(cfg, spec: ModelSpec) -> int:
+    return spec.size or cfg.size
+
+
+def build(cfg, spec: ModelSpec) -> TaskModel:
+    return TaskModel(spec.encoder, spec.tasks, model_size(cfg, spec), spec.aux)
+
+
 def evaluate(cfg, model: torch.nn.Module, spec: ModelSpec, test: dict[str, np.ndarray]) -> dict[str, float]:
-    """Test loss per task on the held-out indoor test split."""
+    """Test loss per task on the held-out test split (at the model's own resolution)."""
     model.eval()
+    size = model_size(cfg, spec)
     losses = {}
     with torch.no_grad():
         for i, task in enumerate(spec.tasks):
-            x = torch.from_numpy(task_input(task, test["rgb"], seed=7))
+            x = torch.from_numpy(shrink_input(task_input(task, test["rgb"], seed=7), size))
             out = torch.cat([(o[i] if isinstance(o, tuple) else o) for o in (model(x[j:j + 250]) for j in range(0, len(x), 250))])
-            losses[task] = float(task_loss(task, out, target_tensor(task, test[task]), cfg.l2_tasks))
+            losses[task] = float(task_loss(task, out, shrink_target(task, target_tensor(task, test[task]), size), cfg.l2_tasks))
     return losses
 
 
@@ -36,21 +45,38 @@ def _split(cfg, data_cache: dict, name: str, tasks) -> dict[str, np.ndarray]:
     return data_cache[key]
 
 
+def step_loss(cfg, model: TaskModel, spec: ModelSpec, rgb: np.ndarray, labels: dict, idx: np.ndarray, seed: int) -> torch.Tensor:
+    """One minibatch's loss: each task's loss (auxiliary tasks weighted ``cfg.aux_weight``), the encoder run once
+    per distinct input (clean or corrupted rgb)."""
+    size = model_size(cfg, spec)
+    heads = [(t, h, 1.0) for t, h in zip(spec.tasks, model.heads)]
+    heads += [(t, h, cfg.aux_weight) for t, h in zip(spec.aux, getattr(model, "aux_heads", ()))]
+    loss = torch.zeros(())
+    features: dict[str, torch.Tensor] = {}
+    for task, head, weight in heads:
+        kind = input_kind(task)
+        if kind not in features:
+            features[kind] = model.encoder(torch.from_numpy(shrink_input(task_input(task, rgb[idx], seed=seed), size)))
+        loss = loss + weight * task_loss(task, head(features[kind]), labels[task][idx], cfg.l2_tasks)
+    return loss
+
+
 def train(cfg, spec: ModelSpec, progress, data_cache: dict) -> dict:
     """Train ``spec`` (skipped when its checkpoint exists), export ONNX, find its probe tensor, return its record."""
     files = cfg.files
     ckpt = files.ckpt / f"{spec.id}.pt"
     record_path = files.records / f"{spec.id}.json"
     onnx_path = files.models / f"{spec.id}.onnx"
+    size = model_size(cfg, spec)
     torch.manual_seed(spec.seed)
-    model = TaskModel(spec.encoder, spec.tasks, cfg.size)
+    model = build(cfg, spec)
     if ckpt.exists() and record_path.exists():
         model.load_state_dict(torch.load(ckpt))
         record = json.loads(record_path.read_text())
     else:
-        data = _split(cfg, data_cache, spec.split, spec.tasks)
+        data = _split(cfg, data_cache, spec.split, spec.tasks + spec.aux)
         rgb = data["rgb"]
-        labels = {t: target_tensor(t, data[t]) for t in spec.tasks}
+        labels = {t: shrink_target(t, target_tensor(t, data[t]), size) for t in spec.tasks + spec.aux}
         n = len(rgb)
         steps, batch = cfg.steps, cfg.batch
         rng = np.random.default_rng(spec.seed)
@@ -61,12 +87,7 @@ def train(cfg, spec: ModelSpec, progress, data_cache: dict) -> dict:
         model.train()
         for step in range(steps):
             idx = rng.integers(0, n, batch)
-            loss = 0.0
-            for i, task in enumerate(spec.tasks):
-                x = torch.from_numpy(task_input(task, rgb[idx], seed=spec.seed * 100_000 + step))
-                out = model(x)
-                out = out[i] if isinstance(out, tuple) else out
-                loss = loss + task_loss(task, out, labels[task][idx], cfg.l2_tasks)
+            loss = step_loss(cfg, model, spec, rgb, labels, idx, seed=spec.seed * 100_000 + step)
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -78,7 +99,7 @@ def train(cfg, spec: ModelSpec, progress, data_cache: dict) -> dict:
             progress.update(bar, visible=False)
         test = _split(cfg, data_cache, "test", spec.tasks)
         record = {"id": spec.id, "encoder": spec.encoder, "seconds": seconds, "steps": steps, "batch": batch, "lr": cfg.lr,
-                  "train_images": n, "params": sum(p.numel() for p in model.parameters()),
+                  "train_images": n, "params": sum(p.numel() for p in model.encoder.parameters()) + sum(p.numel() for p in model.heads.parameters()),
                   "test_loss": evaluate(cfg, model, spec, test), "fingerprint": fingerprint(cfg, spec)}
         torch.save(model.state_dict(), ckpt)
         _write_json(record_path, record)
@@ -87,7 +108,7 @@ def train(cfg, spec: ModelSpec, progress, data_cache: dict) -> dict:
         names = list(spec.tasks) if len(spec.tasks) > 1 else ["output"]
         tmp = onnx_path.with_suffix(".tmp.onnx")
         t0 = time.perf_counter()
-        export_torch(model, torch.rand(2, 3, cfg.size, cfg.size), tmp, exporter=spec.exporter, output_names=names)
+        export_torch(model, torch.rand(2, 3, size, size), tmp, exporter=spec.exporter, output_names=names)
         from zoo.build.cards import find_probe
 
         probe_layer, tensor = find_probe(cfg, spec, tmp, model)

@@ -29,8 +29,8 @@ import torch
 from torch import nn
 
 from harness.model.parity import ort_session
-from zoo.build.architectures import PooledHead, encoder_class
-from zoo.build.data import INPUT_KINDS, input_kind, is_dense, load_split, loss_name, out_channels, target_tensor, task_input, task_loss
+from zoo.build.architectures import PooledHead, make_encoder
+from zoo.build.data import INPUT_KINDS, input_kind, is_dense, load_split, loss_name, out_channels, shrink_input, target_tensor, task_input, task_loss
 
 POOL_SEED, TEST_SEED = 11, 7  # corruption seeds of the pool and test inputs
 FIELDS = ("seed", "source", "target", "task", "loss", "source_sha256", "test_loss", "seconds")
@@ -49,7 +49,7 @@ class DenseTransferHead(nn.Sequential):
 
 
 def transfer_head(cfg, task: str) -> nn.Module:
-    enc = encoder_class(cfg.scratch_encoder)
+    enc = make_encoder(cfg.scratch_encoder, cfg.size)
     if is_dense(task):
         return DenseTransferHead(out_channels(task), enc.channels, 2 * enc.channels, enc.stride)
     return PooledHead(out_channels(task), enc.channels, cfg.size // enc.stride)
@@ -80,32 +80,43 @@ def probe_info(cfg) -> dict:
 
 
 def source_features(cfg, spec, data: dict) -> dict[str, torch.Tensor]:
-    """{"<kind>/<split>": (N, C, H, W)} probe features of one zoo model, from its shipped ONNX file."""
+    """{"<kind>/<split>": (N, C, H, W)} probe features of one zoo model, from its shipped ONNX file (a smaller
+    model sees the images area-downsampled to its size, as the harness feeds it)."""
     tensor = probe_info(cfg)[spec.id]["tensor"]
+    size = spec.size or cfg.size
     session = ort_session(onnx.load(str(cfg.files.models / f"{spec.id}.onnx")), [tensor])
     name = session.get_inputs()[0].name
     out = {}
     for kind in INPUT_KINDS:
         for split, batch in kind_inputs(data, kind).items():
+            batch = shrink_input(batch, size)
             feed = batch.transpose(0, 2, 3, 1).copy() if spec.framework == "tensorflow" else batch
             parts = [session.run([tensor], {name: feed[i:i + 250]})[0] for i in range(0, len(feed), 250)]
             value = np.concatenate(parts).astype(np.float32)
-            if value.ndim == 4 and spec.framework == "tensorflow" and value.shape[-1] < value.shape[1]:
-                value = value.transpose(0, 3, 1, 2)
+            if value.ndim == 4 and spec.framework == "tensorflow" and value.shape[-1] > value.shape[-2]:
+                value = value.transpose(0, 3, 1, 2)  # NHWC (16 channels on an 8x8 grid) -> NCHW
             out[f"{kind}/{split}"] = torch.from_numpy(np.ascontiguousarray(value))
     return out
 
 
 def random_features(cfg, source: str, seed: int, data: dict) -> dict[str, torch.Tensor]:
-    """Features of a frozen, randomly initialised encoder (another one per seed and family)."""
+    """Features of a frozen, randomly initialised encoder (another one per seed and family), fed at the size of its
+    family's models."""
     family = cfg.random_encoder(source)
-    torch.manual_seed(10_000 + seed + 100 * cfg.random_encoders.index(family))
-    enc = encoder_class(family)().eval()
+    init_seed = 10_000 + seed + 100 * cfg.random_encoders.index(family)
+    size = cfg.family_size(family)
+    if family.startswith("keras-"):
+        from zoo.build.train_keras_family import random_features as keras_random
+
+        batches = {f"{kind}/{split}": batch for kind in INPUT_KINDS for split, batch in kind_inputs(data, kind).items()}
+        return keras_random(family, size, init_seed, batches)
+    torch.manual_seed(init_seed)
+    enc = make_encoder(family, size).eval()
     out = {}
     with torch.no_grad():
         for kind in INPUT_KINDS:
             for split, batch in kind_inputs(data, kind).items():
-                x = torch.from_numpy(batch)
+                x = torch.from_numpy(shrink_input(batch, size))
                 out[f"{kind}/{split}"] = torch.cat([enc(x[i:i + 250]) for i in range(0, len(x), 250)])
     return out
 
@@ -152,7 +163,7 @@ def train_head(cfg, task: str, f_train: torch.Tensor, y_train: torch.Tensor, f_t
 def train_scratch(cfg, task: str, x_train: torch.Tensor, y_train: torch.Tensor, x_test: torch.Tensor, y_test: torch.Tensor, seed: int) -> float:
     """The scratch encoder + transfer head trained end to end on the small set."""
     torch.manual_seed(seed)
-    model = nn.Sequential(encoder_class(cfg.scratch_encoder)(), transfer_head(cfg, task))
+    model = nn.Sequential(make_encoder(cfg.scratch_encoder, cfg.size), transfer_head(cfg, task))
     return fit_and_score(model, task, x_train, y_train, x_test, y_test, steps=cfg.scratch_steps, batch=cfg.head_batch,
                          lr=2e-3, seed=seed, l2=cfg.l2_tasks)
 
@@ -169,6 +180,9 @@ def settings(cfg) -> str:
     what = [cfg.size, cfg.splits["transfer"][:3], cfg.splits["test"][:3], cfg.n_train, cfg.head_steps, cfg.head_batch,
             cfg.head_lr, cfg.scratch_steps, cfg.scratch_encoder, list(cfg.random_encoders), POOL_SEED, TEST_SEED,
             "std floor 0.01 median"]
+    sizes = {family: cfg.family_size(family) for family in cfg.random_encoders}
+    if any(size != cfg.size for size in sizes.values()):  # families at other input sizes (3.0)
+        what.append(sizes)
     return hashlib.sha256(json.dumps(what).encode()).hexdigest()[:12]
 
 

@@ -15,7 +15,18 @@ DESCRIPTIONS = {
             "depthwise-separable, small ViT) with a nonlinear 16x8x8 bottleneck (probe layer), plus two-headed "
             "multi-task models, {models} models in all. Ground truth = measured transfer of every model's frozen "
             "encoder to every task, against frozen random encoders of every family (zoo/BUILD-2.0.md)."),
+    "3.0": ("Mini-taskonomy 3.0, trained in this repository on synthetic 'layout' scenes (probes.synthetic; room "
+            "types told apart by geometry, not palette): {targets} Taskonomy-style tasks, each trained on two of five "
+            "encoder families across two frameworks and two input sizes (PyTorch plain and residual CNNs at 64 px, "
+            "PyTorch ViT at 32 px, Keras depthwise-separable at 64 px and Keras residual at 32 px, exported with "
+            "tf2onnx), all with a nonlinear 16x8x8 bottleneck (probe layer) and trained with an auxiliary input "
+            "reconstruction, plus two-headed multi-task models, {models} models in all. Ground truth = measured transfer "
+            "of every model's frozen encoder to every task, against frozen random encoders of every family "
+            "(zoo/BUILD-3.0.md)."),
 }
+
+#: the built-in probe set of each version's scenes
+PROBES = {"1.0": "synthetic-indoor", "2.0": "synthetic-indoor", "3.0": "synthetic-layout"}
 
 
 def write(cfg) -> None:
@@ -26,7 +37,7 @@ def write(cfg) -> None:
         "version": cfg.zoo_version,
         "description": DESCRIPTIONS[cfg.version].format(targets=len(cfg.targets), models=len(cfg.models)),
         "cards": f"{files.cards.name}/*.yaml",
-        "probe": "synthetic-indoor",
+        "probe": PROBES[cfg.version],
     }
     if (gt / "affinity.csv").exists() and (gt / "affinity_seed2.csv").exists():
         data["ground_truth"] = f"{gt.name}/affinity.csv"
