@@ -27,10 +27,10 @@ def fingerprint(cfg, spec) -> str:
     size = spec.size or cfg.size
     arch = architecture_text(spec.encoder, spec.tasks, size) if spec.framework == "pytorch" else f"keras {spec.encoder}"
     # fields added for 3.0 count only where set, so that 1.0/2.0 records keep their fingerprints
-    fields = {k: v for k, v in dataclasses.asdict(spec).items() if k not in ("size", "aux") or v}
+    fields = {k: v for k, v in dataclasses.asdict(spec).items() if k not in ("size", "aux", "steps") or v}
     if spec.aux:
         fields["aux_weight"] = cfg.aux_weight
-    what = {"spec": fields, "size": cfg.size, "steps": cfg.steps, "batch": cfg.batch, "lr": cfg.lr,
+    what = {"spec": fields, "size": cfg.size, "steps": spec.steps or cfg.steps, "batch": cfg.batch, "lr": cfg.lr,
             "split": list(cfg.splits[spec.split][:3]), "arch": arch, "losses": [loss_name(t, cfg.l2_tasks) for t in spec.tasks]}
     return hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest()[:16]
 

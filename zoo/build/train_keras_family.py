@@ -81,7 +81,7 @@ def train(cfg, spec: ModelSpec, progress, data_cache: dict) -> dict:
         labels = {t: _nhwc(t, shrink_target(t, target_tensor(t, data[t]), size)) for t in tasks}
         weights_of = [1.0] * len(spec.tasks) + [cfg.aux_weight] * len(spec.aux)
         kinds = sorted({input_kind(t) for t in tasks})
-        steps, batch = cfg.steps, cfg.batch
+        steps, batch = spec.steps or cfg.steps, cfg.batch
         opt = k.optimizers.Adam(k.optimizers.schedules.CosineDecay(cfg.lr, decay_steps=steps))
 
         @tf.function(reduce_retracing=True)

@@ -78,7 +78,7 @@ def train(cfg, spec: ModelSpec, progress, data_cache: dict) -> dict:
         rgb = data["rgb"]
         labels = {t: shrink_target(t, target_tensor(t, data[t]), size) for t in spec.tasks + spec.aux}
         n = len(rgb)
-        steps, batch = cfg.steps, cfg.batch
+        steps, batch = spec.steps or cfg.steps, cfg.batch
         rng = np.random.default_rng(spec.seed)
         opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
         sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 0.5 * (1 + math.cos(math.pi * s / steps)))
