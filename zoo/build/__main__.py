@@ -92,12 +92,13 @@ def main(argv=None) -> int:
             if not args.partial:
                 zoofile.write(cfg)
         elif stage == "layers":
-            if cfg.version != "1.0":
-                print("stage layers: the layer-selection ground truth is measured on zoo 1.0 only; skipped")
-                continue
             from zoo.build import layer_truth
 
-            work = layer_truth.run(args.force)
+            if cfg.version not in layer_truth.PLANS or args.smoke:
+                print(f"stage layers: zoo {cfg.version}{' (smoke copy)' if args.smoke else ''} has no layer-selection "
+                      f"ground truth (zoo 1.0 and 3.0 do); skipped")
+                continue
+            work = layer_truth.run(layer_truth.PLANS[cfg.version], args.force)
         elif stage == "docs":
             from zoo.build import docs
 
