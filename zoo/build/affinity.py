@@ -69,6 +69,13 @@ def worse_than_random(cfg, raw: dict, ids: list[str]) -> dict[str, float]:
     return out
 
 
+def below_same_family(cfg, raw: dict, ids: list[str]) -> dict[str, list[str]]:
+    """Per target, the zoo models (off-diagonal) whose transfer loss is above their own family's random encoder's."""
+    return {t.id: [s for s in ids if s != t.id
+                   and float(raw[(s, t.id)]["test_loss"]) > float(raw[(f"random-{cfg.spec(s).encoder}", t.id)]["test_loss"])]
+            for t in cfg.targets}
+
+
 def run(cfg, partial: bool = False) -> dict:
     """Ground-truth files from the measurements; ``partial``: use the models measured so far (progress check)."""
     files = cfg.files
@@ -120,6 +127,11 @@ def run(cfg, partial: bool = False) -> dict:
     summary["random_baseline"] = cfg.primary_random
     summary["worse_than_random"] = float(np.mean([worse[s][cfg.primary_random] for s in cfg.seeds]))
     summary["worse_than"] = {k: float(np.mean([worse[s][k] for s in cfg.seeds])) for k in worse[cfg.seeds[0]]}
+    if "same_family" in summary["worse_than"]:  # per target: how many sources (of the off-diagonal ones), mean of the seeds
+        per_seed = [below_same_family(cfg, raws[s], ids) for s in cfg.seeds]
+        summary["below_same_family_by_target"] = {
+            t.id: {"below": float(np.mean([len(p[t.id]) for p in per_seed])), "of": sum(1 for s in ids if s != t.id)}
+            for t in cfg.targets}
     summary.update(self_check(cfg, gt1, ids), seconds_head=sum(float(r["seconds"]) for r in rows))
     (out_dir / "agreement.json").write_text(json.dumps(_plain(summary), indent=1) + "\n")
     return summary

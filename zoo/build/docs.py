@@ -30,6 +30,10 @@ def _f(v) -> str:
 
 
 def write(cfg, timings: dict) -> None:
+    if cfg.version == "3.0":
+        from zoo.build.docs3 import write as write_3
+
+        return write_3(cfg, timings)
     if cfg.version != "1.0":
         from zoo.build.docs2 import write as write_2
 

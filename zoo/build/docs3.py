@@ -1,0 +1,148 @@
+"""zoo/BUILD-3.0.md: design, progress, times, ground truth (with the per-target "worse than random" breakdown
+against zoo 2.0), classifier accuracies and the layer-selection ground truth of zoo 3.0."""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import defaultdict
+
+from zoo.build.accuracy import classifier_accuracy
+from zoo.build.docs2 import _agreement_lines
+from zoo.build.families import FAMILY_TEXT
+from zoo.build.specs import AUX_3, FAMILIES_3, STEPS_3
+from zoo.build.train import records
+from zoo.build.transfer import pending, read_source
+
+
+def _breakdown_lines(cfg, summary: dict) -> list[str]:
+    """Per target: sources below their own family's random encoder, beside zoo 2.0's (when its ground truth is there)."""
+    from zoo.build.config import V2
+
+    before_path = V2.files.ground_truth / "agreement.json"
+    before = json.loads(before_path.read_text()).get("below_same_family_by_target", {}) if before_path.exists() else {}
+    now = summary["below_same_family_by_target"]
+    lines = ["| target | below own-family random, 3.0 | zoo 2.0 |", "|---|---|---|"]
+    for target, v in sorted(now.items(), key=lambda kv: -kv[1]["below"] / kv[1]["of"]):
+        old = before.get(target)
+        lines.append(f"| {target} | {v['below']:.1f} / {v['of']} | " + (f"{old['below']:.1f} / {old['of']}" if old else "-") + " |")
+    total = sum(v["below"] for v in now.values()), sum(v["of"] for v in now.values())
+    lines.append(f"| **all** | **{total[0]:.1f} / {total[1]} ({total[0] / total[1]:.1%})** | "
+                 + (f"{sum(v['below'] for v in before.values()):.1f} / {sum(v['of'] for v in before.values())}" if before else "-")
+                 + " |")
+    return lines + ["", "(mean of the two seeds; a source's own target is left out.)", ""]
+
+
+def _layer_lines(cfg) -> list[str]:
+    path = cfg.files.ground_truth / "layers.csv"
+    if not path.exists():
+        return ["Not measured yet (`python -m zoo.build --version 3.0 --only layers`).", ""]
+    cases: dict = defaultdict(lambda: defaultdict(dict))
+    with path.open() as handle:
+        for r in csv.DictReader(handle):
+            cases[(r["source"], r["target"], int(r["budget"]))][r["layer"]][r["seed"]] = float(r["test_loss"])
+    lines = ["| source | target | budget | best layer, seed by seed | seeds agree |", "|---|---|---|---|---|"]
+    agree = []
+    for (source, target, budget), layers in cases.items():
+        seeds = sorted(set.intersection(*(set(v) for v in layers.values())))
+        best = [min(layers, key=lambda layer, s=s: layers[layer][s]) for s in seeds]
+        short = [b.split("/")[2] if b.count("/") >= 2 else b for b in best]
+        agree.append(len(set(best)) == 1)
+        lines.append(f"| `{source}` | `{target}` | {budget} | {', '.join(short)} | {'yes' if agree[-1] else 'no'} |")
+    lines += ["", f"Two-seed agreement on the best layer (the ceiling of P@1): **{sum(agree)}/{len(agree)}"
+              f" = {sum(agree) / len(agree):.2f}**.", ""]
+    return lines
+
+
+def write(cfg, timings: dict) -> None:
+    files = cfg.files
+    recs = records(cfg)
+    trained = [m for m in cfg.models if m.id in recs and (files.models / f"{m.id}.onnx").exists()]
+    measured = [s for s in cfg.sources if not pending(cfg, s)] if files.probe_info.exists() else []
+    n_keras = sum(m.framework == "tensorflow" for m in cfg.models)
+    n_small = sum((m.size or cfg.size) != cfg.size for m in cfg.models)
+    lines = [
+        "# mini-taskonomy 3.0",
+        "",
+        f"{len(cfg.tasks)} Taskonomy-style tasks on synthetic `layout` scenes, each trained on two of five encoder families "
+        f"across two frameworks and two input sizes: {len(cfg.models)} models, {n_keras} of them Keras (tf2onnx), "
+        f"{n_small} at 32 px. Zoo file `zoo/{files.zoo_file.name}`. Why this design: "
+        "[BUILD-3.0-pilots.md](BUILD-3.0-pilots.md).",
+        "",
+        "## Build, and resume",
+        "",
+        "```",
+        "nohup nice -n 2 .venv/bin/python -m zoo.build --version 3.0 > zoo3-build.log 2>&1 &",
+        "zoo/build/checkpoint_commits.sh $! 900 3.0 &   # commit the resumable state every 15 min",
+        ".venv/bin/python -m zoo.build --version 3.0 --status",
+        "```",
+        "",
+        f"The same command resumes: a model is done when `{files.records.relative_to(files.root)}/<id>.json` and "
+        f"`{files.models.relative_to(files.root)}/<id>.onnx` exist; transfer measurements are appended per (seed, target) to "
+        f"`{files.transfer.relative_to(files.root)}/<source>.csv`; the layer ground truth grows pair by pair in "
+        f"`{files.ground_truth.relative_to(files.root)}/layers.csv`. All of them are committed, so a build can span sessions.",
+        "",
+        "## Progress",
+        "",
+        f"Models trained and exported: **{len(trained)} / {len(cfg.models)}**; transfer sources fully measured: "
+        f"**{len(measured)} / {len(cfg.sources)}**."
+        + (" Ground truth: written." if (files.ground_truth / "agreement.json").exists() else " Ground truth: not yet."),
+        "",
+        "## Design",
+        "",
+        "- Scenes: renderer style `layout` (`probes/synthetic/styles.py`): five room types (hall, corridor, storeroom, "
+        "gallery, nook) told apart by room shape, ceiling height and the number and mix of objects; palette and "
+        "textures drawn independently of the room type; the first object of every class alike and larger. The "
+        "harness's probe set for this zoo is `synthetic-layout`.",
+        f"- Every model but the autoencoder also learns {', '.join(AUX_3)} through a training-only decoder "
+        f"(loss weight {cfg.aux_weight}), not exported: its features keep appearance information.",
+        "- Families (all end in the same nonlinear neck, a **16x8x8 bottleneck** = the cards' probe layer; 32-px "
+        "models see the 64-px scenes area-downsampled, as the harness resizes probes, with a first stride of 1):",
+    ]
+    for key, framework, size in FAMILIES_3:
+        base = key.removeprefix("keras-")
+        lines.append(f"  - `{key}` ({framework}, {size} px): {FAMILY_TEXT[base]}"
+                     + (" (Keras: NHWC, padding 'same', glorot init)" if framework == "tensorflow" else ""))
+    lines += [
+        "- Task i is trained on families i mod 5 (the ground truth's target, id = task) and i+1 mod 5 (its twin, id = "
+        "`<task>-<family>`); two-headed multi-task models complete the sources.",
+        f"- Training: Adam lr {cfg.lr} cosine, {cfg.steps} steps of batch {cfg.batch} ("
+        + ", ".join(f"{t}: {s}" for t, s in STEPS_3.items()) + "); "
+        + "; ".join(f"{n}: {style} seeds {first}..{first + k - 1}" for n, (style, first, k, _) in cfg.splits.items()) + ".",
+        f"- Ground truth: as zoo 2.0 (a fresh head on {cfg.n_train} images of frozen probe-layer features, two seeds); "
+        f"baselines: a frozen random encoder of every family ({', '.join(cfg.random_sources)}), fed at its family's "
+        f"size, and `scratch`. The affinity's zero is `{cfg.primary_random}`.",
+        "",
+    ]
+    agree = files.ground_truth / "agreement.json"
+    if agree.exists():
+        summary = json.loads(agree.read_text())
+        lines += ["## Ground truth", ""] + _agreement_lines(summary, "Full build")
+        if "below_same_family_by_target" in summary:
+            lines += ["### Worse than the random encoder of the source's own family, per target", ""]
+            lines += _breakdown_lines(cfg, summary)
+    accuracy = classifier_accuracy(cfg)
+    if accuracy:
+        lines += ["## Classifiers: learned?", "", "| model | task | test accuracy | majority class |", "|---|---|---|---|"]
+        lines += [f"| `{k}` | {v['task']} | {v['accuracy']:.3f} | {v['majority']:.3f} |" for k, v in accuracy.items()]
+        lines.append("")
+    lines += ["## Layer-selection ground truth", ""] + _layer_lines(cfg)
+    lines += ["## Times (2 shared CPU cores, one thread per process)", ""]
+    if recs:
+        for framework in ("pytorch", "tensorflow"):
+            secs = [r["seconds"] for m in cfg.models if m.framework == framework and (r := recs.get(m.id))]
+            if secs:
+                lines.append(f"Training, {framework}: {len(secs)} models, mean {sum(secs) / len(secs):.0f} s each "
+                             f"(min {min(secs):.0f}, max {max(secs):.0f}).")
+    if files.probe_info.exists():
+        heads = [float(r["seconds"]) for s in cfg.sources for r in read_source(cfg, s) if s != "scratch"]
+        if heads:
+            lines.append(f"Transfer heads: {len(heads)} measured, mean {sum(heads) / len(heads):.2f} s each.")
+    if timings:
+        lines.append("Stage wall times (s): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()) + ".")
+    lines += ["", "## Models", "", "| id | task | family | framework | px | group | test loss |", "|---|---|---|---|---|---|---|"]
+    for m in cfg.models:
+        r = recs.get(m.id, {})
+        losses = ", ".join(f"{v:.4f}" for v in r.get("test_loss", {}).values()) or "not trained yet"
+        lines.append(f"| `{m.id}` | {m.task} | {m.encoder} | {m.framework} | {m.size or cfg.size} | {m.group} | {losses} |")
+    files.build_md.write_text("\n".join(lines) + "\n")
