@@ -318,6 +318,17 @@ def _estimator_info(name: str) -> dict:
             "description": (estimator.fn.__doc__ or "").strip().splitlines()[0], "reference": estimator.reference}
 
 
+def below_zero_share(matrix) -> float | None:
+    """Share of the measured off-diagonal (source, target) pairs whose ground-truth affinity is below 0: transfer
+    worse than the ground truth's zero (in the built-in zoos, a frozen random encoder). A benchmark whose pairs
+    are mostly below it ranks estimators on sources that are worse than nothing."""
+    m = np.asarray(matrix, dtype=float)
+    if m.ndim != 2 or m.shape[0] != m.shape[1]:
+        return None
+    mask = np.isfinite(m) & ~np.eye(len(m), dtype=bool)
+    return float((m[mask] < 0).mean()) if mask.any() else None
+
+
 def ground_truth_matrix(gt, ids: list[str]) -> dict:
     """The ground truth on the zoo's models (zoo order), its task tree, and the models it lacks.
 
@@ -328,7 +339,7 @@ def ground_truth_matrix(gt, ids: list[str]) -> dict:
     models = [m for m in ids if m in known]
     matrix = gt.submatrix(models, models)
     out: dict = {"models": models, "missing_models": [m for m in ids if m not in known], "affinity": matrix,
-                 "tree": None, "tree_leaf_order": None}
+                 "tree": None, "tree_leaf_order": None, "below_zero": below_zero_share(matrix)}
     if len(models) >= 2:
         tree = task_tree(filled_for_tree(matrix), models)
         out["tree"], out["tree_leaf_order"] = tree.newick, list(tree.leaf_order)
@@ -430,6 +441,9 @@ def write_report(result: RunResult, out: Path) -> list[Path]:
 def summary_table(report: dict) -> Table:
     table = Table(title=f"{report['zoo']['name']} {report['zoo']['version']}: {len(report['models'])} models, "
                         f"{report['probe']['n_images']} probe images ({report['probe']['name']})")
+    below = (report.get("ground_truth") or {}).get("below_zero")
+    if below is not None:
+        table.caption = f"ground truth: {below:.1%} of off-diagonal pairs transfer worse than its zero (a random encoder)"
     table.add_column("estimator")
     for column in ("P@1", "P@5", "mean Spearman [95% CI]", "weighted τ", "Δ vs static [95% CI]"):
         table.add_column(column, justify="right")

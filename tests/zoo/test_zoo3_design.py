@@ -87,3 +87,11 @@ def test_older_zoos_keep_their_training_fingerprints_and_transfer_settings():
     with (V2.files.transfer / "random-plain.csv").open() as handle:
         row = next(csv.DictReader(handle))
     assert row["source_sha256"] == f"random-plain:{transfer.settings(V2)}"
+
+
+def test_below_zero_share_counts_off_diagonal_measured_pairs():
+    from harness.run.pipeline import below_zero_share
+
+    m = np.array([[1.0, -0.5, 0.2], [0.3, 1.0, np.nan], [-0.1, -0.2, -1.0]])
+    assert below_zero_share(m) == pytest.approx(3 / 5)  # the diagonal (-1.0 included) and NaN left out
+    assert below_zero_share(np.ones((1, 1))) is None and below_zero_share(np.ones((2, 3))) is None
