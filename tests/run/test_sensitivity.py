@@ -107,4 +107,4 @@ def test_default_probe_sets_are_the_zoos_then_the_other_built_ins(zoo, tmp_path)
                  "--bootstrap", "10", "--out", str(tmp_path)])
     assert code == 0
     doc = json.loads((tmp_path / "sensitivity.json").read_text())
-    assert [p["name"] for p in doc["probes"]] == ["synthetic-indoor", "synthetic-studio"]
+    assert [p["name"] for p in doc["probes"]] == ["synthetic-indoor", "synthetic-studio", "synthetic-layout"]
