@@ -21,7 +21,7 @@ def classifier_accuracy(cfg) -> dict[str, dict[str, float]]:
             continue
         test = test if test is not None else load_split(cfg, "test")
         session = ort_session(onnx.load(str(path)), [])
-        x = shrink_input(task_input("autoencoder", test["rgb"], seed=7), spec.size or cfg.size)
+        x = shrink_input(task_input("autoencoder", test["rgb"], seed=7), cfg.model_size(spec))
         if spec.framework == "tensorflow":
             x = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
         outputs = session.run(None, {session.get_inputs()[0].name: x})

@@ -63,9 +63,8 @@ def worse_than_random(cfg, raw: dict, ids: list[str]) -> dict[str, float]:
     out["best_random"] = float(np.mean([loss[(s, t)] > best[t] for s, t in pairs]))
     out["scratch"] = float(np.mean([loss[(s, t)] > float(raw[("scratch", t)]["test_loss"]) for s, t in pairs]))
     if len(cfg.random_sources) > 1:  # each source against the random encoder of its own family, off-diagonal pairs
-        own = [(s, t) for s, t in pairs if s != t]
-        out["same_family"] = float(np.mean([loss[(s, t)] > float(raw[(f"random-{cfg.spec(s).encoder}", t)]["test_loss"])
-                                            for s, t in own]))
+        below = below_same_family(cfg, raw, ids)
+        out["same_family"] = sum(map(len, below.values())) / sum(1 for s, t in pairs if s != t)
     return out
 
 

@@ -37,7 +37,7 @@ def find_probe(cfg, spec: ModelSpec, onnx_path, net: torch.nn.Module | None = No
         if len(hits) != 1:
             raise RuntimeError(f"{spec.id}: expected one bottleneck node, found {hits}")
         return hits[0]
-    size = spec.size or cfg.size
+    size = cfg.model_size(spec)
     if net is None:
         net = TaskModel(spec.encoder, spec.tasks, size, spec.aux)
         net.load_state_dict(torch.load(cfg.files.ckpt / f"{spec.id}.pt"))
@@ -46,7 +46,7 @@ def find_probe(cfg, spec: ModelSpec, onnx_path, net: torch.nn.Module | None = No
 
 def _training_text(cfg, spec: ModelSpec) -> str:
     style, first, n, _ = cfg.splits[spec.split]
-    size = spec.size or cfg.size
+    size = cfg.model_size(spec)
     seen = "" if size == cfg.size else f", area-downsampled to {size}x{size}"
     aux = f"; auxiliary training-only decoder for {', '.join(spec.aux)} (loss weight {cfg.aux_weight})" if spec.aux else ""
     return (f"probes.synthetic render_batch, style '{style}', seeds {first}..{first + n - 1} ({n} images, {cfg.size}x{cfg.size}"
@@ -55,7 +55,7 @@ def _training_text(cfg, spec: ModelSpec) -> str:
 
 def card_data(cfg, spec: ModelSpec, probe_layer: str, record: dict) -> dict:
     onnx_path = cfg.files.models / f"{spec.id}.onnx"
-    size = spec.size or cfg.size
+    size = cfg.model_size(spec)
     if spec.framework == "tensorflow" and spec.encoder.startswith("keras-"):
         arch = "Keras functional model (NHWC, padding 'same'), " + architecture_text(spec.encoder.removeprefix("keras-"), spec.tasks, size)
         exporter = "tf2onnx (harness.model.export.tensorflow.export_keras)"

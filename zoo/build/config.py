@@ -68,9 +68,13 @@ class BuildConfig:
     def random_encoder(self, source: str) -> str:
         return self.random_encoders[self.random_sources.index(source)]
 
+    def model_size(self, spec: ModelSpec) -> int:
+        """Input side of a model: its own (3.0's 32-px families) or the zoo's image size."""
+        return spec.size or self.size
+
     def family_size(self, family: str) -> int:
         """Input size of a family's models (its random encoder is fed at that size)."""
-        return next((m.size for m in self.models if m.encoder == family and m.size), self.size)
+        return next((self.model_size(m) for m in self.models if m.encoder == family), self.size)
 
     def spec(self, model_id: str) -> ModelSpec:
         return next(m for m in self.models if m.id == model_id)

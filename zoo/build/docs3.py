@@ -3,9 +3,7 @@ against zoo 2.0), classifier accuracies and the layer-selection ground truth of 
 
 from __future__ import annotations
 
-import csv
 import json
-from collections import defaultdict
 
 from zoo.build.accuracy import classifier_accuracy
 from zoo.build.docs2 import _agreement_lines
@@ -34,23 +32,25 @@ def _breakdown_lines(cfg, summary: dict) -> list[str]:
 
 
 def _layer_lines(cfg) -> list[str]:
+    """Each case's best layer seed by seed, and the ceiling as the harness's benchmark computes it."""
+    from harness.analyses.select_layer.evaluate import load_layer_truth, seed_agreement
+
     path = cfg.files.ground_truth / "layers.csv"
     if not path.exists():
         return ["Not measured yet (`python -m zoo.build --version 3.0 --only layers`).", ""]
-    cases: dict = defaultdict(lambda: defaultdict(dict))
-    with path.open() as handle:
-        for r in csv.DictReader(handle):
-            cases[(r["source"], r["target"], int(r["budget"]))][r["layer"]][r["seed"]] = float(r["test_loss"])
     lines = ["| source | target | budget | best layer, seed by seed | seeds agree |", "|---|---|---|---|---|"]
     agree = []
-    for (source, target, budget), layers in cases.items():
-        seeds = sorted(set.intersection(*(set(v) for v in layers.values())))
-        best = [min(layers, key=lambda layer, s=s: layers[layer][s]) for s in seeds]
+    for (source, target, budget), per_layer in load_layer_truth(path).items():
+        seeds = sorted(set.intersection(*(set(v) for v in per_layer.values())))
+        best = [min(per_layer, key=lambda layer, s=s: per_layer[layer][s]) for s in seeds]
         short = [b.split("/")[2] if b.count("/") >= 2 else b for b in best]
-        agree.append(len(set(best)) == 1)
-        lines.append(f"| `{source}` | `{target}` | {budget} | {', '.join(short)} | {'yes' if agree[-1] else 'no'} |")
-    lines += ["", f"Two-seed agreement on the best layer (the ceiling of P@1): **{sum(agree)}/{len(agree)}"
-              f" = {sum(agree) / len(agree):.2f}**.", ""]
+        ceiling = seed_agreement(per_layer, list(per_layer))
+        if ceiling is not None:
+            agree.append(ceiling)
+        lines.append(f"| `{source}` | `{target}` | {budget} | {', '.join(short)} | {'-' if ceiling is None else f'{ceiling:.2f}'} |")
+    if agree:
+        lines += ["", f"Two-seed agreement on the best layer (the ceiling of P@1), mean over {len(agree)} cases: "
+                  f"**{sum(agree) / len(agree):.2f}**.", ""]
     return lines
 
 
@@ -60,7 +60,7 @@ def write(cfg, timings: dict) -> None:
     trained = [m for m in cfg.models if m.id in recs and (files.models / f"{m.id}.onnx").exists()]
     measured = [s for s in cfg.sources if not pending(cfg, s)] if files.probe_info.exists() else []
     n_keras = sum(m.framework == "tensorflow" for m in cfg.models)
-    n_small = sum((m.size or cfg.size) != cfg.size for m in cfg.models)
+    n_small = sum(cfg.model_size(m) != cfg.size for m in cfg.models)
     lines = [
         "# mini-taskonomy 3.0",
         "",
@@ -144,5 +144,5 @@ def write(cfg, timings: dict) -> None:
     for m in cfg.models:
         r = recs.get(m.id, {})
         losses = ", ".join(f"{v:.4f}" for v in r.get("test_loss", {}).values()) or "not trained yet"
-        lines.append(f"| `{m.id}` | {m.task} | {m.encoder} | {m.framework} | {m.size or cfg.size} | {m.group} | {losses} |")
+        lines.append(f"| `{m.id}` | {m.task} | {m.encoder} | {m.framework} | {cfg.model_size(m)} | {m.group} | {losses} |")
     files.build_md.write_text("\n".join(lines) + "\n")

@@ -36,6 +36,7 @@ from harness.analyses.select_layer.candidates import candidate_layers
 from harness.model.preprocess import preprocess
 from harness.probes.synthetic import TASK_INFO, render_batch
 from zoo.build.config import VERSIONS, BuildConfig
+from zoo.build.data import target_tensor, task_loss
 from zoo.build.progress import progress_bar
 
 
@@ -122,21 +123,6 @@ class RestOfNetwork(nn.Module):
         return self.out(h.mean(dim=(2, 3)))
 
 
-def _targets(task: str, labels: np.ndarray) -> torch.Tensor:
-    if TASK_INFO[task].kind == "dense_regression":
-        return torch.from_numpy(np.ascontiguousarray(labels.transpose(0, 3, 1, 2))).float()
-    return torch.from_numpy(np.ascontiguousarray(labels))
-
-
-def _loss(task: str, pred: torch.Tensor, target: torch.Tensor, l2: frozenset = frozenset()) -> torch.Tensor:
-    kind = TASK_INFO[task].kind
-    if kind == "dense_regression":
-        return F.mse_loss(pred, target) if task in l2 else F.l1_loss(pred, target)
-    if kind in ("dense_classification", "classification"):
-        return F.cross_entropy(pred, target)
-    return F.mse_loss(pred, target)
-
-
 def _data(plan: LayerPlan, tasks: tuple[str, ...]) -> dict[str, dict[str, np.ndarray]]:
     cache = plan.cfg.files.cache / "layers_data.npz"
     if cache.exists():
@@ -169,12 +155,12 @@ def _train_and_test(plan: LayerPlan, task: str, train_z, train_y, test_z, test_y
     g = torch.Generator().manual_seed(seed)
     for _ in range(plan.steps):
         idx = torch.randint(0, len(train_z), (min(plan.batch, len(train_z)),), generator=g)
-        loss = _loss(task, rest(train_z[idx]), train_y[idx], plan.l2_tasks)
+        loss = task_loss(task, rest(train_z[idx]), train_y[idx], plan.l2_tasks)
         opt.zero_grad()
         loss.backward()
         opt.step()
     with torch.no_grad():
-        return float(torch.stack([_loss(task, rest(test_z[i:i + 100]), test_y[i:i + 100], plan.l2_tasks) * len(test_z[i:i + 100])
+        return float(torch.stack([task_loss(task, rest(test_z[i:i + 100]), test_y[i:i + 100], plan.l2_tasks) * len(test_z[i:i + 100])
                                   for i in range(0, len(test_z), 100)]).sum() / len(test_z))
 
 
@@ -207,7 +193,7 @@ def run(plan: LayerPlan, force: bool = False) -> int:
         for source_id, target_id in plan.pairs:
             task = cards[target_id].task
             source = import_card(cards[source_id])
-            pool_y, test_y = _targets(task, data["pool"][task]), _targets(task, data["test"][task])
+            pool_y, test_y = target_tensor(task, data["pool"][task]), target_tensor(task, data["test"][task])
             for layer in plan.layers(candidate_layers(source, None)):
                 keys = [(b, s) for b in plan.budgets for s in plan.seeds
                         if (source_id, target_id, str(b), layer.tensor, str(s)) not in done]

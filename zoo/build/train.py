@@ -24,7 +24,7 @@ def fingerprint(cfg, spec) -> str:
     from zoo.build.architectures import architecture_text
     from zoo.build.data import loss_name
 
-    size = spec.size or cfg.size
+    size = cfg.model_size(spec)
     arch = architecture_text(spec.encoder, spec.tasks, size) if spec.framework == "pytorch" else f"keras {spec.encoder}"
     # fields added for 3.0 count only where set, so that 1.0/2.0 records keep their fingerprints
     fields = {k: v for k, v in dataclasses.asdict(spec).items() if k not in ("size", "aux", "steps") or v}

@@ -21,7 +21,7 @@ from zoo.build.families import NECK
 from zoo.build.families_keras import dense_head, encoder, keras, pooled_head
 from zoo.build.specs import ModelSpec
 from zoo.build.train import fingerprint
-from zoo.build.train_torch import _write_json, model_size
+from zoo.build.train_torch import _write_json
 
 
 def base_family(spec: ModelSpec) -> str:
@@ -66,7 +66,7 @@ def train(cfg, spec: ModelSpec, progress, data_cache: dict) -> dict:
     import tensorflow as tf
 
     k = keras()
-    size = model_size(cfg, spec)
+    size = cfg.model_size(spec)
     onnx_path = cfg.files.models / f"{spec.id}.onnx"
     weights = cfg.files.ckpt / f"{spec.id}.weights.h5"
     record_path = cfg.files.records / f"{spec.id}.json"
@@ -81,6 +81,7 @@ def train(cfg, spec: ModelSpec, progress, data_cache: dict) -> dict:
         labels = {t: _nhwc(t, shrink_target(t, target_tensor(t, data[t]), size)) for t in tasks}
         weights_of = [1.0] * len(spec.tasks) + [cfg.aux_weight] * len(spec.aux)
         kinds = sorted({input_kind(t) for t in tasks})
+        first = {input_kind(t): t for t in reversed(tasks)}  # the task whose corruption makes each kind's input
         steps, batch = spec.steps or cfg.steps, cfg.batch
         opt = k.optimizers.Adam(k.optimizers.schedules.CosineDecay(cfg.lr, decay_steps=steps))
 
@@ -99,7 +100,6 @@ def train(cfg, spec: ModelSpec, progress, data_cache: dict) -> dict:
         t0 = time.perf_counter()
         for s in range(steps):
             idx = rng.integers(0, n, batch)
-            first = {input_kind(t): t for t in reversed(tasks)}  # the task whose corruption makes each kind's input
             inputs = {kind: shrink_input(task_input(first[kind], rgb[idx], seed=spec.seed * 100_000 + s), size).transpose(0, 2, 3, 1)
                       for kind in kinds}
             loss = step(inputs, [labels[t][idx] for t in tasks])

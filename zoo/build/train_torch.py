@@ -16,18 +16,14 @@ from zoo.build.specs import ModelSpec
 from zoo.build.train import fingerprint
 
 
-def model_size(cfg, spec: ModelSpec) -> int:
-    return spec.size or cfg.size
-
-
 def build(cfg, spec: ModelSpec) -> TaskModel:
-    return TaskModel(spec.encoder, spec.tasks, model_size(cfg, spec), spec.aux)
+    return TaskModel(spec.encoder, spec.tasks, cfg.model_size(spec), spec.aux)
 
 
 def evaluate(cfg, model: torch.nn.Module, spec: ModelSpec, test: dict[str, np.ndarray]) -> dict[str, float]:
     """Test loss per task on the held-out test split (at the model's own resolution)."""
     model.eval()
-    size = model_size(cfg, spec)
+    size = cfg.model_size(spec)
     losses = {}
     with torch.no_grad():
         for i, task in enumerate(spec.tasks):
@@ -48,7 +44,7 @@ def _split(cfg, data_cache: dict, name: str, tasks) -> dict[str, np.ndarray]:
 def step_loss(cfg, model: TaskModel, spec: ModelSpec, rgb: np.ndarray, labels: dict, idx: np.ndarray, seed: int) -> torch.Tensor:
     """One minibatch's loss: each task's loss (auxiliary tasks weighted ``cfg.aux_weight``), the encoder run once
     per distinct input (clean or corrupted rgb)."""
-    size = model_size(cfg, spec)
+    size = cfg.model_size(spec)
     heads = [(t, h, 1.0) for t, h in zip(spec.tasks, model.heads)]
     heads += [(t, h, cfg.aux_weight) for t, h in zip(spec.aux, getattr(model, "aux_heads", ()))]
     loss = torch.zeros(())
@@ -67,7 +63,7 @@ def train(cfg, spec: ModelSpec, progress, data_cache: dict) -> dict:
     ckpt = files.ckpt / f"{spec.id}.pt"
     record_path = files.records / f"{spec.id}.json"
     onnx_path = files.models / f"{spec.id}.onnx"
-    size = model_size(cfg, spec)
+    size = cfg.model_size(spec)
     torch.manual_seed(spec.seed)
     model = build(cfg, spec)
     if ckpt.exists() and record_path.exists():

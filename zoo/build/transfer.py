@@ -83,7 +83,7 @@ def source_features(cfg, spec, data: dict) -> dict[str, torch.Tensor]:
     """{"<kind>/<split>": (N, C, H, W)} probe features of one zoo model, from its shipped ONNX file (a smaller
     model sees the images area-downsampled to its size, as the harness feeds it)."""
     tensor = probe_info(cfg)[spec.id]["tensor"]
-    size = spec.size or cfg.size
+    size = cfg.model_size(spec)
     session = ort_session(onnx.load(str(cfg.files.models / f"{spec.id}.onnx")), [tensor])
     name = session.get_inputs()[0].name
     out = {}
