@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n-boot", type=int, default=2000)
     p.add_argument("--targets", nargs="+", default=list(TARGETS), help="attribution targets (first: the seeds' sum)")
     p.add_argument("--max-images", type=int, default=MAX_IMAGES,
-                   help="indoor probe images; the first half is the main set, the second the fresh same-domain set")
+                   help="probe images of the zoo's probe set; the first half is the main set, the second the fresh same-domain set")
     p.add_argument("--sizes", nargs="+", type=int, default=list(SIZES), help="probe sizes for claim 4 (the largest = --max-images)")
     args = p.parse_args(argv)
     configure(tuple(args.targets), args.max_images, tuple(args.sizes))
@@ -174,7 +174,9 @@ def main(argv: list[str] | None = None) -> int:
     ids = [c.id for c in zoo.cards]
     gt = load_ground_truth(zoo.ground_truth, dict(zoo.aliases))
     ceiling = agreement(load_ground_truth(zoo.ground_truth_repeat, dict(zoo.aliases)), gt, model_ids=ids, n_boot=args.n_boot)
-    indoor = probe_all(zoo, zoo.probe or "synthetic-indoor", MAX_IMAGES, args.cache)
+    main_probe = zoo.probe or "synthetic-indoor"
+    here, there = main_probe.removeprefix("synthetic-"), OTHER_PROBE.removeprefix("synthetic-")  # scene styles, for the text
+    own = probe_all(zoo, main_probe, MAX_IMAGES, args.cache)
     studio = probe_all(zoo, OTHER_PROBE, MAIN_IMAGES, args.cache)
     half = SIZES[-2] if len(SIZES) > 1 else MAX_IMAGES
     names = estimator_names()
@@ -184,17 +186,17 @@ def main(argv: list[str] | None = None) -> int:
         mats = {e: np.asarray(estimate(e, arts, params).matrix) for e in names}
         return mats, {e: evaluate(m, ids, gt, n_boot=args.n_boot, seed=0) for e, m in mats.items()}
 
-    main_mats, main_ev = run(rows(indoor, slice(0, MAIN_IMAGES)))
-    fresh_mats, fresh_ev = run(rows(indoor, slice(MAIN_IMAGES, MAX_IMAGES)))
+    main_mats, main_ev = run(rows(own, slice(0, MAIN_IMAGES)))
+    fresh_mats, fresh_ev = run(rows(own, slice(MAIN_IMAGES, MAX_IMAGES)))
     studio_mats, studio_ev = run(studio)
-    sized = {n: run(rows(indoor, sample_indices(MAX_IMAGES, n, 0))) for n in SIZES}
+    sized = {n: run(rows(own, sample_indices(MAX_IMAGES, n, 0))) for n in SIZES}
     first = next(iter(main_ev.values()))
     rnd_p1, rnd_p5 = first["random_p_at_k"][0], first["random_p_at_k"][4]
     lines = [f"# Findings on {zoo.name} {zoo.version}", "",
              f"Regenerate: `.venv/bin/python benchmarks/findings.py {' '.join(argv if argv is not None else sys.argv[1:])}` "
              f"(writes this page; per-model probing is cached in `{args.cache}`; this page: targets {' '.join(TARGETS)}, "
-             f"{MAX_IMAGES} indoor images). {len(ids)} models, "
-             f"{first['n_targets']} ground-truth targets, probe set {zoo.probe or 'synthetic-indoor'} (first "
+             f"{MAX_IMAGES} {here} images). {len(ids)} models, "
+             f"{first['n_targets']} ground-truth targets, probe set {main_probe} (first "
              f"{MAIN_IMAGES} images = the default run's). 95% CIs: percentile bootstrap over targets ({args.n_boot} "
              "resamples); differences are paired over targets. Random baseline: mean Spearman 0, "
              f"P@1 {f(rnd_p1)}, P@5 {f(rnd_p5)}. Ceiling (the two ground-truth seeds' agreement): mean Spearman "
@@ -241,13 +243,13 @@ def main(argv: list[str] | None = None) -> int:
 
     # Claim 3
     lines += ["## Claim 3: the probe set barely matters", "",
-              f"Affinities from {MAIN_IMAGES} {OTHER_PROBE} images against the {MAIN_IMAGES} default indoor images "
+              f"Affinities from {MAIN_IMAGES} {OTHER_PROBE} images against the {MAIN_IMAGES} default {here} images "
               f"(Spearman over off-diagonal affinities; 1 = identical ordering), beside the same statistic for {MAIN_IMAGES} "
-              "*fresh* indoor images (same domain: the sampling-noise reference); and mean Spearman against the ground "
+              f"*fresh* {here} images (same domain: the sampling-noise reference); and mean Spearman against the ground "
               f"truth on each. Rule: barely matters when the cross-domain affinity Spearman is within {SAME} of the "
               "same-domain one and the paired CI of the ground-truth change includes 0.", "",
-              "| estimator | affinity ρ studio vs indoor | affinity ρ fresh indoor vs indoor | GT Spearman indoor | "
-              "GT Spearman studio | studio − indoor | verdict |", "|---|---|---|---|---|---|---|"]
+              f"| estimator | affinity ρ {there} vs {here} | affinity ρ fresh {here} vs {here} | GT Spearman {here} | "
+              f"GT Spearman {there} | {there} − {here} | verdict |", "|---|---|---|---|---|---|---|"]
     for e in names:
         cross = affinity_correlation(studio_mats[e], main_mats[e])["spearman"]
         same = affinity_correlation(fresh_mats[e], main_mats[e])["spearman"]
@@ -260,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     # Claim 4
     ref_mats, ref_ev = sized[MAX_IMAGES]
     lines += ["## Claim 4: a few hundred images suffice", "",
-              f"Seeded random subsets of the {MAX_IMAGES} indoor images. Per size: affinity Spearman against the "
+              f"Seeded random subsets of the {MAX_IMAGES} {here} images. Per size: affinity Spearman against the "
               f"{MAX_IMAGES}-image affinities / mean Spearman against the ground truth. Rule: confirmed when at {half} images "
               f"the paired CI of the ground-truth Spearman change against {MAX_IMAGES} lies within ±{SAME}.", "",
               "| estimator | " + " | ".join(f"{n} images" for n in SIZES) + f" | {half} − {MAX_IMAGES} | verdict |",

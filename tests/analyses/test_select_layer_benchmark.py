@@ -240,10 +240,9 @@ def test_source_and_target_stay_required_without_benchmark(tmp_path, capsys):
 
 
 def test_benchmark_on_a_zoo_without_layer_truth_says_what_to_pass(tmp_path, capsys):
-    zoo = load_zoo(default_zoo_dir())
-    if zoo_layer_truth(zoo) is not None:
-        pytest.skip("the default zoo has a layers.csv now")
-    code = main(["select-layer", "--benchmark", "--out", str(tmp_path / "o")])
+    zoo = load_zoo(default_zoo_dir() / "zoo-2.0.yaml")
+    assert zoo_layer_truth(zoo) is None  # zoo 2.0 has no layer-selection ground truth
+    code = main(["select-layer", "--benchmark", "--zoo", str(zoo.file), "--out", str(tmp_path / "o")])
     err = _one_line_error(capsys)
     assert code == 1 and zoo.name in err and zoo.version in err
     assert "--layer-truth" in err and "zoo-1.0.yaml" in err

@@ -24,7 +24,7 @@ def test_the_walkthrough_runs(tmp_path, monkeypatch, capsys):
     for number, block in enumerate(python_blocks(DOC.read_text(encoding="utf-8")), start=1):
         exec(compile(block, f"docs/python.md block {number}", "exec"), namespace)  # noqa: S102 - the page's own code
     printed = capsys.readouterr().out
-    assert "mini-taskonomy 2.0.0 38 models" in printed
+    assert "mini-taskonomy 3.0.0 38 models" in printed
     assert "unknown estimator 'salincy'" in printed
     # what the walkthrough promises: files written, the new model ranked, the comparison seeing it added
     assert (tmp_path / "runs" / "mini-8" / "report.json").is_file() and (tmp_path / "runs" / "mini-8-plus" / "report.json").is_file()

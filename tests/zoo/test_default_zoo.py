@@ -1,6 +1,6 @@
 """The embedded zoos (zoo/, built by `python -m zoo.build`): cards, models, ground truth, a run.
 
-zoo/zoo.yaml is mini-taskonomy 2.0 (the default); zoo/zoo-1.0.yaml keeps 1.0 as a zoo version."""
+zoo/zoo.yaml is mini-taskonomy 3.0 (the default); zoo/zoo-2.0.yaml and zoo/zoo-1.0.yaml keep the older versions."""
 
 from __future__ import annotations
 
@@ -16,10 +16,11 @@ from harness.model.importer import import_card
 from harness.model.zoo import default_zoo_dir, load_zoo, validate_zoo
 
 ZOO = default_zoo_dir()
-#: zoo file -> (version, models folder, probe shape, frameworks)
+#: zoo file -> (version, models folder, probe shape, frameworks, probe set)
 VERSIONS = {
-    "zoo.yaml": ("2.0.0", "models-2.0", (16, 8, 8), {"pytorch"}),
-    "zoo-1.0.yaml": ("1.0.0", "models", (8, 8, 8), {"pytorch", "tensorflow"}),
+    "zoo.yaml": ("3.0.0", "models-3.0", (16, 8, 8), {"pytorch", "tensorflow"}, "synthetic-layout"),
+    "zoo-2.0.yaml": ("2.0.0", "models-2.0", (16, 8, 8), {"pytorch"}, "synthetic-indoor"),
+    "zoo-1.0.yaml": ("1.0.0", "models", (8, 8, 8), {"pytorch", "tensorflow"}, "synthetic-indoor"),
 }
 
 
@@ -29,9 +30,9 @@ def zoo(request):
 
 
 def test_every_card_validates_and_matches_its_onnx(zoo):
-    zoo, (version, models, _, frameworks) = zoo
+    zoo, (version, models, _, frameworks, probe) = zoo
     assert validate_zoo(zoo.file) == []
-    assert zoo.name == "mini-taskonomy" and zoo.version == version and zoo.probe == "synthetic-indoor"
+    assert zoo.name == "mini-taskonomy" and zoo.version == version and zoo.probe == probe
     assert len(zoo.cards) >= 20
     for card in zoo.cards:
         assert card.sha256 == sha256_file(card.onnx), card.id
@@ -43,7 +44,7 @@ def test_every_card_validates_and_matches_its_onnx(zoo):
 
 
 def test_every_model_imports_with_parity(zoo):
-    zoo, (_, _, probe_shape, _) = zoo
+    zoo, (_, _, probe_shape, _, _) = zoo
     for card in zoo.cards:
         model = import_card(card)
         assert model.parity.passed(card.parity_tolerance), card.id

@@ -29,7 +29,7 @@ def test_zoo_2_smoke_build_resumes_and_loads(tmp_path):
     assert transfer.run(cfg, jobs=1) == 0
     assert main([*smoke_args, "--only", "affinity", "docs"]) == 0
 
-    zoo = load_zoo(tmp_path / "zoo.yaml")
+    zoo = load_zoo(tmp_path / "zoo-2.0.yaml")
     assert zoo.version == "2.0.0" and {c.id for c in zoo.cards} == {m.id for m in cfg.models}
     assert all(c.onnx.parent.name == "models-2.0" and tuple(c.input.size) == (64, 64) for c in zoo.cards)
     gt = load_ground_truth(zoo.ground_truth)
@@ -70,7 +70,7 @@ def test_zoo_3_smoke_build_crosses_frameworks_and_sizes(tmp_path):
     smoke_args = ["--version", "3.0", "--smoke", str(tmp_path), "--tasks", *tasks, "--jobs", "1"]
     assert main([*smoke_args, "--only", "data", "train", "cards", "transfer", "affinity", "docs"]) == 0
 
-    zoo = load_zoo(tmp_path / "zoo-3.0.yaml")
+    zoo = load_zoo(tmp_path / "zoo.yaml")  # 3.0 is the default zoo
     assert zoo.version == "3.0.0" and {c.id for c in zoo.cards} == {m.id for m in cfg.models}
     sizes = {c.id: tuple(c.input.size) for c in zoo.cards}
     assert sizes["class_scene"] == (32, 32) and sizes["inpainting"] == (64, 64) and sizes["rgb2depth"] == (32, 32)
@@ -89,3 +89,8 @@ def test_zoo_3_smoke_build_crosses_frameworks_and_sizes(tmp_path):
     assert layer_truth.run(plan) == 0  # resumes
     truth = load_layer_truth(plan.out)
     assert list(truth) == [("rgb2depth-plain", "inpainting", 16)] and len(truth[("rgb2depth-plain", "inpainting", 16)]) == 3
+    # two processes measure the same values as one (each unit seeds its own head and draws its own images)
+    parallel = replace(plan, cfg=replace(cfg, files=replace(cfg.files, cache=tmp_path / "cache-parallel",
+                                                            ground_truth=tmp_path / "ground_truth-parallel")))
+    assert layer_truth.run(parallel, jobs=2) == 3 * 2
+    assert parallel.out.read_text() == plan.out.read_text()

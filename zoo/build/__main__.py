@@ -16,13 +16,12 @@ STAGES = ("data", "train", "cards", "hardness", "transfer", "affinity", "layers"
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m zoo.build", description=__doc__)
-    parser.add_argument("--version", default="2.0", choices=("1.0", "2.0", "3.0"),
-                        help="zoo version to build (default 2.0: zoo.yaml, the default zoo; 1.0: zoo-1.0.yaml; 3.0: zoo-3.0.yaml, "
-                        "being built)")
+    parser.add_argument("--version", default="3.0", choices=("1.0", "2.0", "3.0"),
+                        help="zoo version to build (default 3.0: zoo.yaml, the default zoo; 2.0: zoo-2.0.yaml; 1.0: zoo-1.0.yaml)")
     parser.add_argument("--only", nargs="+", choices=STAGES, help="run only these stages (default: all, in order)")
     parser.add_argument("--force", action="store_true", help="redo the chosen stages even where outputs exist")
     parser.add_argument("--jobs", type=int, default=2, help="processes (1 torch thread each) for rendering, training "
-                        "(zoo 2.0; 1.0 trains one model at a time) and transfer measurements")
+                        "(zoo 2.0; 1.0 trains one model at a time), transfer and layer-transfer measurements")
     parser.add_argument("--smoke", metavar="DIR", type=Path, help="build a toy-scale copy (few images, steps, tasks) into DIR")
     parser.add_argument("--tasks", nargs="+", metavar="TASK", help="with --smoke: the tasks of the toy copy (default: "
                         "inpainting rgb2depth class_scene)")
@@ -98,7 +97,7 @@ def main(argv=None) -> int:
                 print(f"stage layers: zoo {cfg.version}{' (smoke copy)' if args.smoke else ''} has no layer-selection "
                       f"ground truth (zoo 1.0 and 3.0 do); skipped")
                 continue
-            work = layer_truth.run(layer_truth.PLANS[cfg.version], args.force)
+            work = layer_truth.run(layer_truth.PLANS[cfg.version], args.force, args.jobs)
         elif stage == "docs":
             from zoo.build import docs
 
@@ -107,7 +106,7 @@ def main(argv=None) -> int:
         if stage != "docs" and not (stage == "affinity" and args.partial):
             # wall time of the run that did the work; a resumed stage that found everything done keeps the old number
             if work or stage not in timings:
-                timings[stage] = round(seconds + (timings.get(stage, 0) if work and stage in ("train", "transfer") and not args.force else 0), 1)
+                timings[stage] = round(seconds + (timings.get(stage, 0) if work and stage in ("train", "transfer", "layers") and not args.force else 0), 1)
             files.timings.write_text(json.dumps(timings, indent=1))
         print(f"stage {stage}: {seconds:.1f} s", flush=True)
     return 0

@@ -2,14 +2,14 @@
 # Commit a running zoo build's resumable state (records, ONNX files, per-source transfer csvs, cards,
 # ground truth) to the current branch every N seconds while the build process lives, and once at its end,
 # so a later session can resume the build from the branch (see zoo/BUILD-2.0.md, zoo/BUILD-3.0.md).
-# usage: zoo/build/checkpoint_commits.sh <build pid> [seconds, default 1200] [version, default 2.0]
+# usage: zoo/build/checkpoint_commits.sh <build pid> [seconds, default 1200] [version, default 3.0]
 set -u
 cd "$(dirname "$0")/../.."
 pid=$1
 every=${2:-1200}
-version=${3:-2.0}
-zoo_file=zoo/zoo.yaml
-[ "$version" != "2.0" ] && zoo_file=zoo/zoo-$version.yaml
+version=${3:-3.0}
+zoo_file=zoo/zoo-$version.yaml
+[ "$version" = "3.0" ] && zoo_file=zoo/zoo.yaml  # the default zoo (zoo/build/config.py: DEFAULT_VERSION)
 paths=(zoo/build_state-$version zoo/models-$version zoo/cards-$version zoo/ground_truth-$version $zoo_file zoo/BUILD-$version.md)
 
 commit() {

@@ -1,8 +1,9 @@
 """One record per zoo version: image size, data splits, models, training and transfer settings, files.
 
-``python -m zoo.build --version 1.0`` rebuilds the 32-px zoo 1.0 (zoo-1.0.yaml) exactly as before; ``--version 2.0``
-(the default) builds mini-taskonomy 2.0 (64 px, four encoder families; zoo.yaml). ``smoke(cfg, root)`` is the same build at
-toy scale in another folder, for the quick end-to-end test.
+``python -m zoo.build`` builds the default zoo, mini-taskonomy 3.0 (five encoder families in PyTorch and Keras at 64
+and 32 px; zoo.yaml). ``--version 2.0`` rebuilds 2.0 (64 px, four PyTorch families; zoo-2.0.yaml) and ``--version 1.0``
+the 32-px zoo 1.0 (zoo-1.0.yaml), each exactly as before. ``smoke(cfg, root)`` is the same build at toy scale in another
+folder, for the quick end-to-end test.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from zoo.build.specs import FAMILIES_3, MODELS_1, TASKS, ModelSpec, models_2, mo
 
 @dataclass(frozen=True)
 class BuildConfig:
-    version: str  # "1.0" | "2.0"
+    version: str  # "1.0" | "2.0" | "3.0"
     zoo_version: str  # the zoo file's version field
     size: int  # image side in pixels
     splits: dict  # name -> (style, first seed, number of images, tasks)
@@ -100,7 +101,7 @@ V2 = BuildConfig(
         "test": ("indoor", 3_000_000, 500, TASKS),
     },
     models=models_2(), steps=600, batch=48, lr=2e-3,
-    files=layout(ZOO, "-2.0", "zoo.yaml", state_in_cache=False),
+    files=layout(ZOO, "-2.0", "zoo-2.0.yaml", state_in_cache=False),
     random_encoders=("plain", "residual", "depthwise", "vit"), scratch_encoder="plain", compact_labels=True,
     # at 64 px the edge and keypoint maps are sparse too: under L1 every source collapses to predicting zeros
     l2_tasks=L2_DENSE_TASKS | {"edge2d", "keypoint2d", "keypoint3d"},
@@ -114,11 +115,13 @@ V3 = replace(
         "test": ("layout", 3_000_000, 500, TASKS),
     },
     models=models_3(),
-    files=layout(ZOO, "-3.0", "zoo-3.0.yaml", state_in_cache=False),
+    files=layout(ZOO, "-3.0", "zoo.yaml", state_in_cache=False),
     random_encoders=tuple(key for key, _, _ in FAMILIES_3),
 )
 
 VERSIONS = {"1.0": V1, "2.0": V2, "3.0": V3}
+#: the version whose zoo file is zoo/zoo.yaml, the embedded default zoo (``python -m zoo.build`` without --version)
+DEFAULT_VERSION = "3.0"
 
 
 def smoke(cfg: BuildConfig, root: Path, tasks: tuple[str, ...] = ("inpainting", "rgb2depth", "class_scene")) -> BuildConfig:

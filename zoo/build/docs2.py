@@ -40,13 +40,14 @@ def write(cfg, timings: dict) -> None:
         "",
         f"A zoo where transfer is a real signal: {len(cfg.tasks)} Taskonomy-style tasks at {cfg.size}x{cfg.size} px, each "
         f"trained on two of four encoder families, {len(cfg.models)} models, ground truth measured by transfer. "
-        "Zoo file `zoo/zoo.yaml`: the default zoo since 2026-11-22 (zoo 1.0 stays available as `zoo/zoo-1.0.yaml`, see "
-        "[BUILD.md](BUILD.md)).",
+        "Zoo file `zoo/zoo-2.0.yaml`: the default zoo from 2026-11-22 to 2026-12-07, when mini-taskonomy 3.0 "
+        "([BUILD-3.0.md](BUILD-3.0.md)) replaced it as `zoo/zoo.yaml`; run it with `harness run --zoo zoo/zoo-2.0.yaml` "
+        "(zoo 1.0 stays available as `zoo/zoo-1.0.yaml`, see [BUILD.md](BUILD.md)).",
         "",
         "## Build, and resume",
         "",
         "```",
-        "cd <checkout> && nohup nice -n 19 .venv/bin/python -m zoo.build > zoo2-build.log 2>&1 &",
+        "cd <checkout> && nohup nice -n 19 .venv/bin/python -m zoo.build --version 2.0 > zoo2-build.log 2>&1 &",
         ".venv/bin/python -m zoo.build --only affinity --partial   # progress check on the sources measured so far",
         "```",
         "",

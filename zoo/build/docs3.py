@@ -66,7 +66,8 @@ def write(cfg, timings: dict) -> None:
         "",
         f"{len(cfg.tasks)} Taskonomy-style tasks on synthetic `layout` scenes, each trained on two of five encoder families "
         f"across two frameworks and two input sizes: {len(cfg.models)} models, {n_keras} of them Keras (tf2onnx), "
-        f"{n_small} at 32 px. Zoo file `zoo/{files.zoo_file.name}`. Why this design: "
+        f"{n_small} at 32 px. Zoo file `zoo/{files.zoo_file.name}`" + (" (the default zoo since 2026-12-07; zoo 2.0 "
+        "stays available as `zoo/zoo-2.0.yaml`)" if files.zoo_file.name == "zoo.yaml" else "") + ". Why this design: "
         "[BUILD-3.0-pilots.md](BUILD-3.0-pilots.md).",
         "",
         "## Build, and resume",

@@ -21,7 +21,9 @@ edges), where an early layer should.
 from __future__ import annotations
 
 import csv
+import multiprocessing
 import time
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -171,48 +173,88 @@ def _done(plan: LayerPlan) -> set[tuple[str, ...]]:
         return {(r["source"], r["target"], r["budget"], r["layer"], r["seed"]) for r in csv.DictReader(fh)}
 
 
-def run(plan: LayerPlan, force: bool = False) -> int:
-    """Measure every missing (pair, layer, budget, seed) of ``plan``; returns how many were measured."""
+def run(plan: LayerPlan, force: bool = False, jobs: int = 1) -> int:
+    """Measure every missing (pair, layer, budget, seed) of ``plan``; returns how many were measured.
+
+    Work is split by (pair, layer), ``jobs`` units at a time in spawned processes (one torch thread
+    each); only this process writes, so the raw file and the summary never interleave.
+    """
     files = plan.cfg.files
     files.ensure()
     if force and plan.raw.exists():
         plan.raw.unlink()
     if not force and not plan.raw.exists() and plan.out.exists():
         _seed_raw_from_summary(plan)  # a fresh checkout resumes from the committed (possibly partial) layers.csv
-    cards = {i: load_card(files.cards / f"{i}.yaml", files.root) for pair in plan.pairs for i in pair}
-    tasks = tuple(sorted({cards[t].task for _, t in plan.pairs}))
-    data = _data(plan, tasks)
-    done = _done(plan)
+    cards = _cards(plan)
+    _data(plan, _tasks(plan, cards))  # rendered once here, read from the cache by every unit
+    units = _units(plan, cards, _done(plan))
     new = not plan.raw.exists()
     measured = 0
     with plan.raw.open("a", newline="") as fh, progress_bar() as progress:
         writer = csv.DictWriter(fh, FIELDS)
         if new:
             writer.writeheader()
-        bar = progress.add_task("layer transfer", total=len(plan.pairs))
-        for source_id, target_id in plan.pairs:
-            task = cards[target_id].task
-            source = import_card(cards[source_id])
-            pool_y, test_y = target_tensor(task, data["pool"][task]), target_tensor(task, data["test"][task])
-            for layer in plan.layers(candidate_layers(source, None)):
-                keys = [(b, s) for b in plan.budgets for s in plan.seeds
-                        if (source_id, target_id, str(b), layer.tensor, str(s)) not in done]
-                if not keys:
-                    continue
-                pool_z = _features(source, layer, data["pool"]["rgb"])
-                test_z = _features(source, layer, data["test"]["rgb"])
-                for budget, seed in keys:
-                    tick = time.perf_counter()
-                    pick = torch.from_numpy(np.random.default_rng(seed * 1000 + budget).choice(plan.pool, budget, replace=False))
-                    loss = _train_and_test(plan, task, pool_z[pick], pool_y[pick], test_z, test_y, seed)
-                    writer.writerow({"source": source_id, "target": target_id, "budget": budget, "layer": layer.tensor,
-                                     "seed": seed, "test_loss": f"{loss:.6g}", "seconds": f"{time.perf_counter() - tick:.2f}"})
-                    fh.flush()
-                    measured += 1
-            _write_summary(plan)  # checkpoint: ground_truth/layers.csv grows pair by pair
-            progress.advance(bar)
+        bar = progress.add_task("layer transfer", total=len(units))
+        if jobs > 1 and len(units) > 1:
+            executor = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+            results = executor.map(_measure_unit, [(plan, unit) for unit in units])
+        else:
+            executor, results = None, map(_measure_unit, [(plan, unit) for unit in units])
+        try:
+            for rows in results:
+                writer.writerows(rows)
+                fh.flush()
+                measured += len(rows)
+                _write_summary(plan)  # checkpoint: ground_truth/layers.csv grows unit by unit
+                progress.advance(bar)
+        finally:
+            if executor is not None:
+                executor.shutdown(cancel_futures=True)
     _write_summary(plan)
     return measured
+
+
+def _cards(plan: LayerPlan) -> dict:
+    return {i: load_card(plan.cfg.files.cards / f"{i}.yaml", plan.cfg.files.root) for pair in plan.pairs for i in pair}
+
+
+def _tasks(plan: LayerPlan, cards: dict) -> tuple[str, ...]:
+    return tuple(sorted({cards[t].task for _, t in plan.pairs}))
+
+
+def _units(plan: LayerPlan, cards: dict, done: set) -> list[tuple[str, str, str, list[tuple[int, int]]]]:
+    """(source, target, layer tensor, missing (budget, seed) keys) for every layer with work left, in plan order."""
+    units = []
+    for source_id, target_id in plan.pairs:
+        source = import_card(cards[source_id])
+        for layer in plan.layers(candidate_layers(source, None)):
+            keys = [(b, s) for b in plan.budgets for s in plan.seeds
+                    if (source_id, target_id, str(b), layer.tensor, str(s)) not in done]
+            if keys:
+                units.append((source_id, target_id, layer.tensor, keys))
+    return units
+
+
+def _measure_unit(job: tuple) -> list[dict]:
+    """The rows of one (pair, layer): features of the frozen prefix once, then one trained rest per key."""
+    plan, (source_id, target_id, tensor, keys) = job
+    torch.set_num_threads(1)
+    cards = _cards(plan)
+    task = cards[target_id].task
+    data = _data(plan, _tasks(plan, cards))
+    source = import_card(cards[source_id])
+    layer = next(c for c in candidate_layers(source, None) if c.tensor == tensor)
+    pool_y, test_y = target_tensor(task, data["pool"][task]), target_tensor(task, data["test"][task])
+    pool_z = _features(source, layer, data["pool"]["rgb"])
+    test_z = _features(source, layer, data["test"]["rgb"])
+    rows = []
+    for budget, seed in keys:
+        tick = time.perf_counter()
+        pick = torch.from_numpy(np.random.default_rng(seed * 1000 + budget).choice(plan.pool, budget, replace=False))
+        loss = _train_and_test(plan, task, pool_z[pick], pool_y[pick], test_z, test_y, seed)
+        rows.append({"source": source_id, "target": target_id, "budget": budget, "layer": tensor,
+                     "seed": seed, "test_loss": f"{loss:.6g}", "seconds": f"{time.perf_counter() - tick:.2f}"})
+    return rows
 
 
 def _seed_raw_from_summary(plan: LayerPlan) -> None:

@@ -1,4 +1,4 @@
-"""The zoo file of a version: zoo/zoo.yaml (2.0, the default zoo) or zoo/zoo-1.0.yaml (1.0)."""
+"""The zoo file of a version: zoo/zoo.yaml (3.0, the default zoo), zoo/zoo-2.0.yaml or zoo/zoo-1.0.yaml."""
 
 from __future__ import annotations
 
@@ -42,7 +42,9 @@ def write(cfg) -> None:
     if (gt / "affinity.csv").exists() and (gt / "affinity_seed2.csv").exists():
         data["ground_truth"] = f"{gt.name}/affinity.csv"
         data["ground_truth_repeat"] = f"{gt.name}/affinity_seed2.csv"
-    build = "" if cfg.version == "2.0" else f" --version {cfg.version}"
+    from zoo.build.config import DEFAULT_VERSION
+
+    build = "" if cfg.version == DEFAULT_VERSION else f" --version {cfg.version}"
     data["notes"] = (f"Rebuild with `.venv/bin/python -m zoo.build{build}` "
                      f"(see zoo/{files.build_md.name} for the stages and their times).")
     files.zoo_file.write_text(yaml.safe_dump(data, sort_keys=False, width=120))

@@ -116,7 +116,7 @@ def zoo_layer_truth(zoo) -> Path | None:
     """The zoo's measured per-layer transfer, when it has one: ``layers.csv`` beside its ground truth.
 
     Beside the ground truth, not at a fixed place in the folder: zoo versions share a folder
-    (zoo.yaml, zoo-1.0.yaml) and their models share ids, so a fixed path would hand one
+    (zoo.yaml, zoo-2.0.yaml, zoo-1.0.yaml) and their models share ids, so a fixed path would hand one
     version's layer truth to the other.
     """
     if zoo.ground_truth is None:
@@ -152,7 +152,7 @@ def benchmark_truth(args: argparse.Namespace, zoo) -> Path:
         raise HarnessError(
             f"zoo {zoo.name} {zoo.version} ({zoo.file}) has no {LAYER_TRUTH.name} beside its ground truth; "
             f"--benchmark needs measured per-layer transfer: pass --layer-truth CSV or a zoo with {LAYER_TRUTH.name} "
-            "(e.g. --zoo zoo/zoo-1.0.yaml)")
+            "(e.g. the embedded default zoo, or --zoo zoo/zoo-1.0.yaml)")
     return path
 
 
