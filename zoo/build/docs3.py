@@ -3,6 +3,7 @@ against zoo 2.0), classifier accuracies and the layer-selection ground truth of 
 
 from __future__ import annotations
 
+import csv
 import json
 
 from zoo.build.accuracy import classifier_accuracy
@@ -29,6 +30,17 @@ def _breakdown_lines(cfg, summary: dict) -> list[str]:
                  + (f"{sum(v['below'] for v in before.values()):.1f} / {sum(v['of'] for v in before.values())}" if before else "-")
                  + " |")
     return lines + ["", "(mean of the two seeds; a source's own target is left out.)", ""]
+
+
+def _layer_seconds(cfg) -> list[float]:
+    """Training seconds of every layer measurement (the raw file in the cache; a fresh checkout has none)."""
+    from zoo.build.layer_truth import PLANS
+
+    raw = PLANS[cfg.version].raw if cfg.version in PLANS else None
+    if raw is None or not raw.exists():
+        return []
+    with raw.open(newline="") as fh:
+        return [float(r["seconds"]) for r in csv.DictReader(fh) if r.get("seconds")]
 
 
 def _layer_lines(cfg) -> list[str]:
@@ -138,9 +150,15 @@ def write(cfg, timings: dict) -> None:
     if files.probe_info.exists():
         heads = [float(r["seconds"]) for s in cfg.sources for r in read_source(cfg, s) if s != "scratch"]
         if heads:
-            lines.append(f"Transfer heads: {len(heads)} measured, mean {sum(heads) / len(heads):.2f} s each.")
+            lines.append(f"Transfer heads: {len(heads)} measured (scratch aside), mean {sum(heads) / len(heads):.2f} s each, "
+                         f"{sum(heads):.0f} s in all (one process each; the build runs --jobs of them at once).")
+    layer_secs = _layer_seconds(cfg)
+    if layer_secs:
+        lines.append(f"Layer ground truth: {len(layer_secs)} measurements, {sum(layer_secs):.0f} s of training in all (one "
+                     "process each; features not counted).")
     if timings:
-        lines.append("Stage wall times (s): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()) + ".")
+        lines.append("Stage wall times (s): " + ", ".join(f"{k} {v:.0f}" for k, v in timings.items()) + " (a stage resumed "
+                     "from an interrupted run counts the runs that recorded a time; the per-measurement sums above count all).")
     lines += ["", "## Models", "", "| id | task | family | framework | px | group | test loss |", "|---|---|---|---|---|---|---|"]
     for m in cfg.models:
         r = recs.get(m.id, {})
