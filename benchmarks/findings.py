@@ -22,7 +22,7 @@ import hashlib
 import json
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +32,8 @@ from scipy.special import comb
 from harness.probing.artifacts import ModelArtifacts
 from harness.attribution import map_key
 from harness.compare.stats import affinity_correlation
-from harness.estimators import EstimatorParams, estimate
+from harness.estimators import ESTIMATORS, EstimatorParams, parse_estimator
+from harness.estimators.grid import estimate_on_grids
 from harness.evaluation import agreement, evaluate, load_ground_truth, task_tree
 from harness.evaluation.bootstrap import bootstrap_indices, nanmean
 from harness.model.importer import import_card
@@ -83,13 +84,17 @@ def probe_all(zoo, probe_name: str, n: int, cache: Path) -> list[ModelArtifacts]
             art = probe_model(import_card(card), probe, settings, torch.device("cpu")).artifacts
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".tmp.npz")
-            np.savez(tmp, features=art.features, pooled=art.features_pooled, **{f"map:{k}": v for k, v in art.maps.items()})
+            np.savez(tmp, features=art.features, pooled=art.features_pooled, map_shape=np.asarray(art.map_shape or (), dtype=np.int64),
+                     **{f"map:{k}": v for k, v in art.maps.items()})
             tmp.replace(path)
             computed += 1
             print(f"  {probe_name}-{n} {card.id}: {time.perf_counter() - tick:.0f} s", file=sys.stderr, flush=True)
         with np.load(path) as data:
             maps = {k[4:]: data[k] for k in data.files if k.startswith("map:")}
-            out.append(ModelArtifacts(card.id, card.task, maps=maps, features=data["features"], features_pooled=bool(data["pooled"])))
+            # entries written before the map shape was stored: the card's input size, the resolution maps are kept at
+            shape = tuple(int(v) for v in data["map_shape"]) if "map_shape" in data.files else tuple(card.input.size)
+            out.append(ModelArtifacts(card.id, card.task, maps=maps, features=data["features"], features_pooled=bool(data["pooled"]),
+                                      map_shape=shape or None))
     PROBED[probe_name] = (computed, len(zoo.cards))
     return out
 
@@ -99,8 +104,7 @@ PROBED: dict[str, tuple[int, int]] = {}
 
 
 def rows(arts: list[ModelArtifacts], idx) -> list[ModelArtifacts]:
-    return [ModelArtifacts(a.model_id, a.task, {k: v[idx] for k, v in a.maps.items()}, a.features[idx], a.features_pooled)
-            for a in arts]
+    return [replace(a, maps={k: v[idx] for k, v in a.maps.items()}, features=a.features[idx]) for a in arts]
 
 
 # ---------------------------------------------------------------- statistics
@@ -183,7 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     params = EstimatorParams()
 
     def run(arts):
-        mats = {e: np.asarray(estimate(e, arts, params).matrix) for e in names}
+        # maps of models with different input sizes are compared per pair, at the smaller grid, as `harness run` does
+        mats = {e: np.asarray(estimate_on_grids(e, arts, params, None, uses_maps=bool(ESTIMATORS.get(parse_estimator(e)[0]).reads)).matrix)
+                for e in names}
         return mats, {e: evaluate(m, ids, gt, n_boot=args.n_boot, seed=0) for e, m in mats.items()}
 
     main_mats, main_ev = run(rows(own, slice(0, MAIN_IMAGES)))
