@@ -78,3 +78,37 @@ def test_run_on_the_default_zoo(tmp_path):
     # the page stays light (issue 15: it was 3.8 MB); 1.57 MB measured with 8 default estimators (cka and dds
     # added about 60 KB of heatmap and tree each to the 6 that fitted in 1.5 MB)
     assert (out / "report.html").stat().st_size <= 1_750_000
+
+
+def test_the_default_zoo_has_a_layer_ground_truth_that_can_judge_layer_selection(tmp_path):
+    """Zoo 3.0's layers.csv: every pair of the build's plan, both seeds, and seeds that agree on the best layer
+    (ceiling >= 0.8, the bar that lets the benchmark judge DEPARA against the deepest-layer baseline)."""
+    from harness.analyses.select_layer.command import zoo_layer_truth
+
+    zoo = load_zoo(ZOO)
+    assert zoo_layer_truth(zoo) == ZOO / "ground_truth-3.0" / "layers.csv"
+    code = main(["select-layer", "--benchmark", "--images", "16", "--bootstrap", "50", "--out", str(tmp_path)])
+    assert code == 0
+    result = json.loads((tmp_path / "select-layer-benchmark.json").read_text())
+    assert {case["source"] for case in result["cases"]} >= {"class_object", "rgb2depth-plain", "vanishing_point"}
+    assert result["ceiling"]["n"] == 16 and result["ceiling"]["mean"] >= 0.8
+    for key in ("p_at_1", "spearman", "baseline_deepest_p_at_1", "ceiling"):
+        assert result[key]["ci"] is not None and len(result[key]["ci"]) == 2, key
+    # the pairs were chosen so that the best layer differs: the deepest layer is not always best
+    assert 0 < result["baseline_deepest_p_at_1"]["mean"] < 1
+
+
+def test_the_default_zoo_is_a_heterogeneous_yardstick():
+    """Zoo 3.0's design bars, on the committed ground truth: a third of the models in Keras, two input sizes,
+    seeds that agree (ceiling >= 0.9) and at most a quarter of the pairs below the random encoder."""
+    from harness.evaluation import agreement
+    from harness.run.pipeline import below_zero_share
+
+    zoo = load_zoo(ZOO)
+    assert sum(c.framework == "tensorflow" for c in zoo.cards) * 3 >= len(zoo.cards)
+    assert len({tuple(c.input.size) for c in zoo.cards}) >= 2
+    ids = [c.id for c in zoo.cards]
+    gt, repeat = (load_ground_truth(p, dict(zoo.aliases)) for p in (zoo.ground_truth, zoo.ground_truth_repeat))
+    assert agreement(repeat, gt, model_ids=ids, n_boot=10)["spearman"] >= 0.9
+    for truth in (gt, repeat):
+        assert below_zero_share(truth.submatrix(ids, ids)) <= 0.25
