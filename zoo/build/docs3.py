@@ -92,7 +92,7 @@ def write(cfg, timings: dict) -> None:
         "",
         f"The same command resumes: a model is done when `{files.records.relative_to(files.root)}/<id>.json` and "
         f"`{files.models.relative_to(files.root)}/<id>.onnx` exist; transfer measurements are appended per (seed, target) to "
-        f"`{files.transfer.relative_to(files.root)}/<source>.csv`; the layer ground truth grows pair by pair in "
+        f"`{files.transfer.relative_to(files.root)}/<source>.csv`; the layer ground truth grows one (pair, layer) at a time in "
         f"`{files.ground_truth.relative_to(files.root)}/layers.csv`. All of them are committed, so a build can span sessions.",
         "",
         "## Progress",

@@ -5,7 +5,7 @@ cut after each measured candidate layer (among the auto candidates `harness sele
 that prefix is frozen, and a fresh trainable rest (two conv3x3-ReLU layers of 32 channels, then the
 task's output: bilinear upsampling + conv1x1 for pixel tasks, global pooling + linear for vectors
 and classes) is trained on the budget's images; the target task's test loss is measured on held-out
-scenes. Two seeds. Every measurement is appended to ``<cache>/layers_raw.csv`` as soon as it exists
+scenes. Two seeds. Measurements are appended to ``<cache>/layers_raw.csv`` as each (pair, layer) unit finishes
 (the stage resumes, also from the committed summary), and the summary is written to
 ``<ground truth>/layers.csv``: source, target, budget, layer, seed, test_loss (lower = better).
 
