@@ -22,17 +22,17 @@ import hashlib
 import json
 import sys
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 from scipy.cluster.hierarchy import fcluster
 from scipy.special import comb
 
-from harness.probing.artifacts import ModelArtifacts
+from harness.probing.artifacts import ModelArtifacts, rows_of
 from harness.attribution import map_key
 from harness.compare.stats import affinity_correlation
-from harness.estimators import ESTIMATORS, EstimatorParams, parse_estimator
+from harness.estimators import EstimatorParams
 from harness.estimators.grid import estimate_on_grids
 from harness.evaluation import agreement, evaluate, load_ground_truth, task_tree
 from harness.evaluation.bootstrap import bootstrap_indices, nanmean
@@ -103,8 +103,8 @@ def probe_all(zoo, probe_name: str, n: int, cache: Path) -> list[ModelArtifacts]
 PROBED: dict[str, tuple[int, int]] = {}
 
 
-def rows(arts: list[ModelArtifacts], idx) -> list[ModelArtifacts]:
-    return [replace(a, maps={k: v[idx] for k, v in a.maps.items()}, features=a.features[idx]) for a in arts]
+def rows(arts: list[ModelArtifacts], idx: np.ndarray) -> list[ModelArtifacts]:
+    return [rows_of(a, idx) for a in arts]
 
 
 # ---------------------------------------------------------------- statistics
@@ -188,12 +188,12 @@ def main(argv: list[str] | None = None) -> int:
 
     def run(arts):
         # maps of models with different input sizes are compared per pair, at the smaller grid, as `harness run` does
-        mats = {e: np.asarray(estimate_on_grids(e, arts, params, None, uses_maps=bool(ESTIMATORS.get(parse_estimator(e)[0]).reads)).matrix)
+        mats = {e: np.asarray(estimate_on_grids(e, arts, params, None).matrix)
                 for e in names}
         return mats, {e: evaluate(m, ids, gt, n_boot=args.n_boot, seed=0) for e, m in mats.items()}
 
-    main_mats, main_ev = run(rows(own, slice(0, MAIN_IMAGES)))
-    fresh_mats, fresh_ev = run(rows(own, slice(MAIN_IMAGES, MAX_IMAGES)))
+    main_mats, main_ev = run(rows(own, np.arange(0, MAIN_IMAGES)))
+    fresh_mats, fresh_ev = run(rows(own, np.arange(MAIN_IMAGES, MAX_IMAGES)))
     studio_mats, studio_ev = run(studio)
     sized = {n: run(rows(own, sample_indices(MAX_IMAGES, n, 0))) for n in SIZES}
     first = next(iter(main_ev.values()))

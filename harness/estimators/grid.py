@@ -84,13 +84,20 @@ def resolved_grid(shapes: Sequence[tuple[int, int]], map_size: int | None) -> tu
     return distinct[0] if len(distinct) == 1 else "per pair"
 
 
-def estimate_on_grids(name: str, artifacts: Sequence[ModelArtifacts], params, map_size: int | None, uses_maps: bool):
+def estimate_on_grids(name: str, artifacts: Sequence[ModelArtifacts], params, map_size: int | None,
+                      uses_maps: bool | None = None):
     """``estimate(name, ...)`` with maps compared per :data:`GRID_RULE`.
+
+    ``uses_maps`` defaults to what the registry says the estimator reads (features-only estimators
+    never need a grid).
 
     Mixed sizes: the matrix is assembled block by block, one block per pair of input sizes,
     each block estimated on the models of those two sizes viewed at the smaller grid.
     """
-    from harness.estimators import Affinity, estimate
+    from harness.estimators import ESTIMATORS, Affinity, estimate, parse_estimator
+
+    if uses_maps is None:
+        uses_maps = bool(ESTIMATORS.get(parse_estimator(name)[0]).reads)
 
     shapes = sorted({tuple(a.map_shape) for a in artifacts if a.map_shape})
     if map_size is not None or len(shapes) <= 1 or not uses_maps:

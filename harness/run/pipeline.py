@@ -120,8 +120,7 @@ def execute(config: RunConfig, console: Console | None = None, zoo: Zoo | None =
         with shared_within_run(), derived_results_in(kept_root):
             for name in config.estimators:
                 with measured() as cost:
-                    affinities[name] = estimate_on_grids(name, native, params, config.settings.map_size,
-                                                         uses_maps=bool(ESTIMATORS.get(parse_estimator(name)[0]).reads))
+                    affinities[name] = estimate_on_grids(name, native, params, config.settings.map_size)
                 costs[name] = cost.as_dict()
         timings["estimators"] = time.perf_counter() - tick
         estimator_info = {name: _estimator_info(name) for name in config.estimators}
@@ -301,8 +300,7 @@ def setup_stability(zoo: Zoo, native: list, affinities: dict, config: RunConfig,
 
     def reestimate(rows: np.ndarray) -> dict[str, np.ndarray]:
         subset = [rows_of(a, rows) for a in native]
-        fresh = {name: estimate_on_grids(name, subset, params, config.settings.map_size,
-                                         uses_maps=bool(ESTIMATORS.get(parse_estimator(name)[0]).reads)).matrix for name in label_free}
+        fresh = {name: estimate_on_grids(name, subset, params, config.settings.map_size).matrix for name in label_free}
         return {name: fresh.get(name, a.matrix) for name, a in affinities.items()}
 
     return stability({name: a.matrix for name, a in affinities.items()}, ids, gt, setups=config.stability, seed=config.seed,

@@ -22,7 +22,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.common.console import make_console
-from harness.probing.artifacts import ModelArtifacts
+from harness.probing.artifacts import ModelArtifacts, rows_of
 from harness.compare.stats import affinity_correlation, ranking_changes
 from harness.common.errors import HarnessError
 from harness.common.options import check_count, check_output_dir
@@ -35,7 +35,6 @@ from harness.probing.loop import probe_model
 from harness.common.atomic import write_all_atomic
 from harness.report.document import dumps
 from harness.common.format import num as _f
-from harness.estimators import ESTIMATORS, parse_estimator
 from harness.run.config import RunConfig, config_from_args
 from harness.run.pipeline import _parameters
 from harness.runtime.device import pick_device
@@ -43,10 +42,6 @@ from harness.model.zoo import load_zoo
 from harness.probes import DEFAULT_PROBE, ProbeRequest, list_probes, load_probe, require_different_images, sample_indices
 from harness.report.header import document_header
 
-
-
-def _subset(art: ModelArtifacts, idx: np.ndarray) -> ModelArtifacts:
-    return replace(art, maps={m: v[idx] for m, v in art.maps.items()}, features=None if art.features is None else art.features[idx])
 
 
 def _probe_all(config: RunConfig, probe_names: list[str], n_max: int, console: Console):
@@ -88,9 +83,8 @@ def sensitivity(config: RunConfig, probe_names: list[str], sizes: list[int], con
                 skipped.append(f"{name}: {n} images (only {probe.n_images})")
                 continue
             idx = sample_indices(probe.n_images, n, config.seed)
-            arts = [_subset(a, idx) for a in artifacts[name]]
-            mats = {e: np.asarray(estimate_on_grids(e, arts, params, config.settings.map_size,
-                                                    uses_maps=bool(ESTIMATORS.get(parse_estimator(e)[0]).reads)).matrix)
+            arts = [rows_of(a, idx) for a in artifacts[name]]
+            mats = {e: np.asarray(estimate_on_grids(e, arts, params, config.settings.map_size).matrix)
                     for e in config.estimators}
             row = {"probe": name, "n_images": n, "estimators": {e: {"affinity": m} for e, m in mats.items()}}
             if gt is not None:

@@ -10,6 +10,11 @@ from zoo.build.train import records
 from zoo.build.transfer import pending, read_source
 
 
+
+def loss_text(record: dict) -> str:
+    """A training record's test losses for a models table (one per head), or that it is not trained yet."""
+    return ", ".join(f"{v:.4f}" for v in record.get("test_loss", {}).values()) or "not trained yet"
+
 def _f(v) -> str:
     return "-" if v is None else f"{v:.3f}"
 
@@ -116,6 +121,5 @@ def write(cfg, timings: dict) -> None:
     lines += ["", "## Models", "", "| id | task | encoder | group | params | test loss |", "|---|---|---|---|---|---|"]
     for m in cfg.models:
         r = recs.get(m.id, {})
-        losses = ", ".join(f"{v:.4f}" for v in r.get("test_loss", {}).values()) or "not trained yet"
-        lines.append(f"| `{m.id}` | {m.task} | {m.encoder} | {m.group} | {r.get('params', '-')} | {losses} |")
+        lines.append(f"| `{m.id}` | {m.task} | {m.encoder} | {m.group} | {r.get('params', '-')} | {loss_text(r)} |")
     files.build_md.write_text("\n".join(lines) + "\n")

@@ -7,7 +7,7 @@ import csv
 import json
 
 from zoo.build.accuracy import classifier_accuracy
-from zoo.build.docs2 import _agreement_lines
+from zoo.build.docs2 import _agreement_lines, loss_text
 from zoo.build.families import FAMILY_TEXT
 from zoo.build.specs import AUX_3, FAMILIES_3, STEPS_3
 from zoo.build.train import records
@@ -161,7 +161,6 @@ def write(cfg, timings: dict) -> None:
                      "from an interrupted run counts the runs that recorded a time; the per-measurement sums above count all).")
     lines += ["", "## Models", "", "| id | task | family | framework | px | group | test loss |", "|---|---|---|---|---|---|---|"]
     for m in cfg.models:
-        r = recs.get(m.id, {})
-        losses = ", ".join(f"{v:.4f}" for v in r.get("test_loss", {}).values()) or "not trained yet"
-        lines.append(f"| `{m.id}` | {m.task} | {m.encoder} | {m.framework} | {cfg.model_size(m)} | {m.group} | {losses} |")
+        lines.append(f"| `{m.id}` | {m.task} | {m.encoder} | {m.framework} | {cfg.model_size(m)} | {m.group} | "
+                     f"{loss_text(recs.get(m.id, {}))} |")
     files.build_md.write_text("\n".join(lines) + "\n")

@@ -177,7 +177,7 @@ def run(plan: LayerPlan, force: bool = False, jobs: int = 1) -> int:
     """Measure every missing (pair, layer, budget, seed) of ``plan``; returns how many were measured.
 
     Work is split by (pair, layer), ``jobs`` units at a time in spawned processes (one torch thread
-    each); only this process writes, so the raw file and the summary never interleave.
+    each; ``jobs`` 1 measures here, with this process's threads); only this process writes, so the raw file and the summary never interleave.
     """
     files = plan.cfg.files
     files.ensure()
@@ -196,7 +196,8 @@ def run(plan: LayerPlan, force: bool = False, jobs: int = 1) -> int:
             writer.writeheader()
         bar = progress.add_task("layer transfer", total=len(units))
         if jobs > 1 and len(units) > 1:
-            executor = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+            executor = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=torch.set_num_threads,
+                                           initargs=(1,))
             results = executor.map(_measure_unit, [(plan, unit) for unit in units])
         else:
             executor, results = None, map(_measure_unit, [(plan, unit) for unit in units])
@@ -238,7 +239,6 @@ def _units(plan: LayerPlan, cards: dict, done: set) -> list[tuple[str, str, str,
 def _measure_unit(job: tuple) -> list[dict]:
     """The rows of one (pair, layer): features of the frozen prefix once, then one trained rest per key."""
     plan, (source_id, target_id, tensor, keys) = job
-    torch.set_num_threads(1)
     cards = _cards(plan)
     task = cards[target_id].task
     data = _data(plan, _tasks(plan, cards))
